@@ -1,0 +1,299 @@
+"""The `workbench` command line: thin click commands over the core (heavy imports stay inside commands)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import InputRefused, WorkbenchError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+class Refused(click.ClickException):
+    """A core refusal shown as its sentence, exit code 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"错误 / error: {self.message}", err=True)
+
+
+def refuse(exc: WorkbenchError) -> Refused:
+    return Refused(exc.message)
+
+
+def output_options(fn: F) -> F:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+        help="输出格式 / output format",
+    )(fn)
+
+
+def db_argument(fn: F) -> F:
+    return click.argument("db", type=click.Path(dir_okay=False, path_type=Path))(fn)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="workbench")
+def cli() -> None:
+    """评审工作台 — grade government websites and practice cases offline, sign, merge, consolidate.
+
+    Run `workbench demo` to see it on a demo round.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# set-up
+
+
+@cli.command()
+@db_argument
+@click.option("--round", "round_id", required=True, help="轮次编号 / round id, e.g. 2022")
+@click.option("--name", default="", help="轮次名称 / round name")
+@click.option("--year", type=int, default=None, help="年份 / year")
+@click.option("--indicators", type=click.Path(path_type=Path), required=True, help="指标体系 .xlsx/.csv")
+@click.option("--sites", type=click.Path(path_type=Path), required=True, help="网站 .xlsx/.csv")
+@click.option("--cases", type=click.Path(path_type=Path), required=True, help="案例 .xlsx/.csv")
+@click.option("--reviewers", type=click.Path(path_type=Path), required=True, help="评审专家 .xlsx/.csv")
+@click.option("--assignments", type=click.Path(path_type=Path), required=True, help="评审分配 .xlsx/.csv")
+@click.option("--rules", type=click.Path(path_type=Path), default=None, help="评分规则 .xlsx/.csv")
+def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path, sites: Path, cases: Path,
+         reviewers: Path, assignments: Path, rules: Path | None) -> None:
+    """Build a round database from the coordinator's set-up files.
+
+    \b
+    Example:
+      workbench init round.db --round 2022 --name "2022年数字政府评估" --year 2022 \\
+        --indicators indicators.csv --sites sites.csv --cases cases.csv \\
+        --reviewers reviewers.csv --assignments assignments.csv --rules rules.csv
+    """
+    from .setup import SetupFiles, init_round
+
+    files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules)
+    try:
+        s = init_round(db, round_id, files, name=name, year=year)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    click.echo(
+        f"已创建轮次 {s.round_id}：{s.path}\n"
+        f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
+        f"评审专家 {s.reviewers}  分配 {s.assignments}"
+    )
+
+
+@cli.command("import-results")
+@db_argument
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--round", "round_id", required=True, help="往期轮次编号 / past round id, e.g. 2021")
+@click.option("--name", default="", help="轮次名称 / round name")
+@click.option("--year", type=int, default=None, help="年份（默认取自轮次编号）/ year (default: from the id)")
+@click.option("--replace", is_flag=True, help="替换已导入的同一轮次 / replace a round imported before")
+def import_results_cmd(db: Path, file: Path, round_id: str, name: str, year: int | None, replace: bool) -> None:
+    """Load a past round's consolidated results (对象类型, 对象编号, 指标代码, 得分).
+
+    \b
+    Example:
+      workbench import-results round.db results-2021.csv --round 2021
+    """
+    from .setup import import_results
+
+    try:
+        s = import_results(db, file, round_id, name=name, year=year, replace=replace)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    click.echo(f"已导入往期轮次 {s.round_id}：{s.rows} 条结果，{s.targets} 个对象")
+
+
+@cli.command()
+@db_argument
+@click.option("--reviewer", "reviewer_id", required=True, help="评审专家编号 / reviewer id")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="评审包文件 / package file to write, e.g. R07.wbk")
+def package(db: Path, reviewer_id: str, out: Path) -> None:
+    """Write one reviewer's package: a self-contained SQLite file with only their work.
+
+    \b
+    Example:
+      workbench package round.db --reviewer R07 -o R07.wbk
+    """
+    from .package import make_package
+
+    try:
+        info = make_package(db, reviewer_id, out)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    key = info.key_id or "（尚未登记公钥 / no key registered yet）"
+    click.echo(
+        f"已生成评审包 {info.path}\n  评审专家 {info.reviewer_id}  对象 {info.targets}  评分项 {info.pairs}\n"
+        f"  nonce {info.nonce}  key id {key}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# lookups (the fast path: keep imports inside the commands)
+
+
+def _open_any(db: Path) -> Any:
+    from .store import Store
+
+    try:
+        return Store.open(db)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+
+
+@cli.command()
+@db_argument
+@click.argument("query")
+@click.option("--indicator", "-i", default=None, help="指标（名称、拼音或代码）/ indicator name, pinyin or code")
+@click.option("--round", "round_id", default=None, help="只看某一轮次 / only this round")
+@click.option("--reviewer", default=None, help="只看某位评审专家 / only this reviewer")
+@output_options
+def scores(db: Path, query: str, indicator: str | None, round_id: str | None, reviewer: str | None, fmt: str) -> None:
+    """Look up past and current scores of a site or case.
+
+    QUERY is fuzzy: Chinese name, pinyin (shenzhen), initials (gdsz), id or code.
+
+    \b
+    Example:
+      workbench scores round.db 深圳 --indicator 互动交流
+      workbench scores round.db gdsz --round 2021 --format json
+    """
+    from .lookup import SCORE_COLUMNS, SCORE_HEADERS, lookup_scores
+    from .output import render
+
+    store = _open_any(db)
+    try:
+        result = lookup_scores(store, query, indicator=indicator, round_id=round_id, reviewer=reviewer)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    finally:
+        store.close()
+    if fmt == "table":
+        click.echo(f"{result.target.name}（{result.target.id}）")
+        if result.also:
+            click.echo("  也匹配 / also matched: " + "、".join(e.name for e in result.also), err=True)
+    if not result.rows:
+        click.echo("（没有评分记录 / no scores recorded）", err=True)
+    click.echo(render(SCORE_HEADERS["zh"], [r.cells() for r in result.rows], fmt, SCORE_COLUMNS))
+
+
+LISTINGS = {
+    "site": (("编号", "名称", "地区", "层级", "网址"), ("id", "name", "region", "level", "url")),
+    "case": (("编号", "标题", "申报单位", "地区", "领域"), ("id", "title", "government", "region", "area")),
+    "indicator": (("代码", "名称", "类型", "分值", "步长", "适用"), ("code", "name", "kind", "max", "step", "applies_to")),
+}
+
+
+def _listing(kind: str, db: Path, query: str | None, fmt: str) -> None:
+    from .lookup import list_entries
+    from .output import render
+
+    store = _open_any(db)
+    try:
+        entries = list_entries(store, kind, query)
+        if kind == "site":
+            by_id = {s.id: (s.id, s.name, s.region, s.level, s.url) for s in store.sites()}
+        elif kind == "case":
+            by_id = {c.id: (c.id, c.title, c.government, c.region, c.area) for c in store.cases()}
+        else:
+            by_id = {
+                i.code: (i.code, i.name, i.kind.value, str(i.max_score), str(i.step), i.applies_to)
+                for i in store.indicators()
+            }
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    finally:
+        store.close()
+    rows = [by_id[e.id] for e in entries if e.id in by_id] if query else list(by_id.values())
+    headers, keys = LISTINGS[kind]
+    click.echo(render(headers, rows, fmt, keys))
+
+
+@cli.command()
+@db_argument
+@click.argument("query", required=False)
+@output_options
+def sites(db: Path, query: str | None, fmt: str) -> None:
+    """List the sites of a round or package, optionally matching QUERY.
+
+    \b
+    Example:
+      workbench sites round.db gd
+    """
+    _listing("site", db, query, fmt)
+
+
+@cli.command()
+@db_argument
+@click.argument("query", required=False)
+@output_options
+def cases(db: Path, query: str | None, fmt: str) -> None:
+    """List the practice cases, optionally matching QUERY.
+
+    \b
+    Example:
+      workbench cases round.db 营商环境 --format csv
+    """
+    _listing("case", db, query, fmt)
+
+
+@cli.command()
+@db_argument
+@click.argument("query", required=False)
+@output_options
+def indicators(db: Path, query: str | None, fmt: str) -> None:
+    """List the indicator system, optionally matching QUERY.
+
+    \b
+    Example:
+      workbench indicators round.db hdjl
+    """
+    _listing("indicator", db, query, fmt)
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="演示文件目录（默认临时目录）/ where to build (default: a new temporary directory)")
+@click.option("--reviewer", default="R01", show_default=True, help="打开谁的评审包 / whose package to open")
+@click.option("--no-open", is_flag=True, help="只生成，不打开评审界面 / build only, do not open the app")
+def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
+    """Build the demo rounds from fixtures/ in a scratch directory.
+
+    \b
+    Example:
+      workbench demo
+    """
+    from .demo import build_demo
+
+    try:
+        built = build_demo(FIXTURES, directory)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    for line in built.describe():
+        click.echo(line)
+    pkg = built.packages.get(reviewer)
+    if pkg is None:
+        raise Refused(f"演示轮次中没有评审专家 {reviewer} / no reviewer {reviewer} in the demo round")
+    if no_open:
+        return
+    click.echo(f"\n打开评审包 / opening {pkg} …\n  workbench review {pkg}")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="workbench")
+    except InputRefused as exc:  # pragma: no cover - commands convert these; belt and braces
+        click.echo(exc.message, err=True)
+        sys.exit(1)

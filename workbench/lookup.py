@@ -1,0 +1,139 @@
+"""Past-score queries behind `workbench scores` and the sites/cases/indicators listings.
+
+This is the CLI's hot path: stdlib sqlite3 only, search keys read from the database (never
+computed here), and no import of textual, openpyxl, pypinyin or sqlite_utils.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import NotFound
+from .indicators import IndicatorTree, format_value
+from .model import Indicator
+from .search import SearchEntry, SearchIndex, entry_from_row
+from .store import Store, decode_value
+
+SCORES_SQL = """
+SELECT s.round, s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, c.value AS consolidated, s.note
+FROM scores s LEFT JOIN consolidated c
+  ON c.round = s.round AND c.target_kind = s.target_kind AND c.target_id = s.target_id AND c.indicator = s.indicator
+WHERE s.target_kind = ? AND s.target_id = ?
+UNION ALL
+SELECT c.round, c.target_kind, c.target_id, c.indicator, '' AS reviewer_id, NULL AS value, c.value, '' AS note
+FROM consolidated c
+WHERE c.target_kind = ? AND c.target_id = ?
+  AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.round = c.round AND s.target_kind = c.target_kind
+                  AND s.target_id = c.target_id AND s.indicator = c.indicator)
+"""
+
+SCORE_COLUMNS = ("round", "target", "indicator", "reviewer", "value", "consolidated", "note")
+SCORE_HEADERS = {
+    "zh": ("轮次", "对象", "指标", "评审专家", "得分", "汇总得分", "备注"),
+    "en": ("round", "target", "indicator", "reviewer", "value", "consolidated", "note"),
+}
+
+
+class NoMatch(NotFound):
+    """Nothing matched the query; carries the nearest names to suggest."""
+
+    def __init__(self, what: tuple[str, str], query: str, nearest: list[str]) -> None:
+        hint = f"\n最接近的 / nearest: {'、'.join(nearest)}" if nearest else ""
+        super().__init__(f"没有与「{query}」匹配的{what[0]} / no {what[1]} matches {query!r}{hint}")
+        self.nearest = nearest
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    round: str
+    target: str
+    indicator: str
+    reviewer: str
+    value: str
+    consolidated: str
+    note: str
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.round, self.target, self.indicator, self.reviewer, self.value, self.consolidated, self.note)
+
+
+def load_index(store: Store, kinds: tuple[str, ...] = ("site", "case", "indicator")) -> SearchIndex:
+    marks = ", ".join("?" for _ in kinds)
+    rows = store.conn.execute(f"SELECT kind, id, name, keys FROM search_keys WHERE kind IN ({marks})", kinds)
+    return SearchIndex([entry_from_row(dict(r)) for r in rows])
+
+
+WHAT = {
+    ("site", "case"): ("网站或案例", "site or case"),
+    ("indicator",): ("指标", "indicator"),
+    ("site",): ("网站", "site"),
+    ("case",): ("案例", "case"),
+}
+
+
+def resolve(index: SearchIndex, query: str, kinds: tuple[str, ...]) -> list[SearchEntry]:
+    hits = index.search(query, limit=10, kinds=kinds)
+    if not hits:
+        raise NoMatch(WHAT[kinds], query, [e.name for e in index.nearest(query, limit=5) if e.kind in kinds])
+    return [h.entry for h in hits]
+
+
+def _leaves_for(tree: IndicatorTree, entries: list[SearchEntry]) -> list[Indicator]:
+    """The leaves an indicator query means: the best hit, and for a group every leaf beneath it."""
+    best = entries[0]
+    if tree.is_leaf(best.id):
+        return [tree.get(best.id)]
+    return [leaf for leaf in tree.leaves() if best.id in {p.code for p in tree.path(leaf.code)}]
+
+
+@dataclass(frozen=True)
+class ScoresResult:
+    target: SearchEntry
+    also: list[SearchEntry]
+    rows: list[ScoreRow]
+
+
+def lookup_scores(
+    store: Store,
+    query: str,
+    *,
+    indicator: str | None = None,
+    round_id: str | None = None,
+    reviewer: str | None = None,
+    lang: str = "zh",
+) -> ScoresResult:
+    index = load_index(store)
+    targets = resolve(index, query, ("site", "case"))
+    target, also = targets[0], targets[1:4]
+    tree = IndicatorTree(store.indicators())
+    wanted: set[str] | None = None
+    if indicator:
+        wanted = {i.code for i in _leaves_for(tree, resolve(index, indicator, ("indicator",)))}
+    order = {leaf.code: n for n, leaf in enumerate(tree.leaves())}
+    years = {r["id"]: (r["year"] or 0, r["id"]) for r in store.rounds()}
+    rows = []
+    for r in store.conn.execute(SCORES_SQL, (target.kind, target.id, target.kind, target.id)):
+        if wanted is not None and r["indicator"] not in wanted:
+            continue
+        if round_id is not None and r["round"] != round_id:
+            continue
+        if reviewer is not None and r["reviewer_id"] != reviewer:
+            continue
+        if r["indicator"] not in tree:
+            continue
+        ind = tree.get(r["indicator"])
+        rows.append((years.get(r["round"], (0, r["round"])), order.get(ind.code, 0), r["reviewer_id"], ScoreRow(
+            round=r["round"], target=target.name, indicator=f"{ind.code} {ind.name}", reviewer=r["reviewer_id"],
+            value=format_value(ind, decode_value(r["value"]), lang),
+            consolidated=format_value(ind, decode_value(r["consolidated"]), lang), note=r["note"],
+        )))
+    rows.sort(key=lambda t: (tuple(-x if isinstance(x, int) else x for x in t[0]), t[1], t[2]))
+    return ScoresResult(target, also, [t[3] for t in rows])
+
+
+def list_entries(store: Store, kind: str, query: str | None) -> list[SearchEntry]:
+    """All sites/cases/indicators, or those matching a fuzzy query (best first)."""
+    index = load_index(store, (kind,))
+    if not query:
+        return list(index.entries)
+    return resolve(index, query, (kind,))

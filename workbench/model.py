@@ -1,0 +1,110 @@
+"""Typed, frozen records the core hands out: indicators, targets, reviewers, scores."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+class IndicatorKind(str, enum.Enum):
+    SCORE = "score"    # 0 … max in steps
+    VETO = "veto"      # yes/no; a yes fails the target
+    DEDUCT = "deduct"  # points deducted, capped at the indicator's points
+    BONUS = "bonus"    # added points, capped by the round's bonus cap
+
+
+class TargetKind(str, enum.Enum):
+    SITE = "site"
+    CASE = "case"
+
+
+#: Stored value of a leaf judged "not applicable" (distinct from 0 and from "not scored").
+NA = "NA"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    kind: IndicatorKind
+    max_score: Decimal
+    step: Decimal
+    parent: str | None = None
+    applies_to: str = "both"  # site | case | both
+    description: str = ""
+    position: int = 0
+    allow_na: bool = False
+
+    def applies(self, target_kind: TargetKind | str) -> bool:
+        kind = target_kind.value if isinstance(target_kind, TargetKind) else target_kind
+        return self.applies_to in ("both", kind)
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    region: str = ""
+    level: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    government: str = ""
+    region: str = ""
+    area: str = ""
+    summary: str = ""
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """A site or a case, as the reviewer app and lookups see it."""
+
+    kind: TargetKind
+    id: str
+    name: str
+    region: str = ""
+    detail: str = ""  # site: level; case: government
+    url: str = ""
+    area: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    id: str
+    name: str
+    org: str = ""
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    reviewer_id: str
+    target_kind: TargetKind
+    target_id: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """The current value of one (reviewer, target, indicator) cell.
+
+    ``value`` is None when not yet scored, ``NA`` when not applicable, otherwise a Decimal
+    (for a veto indicator 1 = hit, 0 = no hit; for a deduction, the points deducted).
+    """
+
+    round_id: str
+    reviewer_id: str
+    target_kind: TargetKind
+    target_id: str
+    indicator: str
+    value: Decimal | str | None
+    note: str = ""
+    evidence: str = ""
+    updated_at: str = ""
+    revision: int = 0

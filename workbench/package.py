@@ -1,0 +1,195 @@
+"""Issue a reviewer package: one self-contained SQLite file with only that reviewer's work.
+
+The round database records every package issued: its nonce (bound to the reviewer), the key id
+registered for the reviewer at the time, and hashes of the indicator system and of the exact
+(target, indicator) pairs, which a signed export must later match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NotFound, WorkbenchError
+from .indicators import IndicatorTree
+from .model import Assignment, Indicator, TargetKind
+from .store import (
+    KIND_PACKAGE,
+    KIND_ROUND,
+    Store,
+    checkpoint,
+    create_database,
+    insert_rows,
+    transaction,
+    utc_now,
+)
+
+Pair = tuple[str, str, str]  # (target_kind, target_id, indicator code)
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    path: Path
+    reviewer_id: str
+    nonce: str
+    key_id: str | None
+    targets: int
+    pairs: int
+    kind: str
+
+
+def indicators_hash(indicators: Iterable[Indicator]) -> str:
+    """SHA-256 over the scoring-relevant fields of every indicator, in code order."""
+    h = hashlib.sha256()
+    for ind in sorted(indicators, key=lambda i: i.code):
+        fields = (ind.code, ind.parent or "", ind.kind.value, str(ind.max_score), str(ind.step),
+                  ind.applies_to, "1" if ind.allow_na else "0")
+        h.update(("\t".join(fields) + "\n").encode())
+    return h.hexdigest()
+
+
+def pairs_hash(pairs: Iterable[Pair]) -> str:
+    """SHA-256 over the sorted (target_kind, target_id, indicator) pairs."""
+    h = hashlib.sha256()
+    for pair in sorted(set(pairs)):
+        h.update(("\t".join(pair) + "\n").encode())
+    return h.hexdigest()
+
+
+def assignment_pairs(tree: IndicatorTree, assignments: Sequence[Assignment]) -> list[Pair]:
+    """Every (target, applicable leaf) pair of these assignments: sites first, then cases."""
+    order = {TargetKind.SITE: 0, TargetKind.CASE: 1}
+    leaves = {kind: tree.leaves(kind) for kind in TargetKind}
+    out: list[Pair] = []
+    for a in sorted(assignments, key=lambda a: (order[a.target_kind], a.target_id)):
+        out += [(a.target_kind.value, a.target_id, leaf.code) for leaf in leaves[a.target_kind]]
+    return out
+
+
+def active_key_id(conn: sqlite3.Connection, reviewer_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT key_id FROM keys WHERE reviewer_id = ? AND revoked_at IS NULL ORDER BY added_at DESC, rowid DESC LIMIT 1",
+        (reviewer_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def make_package(
+    round_db: str | Path,
+    reviewer_id: str,
+    out: str | Path,
+    *,
+    pairs: Sequence[Pair] | None = None,
+    kind: str = "full",
+) -> PackageInfo:
+    """Write a reviewer package and record it in the round database.
+
+    ``pairs`` restricts the package to those pairs (a re-review package); by default it holds every
+    pair of the reviewer's assignments.
+    """
+    out = Path(out)
+    store = Store.open(round_db, expect=KIND_ROUND)
+    try:
+        if not any(r.id == reviewer_id for r in store.reviewers()):
+            raise NotFound(f"未知评审专家「{reviewer_id}」/ unknown reviewer {reviewer_id!r}")
+        if out.exists():
+            raise WorkbenchError(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+        indicators = store.indicators()
+        tree = IndicatorTree(indicators)
+        assignments = store.assignments(reviewer_id)
+        if pairs is None:
+            pairs = assignment_pairs(tree, assignments)
+        if not pairs:
+            raise WorkbenchError(f"评审专家「{reviewer_id}」没有分配任何对象 / reviewer {reviewer_id} has no assignments")
+        nonce = secrets.token_hex(16)
+        key_id = active_key_id(store.conn, reviewer_id)
+        issued_at = utc_now()
+        record = {
+            "nonce": nonce, "round": store.round_id, "reviewer_id": reviewer_id, "key_id": key_id,
+            "issued_at": issued_at, "indicators_hash": indicators_hash(indicators),
+            "targets_hash": pairs_hash(pairs), "pairs": len(pairs), "kind": kind, "superseded_by": None,
+        }
+        meta = {
+            "round_id": store.round_id, "round_name": store.round_name, "round_year": store.meta.get("round_year", ""),
+            "reviewer_id": reviewer_id, "nonce": nonce, "key_id": key_id or "", "issued_at": issued_at,
+            "package_kind": kind,
+        }
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        conn = create_database(tmp, KIND_PACKAGE, meta)
+        try:
+            _fill_package(conn, store, reviewer_id, pairs, record)
+            checkpoint(conn)
+            conn.close()
+            for suffix in ("-wal", "-shm"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+            os.replace(tmp, out)
+        except BaseException:
+            conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+            raise
+        with transaction(store.conn):
+            insert_rows(store.conn, "packages", [record])
+            if kind == "re-review":
+                insert_rows(store.conn, "package_pairs", (
+                    {"nonce": nonce, "target_kind": p[0], "target_id": p[1], "indicator": p[2]} for p in pairs
+                ))
+        targets = {(p[0], p[1]) for p in pairs}
+        return PackageInfo(out, reviewer_id, nonce, key_id, len(targets), len(pairs), kind)
+    finally:
+        store.close()
+
+
+def _fill_package(
+    conn: sqlite3.Connection, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: dict[str, object]
+) -> None:
+    src = store.conn
+    site_ids = sorted({p[1] for p in pairs if p[0] == "site"})
+    case_ids = sorted({p[1] for p in pairs if p[0] == "case"})
+    with transaction(conn):
+        for table, where, args in (
+            ("rounds", "", ()),
+            ("indicators", "", ()),
+            ("rules", "", ()),
+            ("reviewers", " WHERE id = ?", (reviewer_id,)),
+            ("keys", " WHERE reviewer_id = ? AND revoked_at IS NULL", (reviewer_id,)),
+            ("assignments", " WHERE reviewer_id = ?", (reviewer_id,)),
+        ):
+            _copy(src, conn, table, f"SELECT * FROM {table}{where}", args)
+        _copy_in(src, conn, "sites", "SELECT * FROM sites WHERE id IN ({})", site_ids)
+        _copy_in(src, conn, "cases", "SELECT * FROM cases WHERE id IN ({})", case_ids)
+        for kind, ids in (("site", site_ids), ("case", case_ids)):
+            _copy_in(src, conn, "consolidated",
+                     "SELECT * FROM consolidated WHERE round != ? AND target_kind = ? AND target_id IN ({})",
+                     ids, (store.round_id, kind))
+        _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = 'site' AND id IN ({})", site_ids)
+        _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = 'case' AND id IN ({})", case_ids)
+        _copy(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = 'indicator'", ())
+        insert_rows(conn, "packages", [record])
+        conn.executemany(
+            "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator) VALUES (?, ?, ?, ?, ?)",
+            ((store.round_id, reviewer_id, *p) for p in pairs),
+        )
+
+
+def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, args: Sequence[object]) -> None:
+    cur = src.execute(sql, tuple(args))
+    cols = [d[0] for d in cur.description]
+    dst.executemany(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", (tuple(r) for r in cur)
+    )
+
+
+def _copy_in(
+    src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, ids: Sequence[str],
+    prefix: Sequence[object] = (),
+) -> None:
+    # SQLite limits bound parameters per statement; copy in chunks.
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        _copy(src, dst, table, sql.format(", ".join("?" for _ in chunk)), (*prefix, *chunk))

@@ -1,0 +1,472 @@
+"""Build a round from the coordinator's set-up files, and import past rounds' consolidated results.
+
+Every file is validated whole: all problems are collected as file:row:column and the round is
+refused with nothing written (the database is built in a temporary file and renamed at the end).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import InputRefused, Problem, WorkbenchError
+from .indicators import IndicatorTree, Rules, parse_value
+from .model import Indicator, IndicatorKind, TargetKind
+from .store import KIND_ROUND, Store, checkpoint, create_database, encode_value, insert_rows, transaction
+from .tables import Cell, Table, read_table
+
+KIND_WORDS = {
+    "score": IndicatorKind.SCORE, "评分": IndicatorKind.SCORE, "打分": IndicatorKind.SCORE,
+    "veto": IndicatorKind.VETO, "否决": IndicatorKind.VETO, "单项否决": IndicatorKind.VETO,
+    "deduct": IndicatorKind.DEDUCT, "扣分": IndicatorKind.DEDUCT,
+    "bonus": IndicatorKind.BONUS, "加分": IndicatorKind.BONUS,
+}
+APPLIES_WORDS = {
+    "site": "site", "网站": "site", "case": "case", "案例": "case",
+    "both": "both", "全部": "both", "通用": "both", "": "both",
+}
+TARGET_WORDS = {"site": TargetKind.SITE, "网站": TargetKind.SITE, "case": TargetKind.CASE, "案例": TargetKind.CASE}
+TRUE_WORDS = {"是", "1", "true", "yes", "y", "√"}
+FALSE_WORDS = {"否", "0", "false", "no", "n", ""}
+RULE_KEYS = {
+    "及格线": "pass_mark", "合格线": "pass_mark", "pass_mark": "pass_mark",
+    "加分门槛": "bonus_gate", "bonus_gate": "bonus_gate",
+    "加分上限": "bonus_cap", "bonus_cap": "bonus_cap",
+    "等级": "grade_bands", "等级划分": "grade_bands", "grade_bands": "grade_bands",
+    "不合格标签": "fail_label", "fail_label": "fail_label",
+    "不适用折算": "rescale_na", "rescale_na": "rescale_na",
+    "去掉最高最低": "trim", "trim": "trim",
+    "分歧阈值": "disagreement_spread", "disagreement_spread": "disagreement_spread",
+    "稳健z阈值": "disagreement_z", "disagreement_z": "disagreement_z",
+}
+ENGINE_RULES = ("pass_mark", "bonus_gate", "bonus_cap", "grade_bands", "fail_label", "rescale_na")
+DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}
+
+
+@dataclass(frozen=True)
+class SetupFiles:
+    indicators: Path
+    sites: Path
+    cases: Path
+    reviewers: Path
+    assignments: Path
+    rules: Path | None = None
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    path: Path
+    round_id: str
+    indicators: int
+    leaves: int
+    sites: int
+    cases: int
+    reviewers: int
+    assignments: int
+
+
+class _Collector:
+    """Gathers problems across all files so the coordinator sees every one at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, reason: str) -> None:
+        self.problems.append(Problem(where, reason))
+
+    def table(self, path: Path | None, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Table | None:
+        if path is None:
+            return None
+        try:
+            return read_table(path, required, optional)
+        except InputRefused as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def decimal(self, cell: Cell, label: str) -> Decimal | None:
+        text = cell.value.replace("，", "").replace(",", "")
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+            self.add(cell.where, f"{label}「{cell.value}」不是数字 / {label} must be a number")
+            return None
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            self.add(cell.where, f"{label}「{cell.value}」不是数字 / {label} must be a number")
+            return None
+
+    def boolean(self, cell: Cell, label: str) -> bool:
+        word = cell.value.casefold()
+        if word in TRUE_WORDS:
+            return True
+        if word not in FALSE_WORDS:
+            self.add(cell.where, f"{label}「{cell.value}」应为 是/否 / {label} must be yes or no (是/否)")
+        return False
+
+    def unique(self, rows: Iterable[dict[str, Cell]], column: str, label: str) -> None:
+        seen: dict[str, str] = {}
+        for row in rows:
+            cell = row[column]
+            if not cell.value:
+                self.add(cell.where, f"{label}不能为空 / {label} is required")
+            elif cell.value in seen:
+                self.add(cell.where, f"{label}「{cell.value}」重复（首次出现于 {seen[cell.value]}）/ duplicate {label}")
+            else:
+                seen[cell.value] = cell.where
+
+
+def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
+    if table is None:
+        return []
+    c.unique(table.rows, "code", "指标代码")
+    codes = {r["code"].value for r in table.rows if r["code"].value}
+    parents = {r["parent"].value for r in table.rows if r["parent"].value}
+    out: list[Indicator] = []
+    for position, row in enumerate(table.rows):
+        code, parent = row["code"].value, row["parent"].value
+        if parent and parent not in codes:
+            c.add(row["parent"].where, f"上级代码「{parent}」不存在 / unknown parent code {parent!r}")
+        if parent and parent == code:
+            c.add(row["parent"].where, f"指标「{code}」不能以自身为上级 / an indicator cannot be its own parent")
+        if not row["name"].value:
+            c.add(row["name"].where, "名称不能为空 / name is required")
+        is_leaf = code not in parents
+        kind_word = row["kind"].value.casefold()
+        kind = KIND_WORDS.get(kind_word)
+        if kind is None and (is_leaf or kind_word):
+            c.add(row["kind"].where, f"未知的指标类型「{row['kind'].value}」（评分/否决/扣分/加分）/ unknown kind; use score, veto, deduct or bonus")
+        applies = APPLIES_WORDS.get(row["applies_to"].value.casefold())
+        if applies is None:
+            c.add(row["applies_to"].where, f"适用对象「{row['applies_to'].value}」应为 网站/案例/全部 / applies_to must be site, case or both")
+        allow_na = c.boolean(row["allow_na"], "可不适用")
+        max_score = step = Decimal(0)
+        if is_leaf:
+            max_score = c.decimal(row["max_score"], "分值") if row["max_score"].value else (Decimal(0) if kind is IndicatorKind.VETO else None)
+            if row["max_score"].value == "" and kind is not IndicatorKind.VETO:
+                c.add(row["max_score"].where, "分值不能为空 / max is required for a scored indicator")
+            step_text = row["step"].value
+            step = c.decimal(row["step"], "步长") if step_text else Decimal(1)
+            if max_score is not None and step is not None:
+                if kind is IndicatorKind.VETO:
+                    if max_score < 0:
+                        c.add(row["max_score"].where, "分值不能为负 / max must not be negative")
+                elif max_score <= 0:
+                    c.add(row["max_score"].where, f"分值须大于 0，收到 {max_score} / max must be greater than 0")
+                elif step <= 0:
+                    c.add(row["step"].where, f"步长须大于 0，收到 {step} / step must be greater than 0")
+                elif max_score % step != 0:
+                    c.add(row["step"].where, f"步长 {step} 不能整除分值 {max_score} / step must divide max")
+        elif row["max_score"].value:
+            c.decimal(row["max_score"], "分值")
+        if max_score is None or step is None or kind is None and is_leaf:
+            continue
+        out.append(Indicator(
+            code=code, parent=parent or None, name=row["name"].value, kind=kind or IndicatorKind.SCORE,
+            max_score=max_score, step=step, applies_to=applies or "both",
+            description=row["description"].value, position=position, allow_na=allow_na,
+        ))
+    _check_cycles(c, table, out)
+    return out
+
+
+def _check_cycles(c: _Collector, table: Table, indicators: list[Indicator]) -> None:
+    parent_of = {i.code: i.parent for i in indicators}
+    where = {r["code"].value: r["parent"].where for r in table.rows}
+    for code in parent_of:
+        seen = {code}
+        node = parent_of.get(code)
+        while node is not None:
+            if node in seen:
+                c.add(where[code], f"指标「{code}」的上级形成循环 / parent chain of {code!r} forms a cycle")
+                break
+            seen.add(node)
+            node = parent_of.get(node)
+
+
+def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
+    rules = dict(DEFAULT_RULES)
+    if table is None:
+        return rules
+    seen: set[str] = set()
+    for row in table.rows:
+        key_cell, value_cell = row["key"], row["rule_value"]
+        key = RULE_KEYS.get(key_cell.value.casefold().replace(" ", ""))
+        if key is None:
+            c.add(key_cell.where, f"未知规则「{key_cell.value}」/ unknown rule; known: {', '.join(sorted(set(RULE_KEYS.values())))}")
+            continue
+        if key in seen:
+            c.add(key_cell.where, f"规则「{key_cell.value}」重复 / rule given twice")
+        seen.add(key)
+        if value_cell.value:
+            rules[key] = value_cell.value
+        else:
+            rules.pop(key, None)
+    try:
+        Rules.from_mapping({k: v for k, v in rules.items() if k in ENGINE_RULES})
+    except ValueError as exc:
+        c.add(table.name, f"规则无效 / invalid rules: {exc}")
+    for key in ("disagreement_spread", "disagreement_z"):
+        if key in rules:
+            try:
+                Decimal(rules[key])
+            except InvalidOperation:
+                c.add(table.name, f"规则 {key} 须为数字 / rule {key} must be a number")
+    return rules
+
+
+def _target_key(c: _Collector, cell: Cell) -> TargetKind | None:
+    kind = TARGET_WORDS.get(cell.value.casefold())
+    if kind is None:
+        c.add(cell.where, f"对象类型「{cell.value}」应为 网站 或 案例 / target_kind must be site or case")
+    return kind
+
+
+def _conflict(reviewer: dict[str, Cell], target: dict[str, Cell], kind: TargetKind) -> str | None:
+    r_region, r_org = reviewer["region"].value, reviewer["org"].value
+    t_region = target["region"].value
+    t_org = target["name"].value if kind is TargetKind.SITE else target["government"].value
+    if r_region and r_region == t_region:
+        return f"地区相同（{r_region}）/ same region"
+    if r_org and r_org == t_org:
+        return f"单位相同（{r_org}）/ same organisation"
+    return None
+
+
+def _read_assignments(
+    c: _Collector,
+    table: Table | None,
+    reviewers: Table | None,
+    sites: Table | None,
+    cases: Table | None,
+) -> list[dict[str, object]]:
+    if table is None or reviewers is None or sites is None or cases is None:
+        return []
+    by_reviewer = {r["id"].value: r for r in reviewers.rows}
+    targets = {
+        TargetKind.SITE: {r["id"].value: r for r in sites.rows},
+        TargetKind.CASE: {r["id"].value: r for r in cases.rows},
+    }
+    seen: dict[tuple[str, TargetKind, str], str] = {}
+    out: list[dict[str, object]] = []
+    for row in table.rows:
+        rid, tid = row["reviewer_id"].value, row["target_id"].value
+        kind = _target_key(c, row["target_kind"])
+        override = c.boolean(row["coi_override"], "利益冲突豁免")
+        reviewer = by_reviewer.get(rid)
+        if reviewer is None:
+            c.add(row["reviewer_id"].where, f"未知评审专家「{rid}」/ unknown reviewer {rid!r}")
+        if kind is None:
+            continue
+        target = targets[kind].get(tid)
+        if target is None:
+            label = "网站" if kind is TargetKind.SITE else "案例"
+            c.add(row["target_id"].where, f"未知{label}「{tid}」/ unknown {kind.value} {tid!r}")
+            continue
+        key = (rid, kind, tid)
+        if key in seen:
+            c.add(row["target_id"].where, f"重复分配（首次出现于 {seen[key]}）/ duplicate assignment")
+            continue
+        seen[key] = row["target_id"].where
+        if reviewer is not None:
+            conflict = _conflict(reviewer, target, kind)
+            if conflict and not override:
+                c.add(
+                    row["reviewer_id"].where,
+                    f"利益冲突：{rid} 与 {tid} {conflict}；如确需分配，请在「利益冲突豁免」列填 是 / "
+                    "conflict of interest; set coi_override to yes to allow it",
+                )
+        out.append({"reviewer_id": rid, "target_kind": kind.value, "target_id": tid, "coi_override": int(override)})
+    return out
+
+
+def init_round(
+    db_path: str | Path,
+    round_id: str,
+    files: SetupFiles,
+    *,
+    name: str = "",
+    year: int | None = None,
+) -> RoundSummary:
+    """Validate every set-up file and build the round database, or refuse it all."""
+    db_path = Path(db_path)
+    if db_path.exists():
+        raise WorkbenchError(f"{db_path} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    if not round_id.strip():
+        raise WorkbenchError("轮次编号不能为空 / --round must not be empty")
+    c = _Collector()
+    ind_t = c.table(files.indicators, ("code", "name", "kind", "max_score"), ("parent", "step", "applies_to", "allow_na", "description"))
+    rules_t = c.table(files.rules, ("key", "rule_value"))
+    sites_t = c.table(files.sites, ("id", "name"), ("region", "level", "url"))
+    cases_t = c.table(files.cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
+    rev_t = c.table(files.reviewers, ("id", "name"), ("org", "region"))
+    asg_t = c.table(files.assignments, ("reviewer_id", "target_kind", "target_id"), ("coi_override",))
+    indicators = _read_indicators(c, ind_t)
+    rules = _read_rules(c, rules_t)
+    for table, label in ((sites_t, "网站编号"), (cases_t, "案例编号"), (rev_t, "专家编号")):
+        if table is not None:
+            c.unique(table.rows, "id", label)
+    for table, col in ((sites_t, "name"), (cases_t, "title"), (rev_t, "name")):
+        for row in table.rows if table else []:
+            if not row[col].value:
+                c.add(row[col].where, "名称不能为空 / name is required")
+    cases_synthetic = [c.boolean(r["synthetic"], "合成") for r in (cases_t.rows if cases_t else [])]
+    assignments = _read_assignments(c, asg_t, rev_t, sites_t, cases_t)
+    if ind_t is not None and not c.problems and not any(
+        i for i in indicators if IndicatorTree(indicators).is_leaf(i.code)
+    ):
+        c.add(ind_t.name, "指标体系没有可评分的末级指标 / the indicator system has no leaf indicators")
+    if c.problems:
+        raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / {len(c.problems)} problem(s); nothing was written")
+    assert ind_t and sites_t and cases_t and rev_t and asg_t
+
+    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+    meta = {"round_id": round_id, "round_name": name, "round_year": str(year or "")}
+    conn = create_database(tmp, KIND_ROUND, meta)
+    try:
+        with transaction(conn):
+            conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'current')", (round_id, name, year))
+            _write_indicators(conn, indicators)
+            insert_rows(conn, "rules", ({"key": k, "value": v} for k, v in sorted(rules.items())))
+            insert_rows(conn, "sites", ({k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows))
+            insert_rows(conn, "cases", (
+                {**{k: r[k].value for k in ("id", "title", "government", "region", "area", "summary")}, "synthetic": int(s)}
+                for r, s in zip(cases_t.rows, cases_synthetic)
+            ))
+            insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
+            insert_rows(conn, "assignments", assignments)
+            write_search_keys(conn)
+        checkpoint(conn)
+        conn.close()
+        _cleanup_sidecars(tmp)
+        os.replace(tmp, db_path)
+    except BaseException:
+        conn.close()
+        _cleanup_sidecars(tmp)
+        tmp.unlink(missing_ok=True)
+        raise
+    tree = IndicatorTree(indicators)
+    return RoundSummary(
+        path=db_path, round_id=round_id, indicators=len(indicators), leaves=len(tree.leaves()),
+        sites=len(sites_t.rows), cases=len(cases_t.rows), reviewers=len(rev_t.rows), assignments=len(assignments),
+    )
+
+
+def _cleanup_sidecars(path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _write_indicators(conn: sqlite3.Connection, indicators: list[Indicator]) -> None:
+    tree = IndicatorTree(indicators)
+    rows = []
+    for ind in indicators:
+        max_score = ind.max_score
+        if not tree.is_leaf(ind.code):
+            max_score = sum((leaf.max_score for leaf in _leaves_under(tree, ind.code)), Decimal(0))
+        rows.append({
+            "code": ind.code, "parent": ind.parent, "name": ind.name, "kind": ind.kind.value,
+            "max_score": str(max_score), "step": str(ind.step), "applies_to": ind.applies_to,
+            "allow_na": int(ind.allow_na), "description": ind.description, "position": ind.position,
+        })
+    insert_rows(conn, "indicators", rows)
+
+
+def _leaves_under(tree: IndicatorTree, code: str) -> list[Indicator]:
+    out: list[Indicator] = []
+    for child in tree.children(code):
+        out.extend([child] if tree.is_leaf(child.code) else _leaves_under(tree, child.code))
+    return out
+
+
+def write_search_keys(conn: sqlite3.Connection) -> None:
+    """Compute pinyin search keys once, at build time, so lookups never import pypinyin."""
+    from .search import build_entry, entry_to_row
+
+    entries = [build_entry("site", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, name, region FROM sites")]
+    entries += [build_entry("case", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")]
+    entries += [build_entry("indicator", r[0], r[1]) for r in conn.execute("SELECT code, name FROM indicators")]
+    insert_rows(conn, "search_keys", (entry_to_row(e) for e in entries))
+
+
+# ---------------------------------------------------------------------------------------------
+# past rounds
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    round_id: str
+    rows: int
+    targets: int
+
+
+def import_results(
+    db_path: str | Path, path: str | Path, round_id: str, *, name: str = "", year: int | None = None, replace: bool = False
+) -> ImportSummary:
+    """Load a past round's consolidated results (one value per target × indicator), or refuse the file whole."""
+    store = Store.open(db_path, expect=KIND_ROUND)
+    try:
+        if round_id == store.round_id:
+            raise WorkbenchError(f"「{round_id}」是本轮次，不能作为往期结果导入 / {round_id} is this round; past results need another round id")
+        existing = {r["id"]: r for r in store.rounds()}
+        if round_id in existing and not replace:
+            raise WorkbenchError(f"往期轮次「{round_id}」已导入；如需替换请加 --replace / round {round_id} was already imported; pass --replace to replace it")
+        c = _Collector()
+        table = c.table(Path(path), ("target_kind", "target_id", "indicator", "value"))
+        if table is None:
+            raise InputRefused(c.problems)
+        tree = IndicatorTree(store.indicators())
+        known = {
+            TargetKind.SITE: {s.id for s in store.sites()},
+            TargetKind.CASE: {x.id for x in store.cases()},
+        }
+        seen: dict[tuple[str, str, str], str] = {}
+        rows: list[dict[str, object]] = []
+        for row in table.rows:
+            kind = _target_key(c, row["target_kind"])
+            tid, code = row["target_id"].value, row["indicator"].value
+            if kind is not None and tid not in known[kind]:
+                c.add(row["target_id"].where, f"未知{'网站' if kind is TargetKind.SITE else '案例'}「{tid}」/ unknown {kind.value} {tid!r}")
+                kind = None
+            if code not in tree:
+                c.add(row["indicator"].where, f"未知指标代码「{code}」/ unknown indicator code {code!r}")
+                continue
+            ind = tree.get(code)
+            if not tree.is_leaf(code):
+                c.add(row["indicator"].where, f"「{code}」不是末级指标 / {code} is not a leaf indicator")
+                continue
+            if kind is None:
+                continue
+            if not ind.applies(kind):
+                c.add(row["indicator"].where, f"指标「{code}」不适用于{kind.value} / {code} does not apply to a {kind.value}")
+                continue
+            try:
+                value = parse_value(ind, row["value"].value)
+            except WorkbenchError as exc:
+                c.add(row["value"].where, exc.message)
+                continue
+            key = (kind.value, tid, code)
+            if key in seen:
+                c.add(row["indicator"].where, f"重复结果（首次出现于 {seen[key]}）/ duplicate result")
+                continue
+            seen[key] = row["indicator"].where
+            rows.append({"round": round_id, "target_kind": kind.value, "target_id": tid, "indicator": code,
+                         "value": encode_value(value), "n": 0, "method": "imported", "flags": ""})
+        if c.problems:
+            raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / {len(c.problems)} problem(s); nothing was written")
+        if year is None:
+            digits = re.search(r"(19|20)\d\d", round_id)
+            year = int(digits.group(0)) if digits else None
+        with transaction(store.conn):
+            store.conn.execute("DELETE FROM consolidated WHERE round = ?", (round_id,))
+            store.conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
+            store.conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'past')", (round_id, name, year))
+            insert_rows(store.conn, "consolidated", rows)
+        checkpoint(store.conn)
+        return ImportSummary(round_id, len(rows), len({(r["target_kind"], r["target_id"]) for r in rows}))
+    finally:
+        store.close()
+

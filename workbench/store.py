@@ -1,0 +1,412 @@
+"""Open and create round databases and reviewer packages; typed reads; audited score writes.
+
+The hot paths (lookups, the app's start-up, saving a score) use the standard library's sqlite3
+directly; sqlite-utils serves only schema creation and migrations (imported lazily).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import NotAPackage, NotFound, WorkbenchError
+from .model import (
+    NA,
+    Assignment,
+    Case,
+    Indicator,
+    IndicatorKind,
+    Reviewer,
+    Score,
+    Site,
+    Target,
+    TargetKind,
+)
+
+SCHEMA_VERSION = "1"
+KIND_ROUND = "round"
+KIND_PACKAGE = "package"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE rounds (id TEXT PRIMARY KEY, name TEXT, year INTEGER, status TEXT NOT NULL);
+CREATE TABLE indicators (
+    code TEXT PRIMARY KEY, parent TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,
+    max_score TEXT NOT NULL, step TEXT NOT NULL, applies_to TEXT NOT NULL DEFAULT 'both',
+    allow_na INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '',
+    position INTEGER NOT NULL);
+CREATE TABLE rules (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sites (id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL DEFAULT '',
+    level TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '');
+CREATE TABLE cases (id TEXT PRIMARY KEY, title TEXT NOT NULL, government TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '', area TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL DEFAULT '',
+    synthetic INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE reviewers (id TEXT PRIMARY KEY, name TEXT NOT NULL, org TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '');
+CREATE TABLE keys (key_id TEXT PRIMARY KEY, reviewer_id TEXT NOT NULL, public_key TEXT NOT NULL,
+    added_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE packages (nonce TEXT PRIMARY KEY, round TEXT NOT NULL, reviewer_id TEXT NOT NULL,
+    key_id TEXT, issued_at TEXT NOT NULL, indicators_hash TEXT NOT NULL, targets_hash TEXT NOT NULL,
+    pairs INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'full', superseded_by TEXT);
+CREATE TABLE package_pairs (nonce TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, PRIMARY KEY (nonce, target_kind, target_id, indicator));
+CREATE TABLE assignments (reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    coi_override INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (reviewer_id, target_kind, target_id));
+CREATE INDEX assignments_target ON assignments (target_kind, target_id);
+CREATE TABLE scores (round TEXT NOT NULL, reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL,
+    target_id TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT, note TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '', updated_at TEXT, revision INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (round, reviewer_id, target_kind, target_id, indicator));
+CREATE INDEX scores_target ON scores (target_kind, target_id, indicator);
+CREATE TABLE score_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, round TEXT NOT NULL,
+    reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, old_value TEXT, new_value TEXT, old_note TEXT, new_note TEXT,
+    old_evidence TEXT, new_evidence TEXT, reason TEXT NOT NULL);
+CREATE TRIGGER score_events_no_update BEFORE UPDATE ON score_events
+    BEGIN SELECT RAISE(ABORT, 'score_events is append-only'); END;
+CREATE TRIGGER score_events_no_delete BEFORE DELETE ON score_events
+    BEGIN SELECT RAISE(ABORT, 'score_events is append-only'); END;
+CREATE TABLE submissions (export_id TEXT PRIMARY KEY, nonce TEXT NOT NULL, reviewer_id TEXT NOT NULL,
+    key_id TEXT NOT NULL, seq INTEGER NOT NULL, payload_sha256 TEXT NOT NULL, rows INTEGER NOT NULL,
+    file_name TEXT NOT NULL, created_at TEXT, verified_at TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE INDEX submissions_nonce ON submissions (nonce, seq);
+CREATE TABLE consolidated (round TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, value TEXT, n INTEGER NOT NULL DEFAULT 0, method TEXT NOT NULL,
+    flags TEXT NOT NULL DEFAULT '', PRIMARY KEY (round, target_kind, target_id, indicator));
+CREATE INDEX consolidated_target ON consolidated (target_kind, target_id);
+CREATE TABLE search_keys (kind TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, keys TEXT NOT NULL,
+    PRIMARY KEY (kind, id));
+"""
+
+_SCHEMA_TABLES = (
+    "meta", "rounds", "indicators", "rules", "sites", "cases", "reviewers", "keys", "packages",
+    "package_pairs", "assignments", "scores", "score_events", "submissions", "consolidated",
+    "search_keys",
+)
+
+
+def utc_now() -> str:
+    """UTC ISO 8601 with seconds, the one format every stored time uses."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def connect(path: str | Path, *, synchronous_full: bool = False) -> sqlite3.Connection:
+    """A stdlib connection in WAL mode that waits instead of failing on a busy database."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous_full else 'NORMAL'}")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back whole on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def create_database(path: str | Path, kind: str, meta: dict[str, str]) -> sqlite3.Connection:
+    """Create a new, empty database of the given kind (round or package) and return it open.
+
+    The caller fills it inside a transaction; the schema is applied through sqlite-utils'
+    Migrations so later schema versions migrate in place.
+    """
+    path = Path(path)
+    if path.exists():
+        raise WorkbenchError(f"文件已存在，不会覆盖 / {path} already exists; choose another path or remove it first")
+    conn = connect(path)
+    try:
+        _migrate(conn)
+        with transaction(conn):
+            rows = {"schema_version": SCHEMA_VERSION, "kind": kind, **meta}
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+    except BaseException:
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        raise
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    import sqlite_utils
+
+    migrations = sqlite_utils.Migrations("workbench")
+
+    @migrations(name="0001_initial")
+    def initial(db: sqlite_utils.Database) -> None:
+        # executescript would commit the migration's transaction; run statement by statement.
+        for statement in _statements(SCHEMA):
+            db.conn.execute(statement)
+
+    migrations.apply(sqlite_utils.Database(conn))
+
+
+def _statements(script: str) -> list[str]:
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    return out
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Fold the WAL back into the main file so the database is one self-contained file."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# ---------------------------------------------------------------------------------------------
+# typed reads
+
+
+def _indicator(row: sqlite3.Row) -> Indicator:
+    return Indicator(
+        code=row["code"], parent=row["parent"], name=row["name"], kind=IndicatorKind(row["kind"]),
+        max_score=Decimal(row["max_score"]), step=Decimal(row["step"]), applies_to=row["applies_to"],
+        description=row["description"], position=row["position"], allow_na=bool(row["allow_na"]),
+    )
+
+
+def decode_value(text: str | None) -> Decimal | str | None:
+    """Stored value text → None (not scored), NA, or a Decimal."""
+    if text is None:
+        return None
+    if text == NA:
+        return NA
+    return Decimal(text)
+
+
+def encode_value(value: Decimal | str | None) -> str | None:
+    if value is None:
+        return None
+    if value == NA:
+        return NA
+    return str(value)
+
+
+class Store:
+    """Typed access to one round database or reviewer package."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.meta: dict[str, str] = {r[0]: r[1] for r in conn.execute("SELECT key, value FROM meta")}
+
+    @classmethod
+    def open(cls, path: str | Path, *, expect: str | None = None, synchronous_full: bool = False) -> Store:
+        """Open an existing workbench database, refusing anything else with a clear message."""
+        path = Path(path)
+        if not path.is_file():
+            raise NotFound(f"找不到文件 / no such file: {path}")
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise NotAPackage(f"{path} 不是工作台数据库 / is not a workbench database (not an SQLite file)")
+        try:
+            conn = connect(path, synchronous_full=synchronous_full)
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise NotAPackage(f"{path} 无法读取 / cannot be read as a database: {exc}") from exc
+        missing = [t for t in _SCHEMA_TABLES if t not in names]
+        if missing:
+            conn.close()
+            raise NotAPackage(
+                f"{path} 不是工作台数据库 / is not a workbench round or package (missing tables: {', '.join(missing)})"
+            )
+        store = cls(conn, path)
+        if expect and store.kind != expect:
+            conn.close()
+            if expect == KIND_PACKAGE:
+                raise NotAPackage(
+                    f"{path} 是评估轮次数据库而非评审包 / is a round database, not a reviewer package; "
+                    "ask the coordinator for your package (workbench package …)"
+                )
+            raise NotAPackage(
+                f"{path} 是评审包而非评估轮次数据库 / is a reviewer package, not a round database"
+            )
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # meta ---------------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.meta.get("kind", "")
+
+    @property
+    def round_id(self) -> str:
+        return self.meta["round_id"]
+
+    @property
+    def round_name(self) -> str:
+        return self.meta.get("round_name", "")
+
+    @property
+    def reviewer_id(self) -> str | None:
+        return self.meta.get("reviewer_id")
+
+    def rounds(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM rounds ORDER BY year, id")]
+
+    def past_round_ids(self) -> list[str]:
+        """Past rounds, newest first."""
+        rows = self.conn.execute(
+            "SELECT id FROM rounds WHERE status = 'past' ORDER BY year DESC, id DESC"
+        )
+        return [r[0] for r in rows]
+
+    # indicator system -----------------------------------------------------------------------
+    def indicators(self) -> list[Indicator]:
+        return [_indicator(r) for r in self.conn.execute("SELECT * FROM indicators ORDER BY position")]
+
+    def rules_mapping(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT key, value FROM rules")}
+
+    # targets ------------------------------------------------------------------------------
+    def sites(self) -> list[Site]:
+        return [
+            Site(id=r["id"], name=r["name"], region=r["region"], level=r["level"], url=r["url"])
+            for r in self.conn.execute("SELECT * FROM sites ORDER BY id")
+        ]
+
+    def cases(self) -> list[Case]:
+        return [
+            Case(id=r["id"], title=r["title"], government=r["government"], region=r["region"],
+                 area=r["area"], summary=r["summary"], synthetic=bool(r["synthetic"]))
+            for r in self.conn.execute("SELECT * FROM cases ORDER BY id")
+        ]
+
+    def targets(self) -> list[Target]:
+        out = [
+            Target(kind=TargetKind.SITE, id=s.id, name=s.name, region=s.region, detail=s.level, url=s.url)
+            for s in self.sites()
+        ]
+        out += [
+            Target(kind=TargetKind.CASE, id=c.id, name=c.title, region=c.region, detail=c.government,
+                   area=c.area, summary=c.summary)
+            for c in self.cases()
+        ]
+        return out
+
+    def reviewers(self) -> list[Reviewer]:
+        return [
+            Reviewer(id=r["id"], name=r["name"], org=r["org"], region=r["region"])
+            for r in self.conn.execute("SELECT * FROM reviewers ORDER BY id")
+        ]
+
+    def assignments(self, reviewer_id: str | None = None) -> list[Assignment]:
+        sql = "SELECT reviewer_id, target_kind, target_id FROM assignments"
+        args: tuple[str, ...] = ()
+        if reviewer_id is not None:
+            sql += " WHERE reviewer_id = ?"
+            args = (reviewer_id,)
+        return [
+            Assignment(r[0], TargetKind(r[1]), r[2])
+            for r in self.conn.execute(sql + " ORDER BY reviewer_id, target_kind DESC, target_id", args)
+        ]
+
+    # scores -------------------------------------------------------------------------------
+    def scores(self, reviewer_id: str | None = None) -> list[Score]:
+        sql = "SELECT * FROM scores WHERE round = ?"
+        args: list[str] = [self.round_id]
+        if reviewer_id is not None:
+            sql += " AND reviewer_id = ?"
+            args.append(reviewer_id)
+        return [_score(r) for r in self.conn.execute(sql, args)]
+
+    def consolidated_values(self, round_id: str, target_kind: str, target_id: str) -> dict[str, Decimal | str | None]:
+        rows = self.conn.execute(
+            "SELECT indicator, value FROM consolidated WHERE round = ? AND target_kind = ? AND target_id = ?",
+            (round_id, target_kind, target_id),
+        )
+        return {r[0]: decode_value(r[1]) for r in rows}
+
+    def set_score(
+        self,
+        target_kind: str,
+        target_id: str,
+        indicator: str,
+        value: Decimal | str | None,
+        *,
+        note: str | None = None,
+        evidence: str | None = None,
+        reason: str = "entry",
+        reviewer_id: str | None = None,
+    ) -> Score:
+        """Write one cell and its audit event in one durable transaction; returns the new state.
+
+        Only cells that exist (the package's (target, indicator) pairs) can be written.
+        """
+        reviewer = reviewer_id or self.reviewer_id
+        if reviewer is None:
+            raise WorkbenchError("no reviewer for this score")
+        key = (self.round_id, reviewer, target_kind, target_id, indicator)
+        with transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT * FROM scores WHERE round = ? AND reviewer_id = ? AND target_kind = ? "
+                "AND target_id = ? AND indicator = ?",
+                key,
+            ).fetchone()
+            if row is None:
+                raise NotFound(
+                    f"{target_kind} {target_id} / {indicator} 不在本评审包中 / is not part of this package"
+                )
+            new_value = encode_value(value)
+            new_note = row["note"] if note is None else note
+            new_evidence = row["evidence"] if evidence is None else evidence
+            if (new_value, new_note, new_evidence) == (row["value"], row["note"], row["evidence"]):
+                return _score(row)
+            now = utc_now()
+            self.conn.execute(
+                "UPDATE scores SET value = ?, note = ?, evidence = ?, updated_at = ?, revision = revision + 1 "
+                "WHERE round = ? AND reviewer_id = ? AND target_kind = ? AND target_id = ? AND indicator = ?",
+                (new_value, new_note, new_evidence, now, *key),
+            )
+            self.conn.execute(
+                "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
+                "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, *key, row["value"], new_value, row["note"], new_note, row["evidence"], new_evidence, reason),
+            )
+            fresh = self.conn.execute(
+                "SELECT * FROM scores WHERE round = ? AND reviewer_id = ? AND target_kind = ? "
+                "AND target_id = ? AND indicator = ?",
+                key,
+            ).fetchone()
+        return _score(fresh)
+
+
+def _score(r: sqlite3.Row) -> Score:
+    return Score(
+        round_id=r["round"], reviewer_id=r["reviewer_id"], target_kind=TargetKind(r["target_kind"]),
+        target_id=r["target_id"], indicator=r["indicator"], value=decode_value(r["value"]),
+        note=r["note"], evidence=r["evidence"], updated_at=r["updated_at"] or "", revision=r["revision"],
+    )
+
+
+def insert_rows(conn: sqlite3.Connection, table: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Bulk insert dicts that share one set of keys; returns the count."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    cols = list(rows[0])
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    conn.executemany(sql, ([r[c] for c in cols] for r in rows))
+    return len(rows)
