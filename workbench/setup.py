@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import InputRefused, Problem, WorkbenchError
-from .indicators import IndicatorTree, Rules, parse_value
+from .indicators import RULE_ALIASES, IndicatorTree, Rules, parse_value
 from .model import Indicator, IndicatorKind, TargetKind
 from .store import KIND_ROUND, Store, checkpoint, create_database, encode_value, insert_rows, transaction
 from .tables import Cell, Table, read_table
@@ -34,17 +34,13 @@ TARGET_WORDS = {"site": TargetKind.SITE, "网站": TargetKind.SITE, "case": Targ
 TRUE_WORDS = {"是", "1", "true", "yes", "y", "√"}
 FALSE_WORDS = {"否", "0", "false", "no", "n", ""}
 RULE_KEYS = {
-    "及格线": "pass_mark", "合格线": "pass_mark", "pass_mark": "pass_mark",
-    "加分门槛": "bonus_gate", "bonus_gate": "bonus_gate",
-    "加分上限": "bonus_cap", "bonus_cap": "bonus_cap",
-    "等级": "grade_bands", "等级划分": "grade_bands", "grade_bands": "grade_bands",
-    "不合格标签": "fail_label", "fail_label": "fail_label",
-    "不适用折算": "rescale_na", "rescale_na": "rescale_na",
+    **RULE_ALIASES,  # the scoring engine's rules
     "去掉最高最低": "trim", "trim": "trim",
+    "最少评审数": "min_reviews", "min_reviews": "min_reviews",
     "分歧阈值": "disagreement_spread", "disagreement_spread": "disagreement_spread",
     "稳健z阈值": "disagreement_z", "disagreement_z": "disagreement_z",
 }
-ENGINE_RULES = ("pass_mark", "bonus_gate", "bonus_cap", "grade_bands", "fail_label", "rescale_na")
+ENGINE_RULES = frozenset(RULE_ALIASES.values())
 DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}
 
 

@@ -1,0 +1,550 @@
+"""The indicator tree and the scoring rules: totals, vetoes, capped deductions, gates, bonus, bands, ranks."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import (
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from typing import TypeVar
+
+from workbench.errors import InvalidScore, NotFound
+from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+
+__all__ = [
+    "IndicatorTree",
+    "Rules",
+    "TotalResult",
+    "compute_total",
+    "dense_ranks",
+    "format_value",
+    "grade_for",
+    "parse_value",
+    "round_half_up",
+    "step_places",
+]
+
+K = TypeVar("K", bound=Hashable)
+
+# Ample precision so that N/A rescaling (×4/3 and the like) loses nothing before the one final rounding.
+_CONTEXT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+# Reviewers type on Chinese keyboards: full-width ASCII forms (１２．５, Ｎ／Ａ, －) and the ideographic space.
+_FULL_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_MAX_NUMBER_CHARS = 30
+_NA_TEXTS = frozenset({"不适用", "na", "n/a"})
+_VETO_YES = frozenset({"是", "y", "yes", "1"})
+_VETO_NO = frozenset({"否", "n", "no", "0"})
+
+
+def round_half_up(x: Decimal, places: int = 1) -> Decimal:
+    """Round as published results are rounded (四舍五入): 79.95 → 80.0, 0.05 → 0.1, 72.25 → 72.3."""
+    with localcontext(_CONTEXT):
+        return Decimal(x).quantize(_ONE.scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def step_places(step: Decimal) -> int:
+    """Decimal places a value on this step needs: 0.5 → 1, 1 → 0, 0.25 → 2."""
+    if not step.is_finite() or step <= 0:
+        return 0
+    exponent = step.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal as people write it: no exponent, no trailing zeros (100, 0.5, 4)."""
+    return format(value.normalize(), "f")
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+RULE_ALIASES: dict[str, str] = {
+    "pass_mark": "pass_mark",
+    "及格线": "pass_mark",
+    "合格线": "pass_mark",
+    "bonus_gate": "bonus_gate",
+    "加分门槛": "bonus_gate",
+    "bonus_cap": "bonus_cap",
+    "加分上限": "bonus_cap",
+    "grade_bands": "grade_bands",
+    "等级": "grade_bands",
+    "等级划分": "grade_bands",
+    "fail_label": "fail_label",
+    "不合格标签": "fail_label",
+    "rescale_na": "rescale_na",
+    "不适用折算": "rescale_na",
+}
+_TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
+_FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
+_BAND_SEPARATORS = re.compile(r"[;,、\n]")
+
+
+def _rule_number(key: str, text: str) -> Decimal | None:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal:
+        return None
+    if len(normal) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(normal):
+        raise ValueError(
+            f"规则「{key}」须为不小于 0 的数字，收到 {text!r} / rule {key} must be a number of 0 or more, got {text!r}"
+        )
+    return Decimal(normal)
+
+
+def _rule_bands(text: str) -> tuple[tuple[str, Decimal], ...]:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    bands: list[tuple[str, Decimal]] = []
+    for item in _BAND_SEPARATORS.split(normal):
+        item = item.strip()
+        if not item:
+            continue
+        label, colon, bound_text = item.rpartition(":")
+        label, bound_text = label.strip(), bound_text.strip()
+        if not colon or not label or not _NUMBER.fullmatch(bound_text) or len(bound_text) > _MAX_NUMBER_CHARS:
+            raise ValueError(
+                f"规则「grade_bands」的「{item}」须写作“等级:下限”，如 卓越:95;优秀:85;准备:0 / "
+                f"rule grade_bands: {item!r} must be written label:lower bound, e.g. 卓越:95;优秀:85;准备:0"
+            )
+        bands.append((label, Decimal(bound_text)))
+    labels = [label for label, _ in bands]
+    bounds = [bound for _, bound in bands]
+    if len(set(labels)) != len(labels) or len(set(bounds)) != len(bounds):
+        raise ValueError(
+            f"规则「grade_bands」中的等级名称与下限都不能重复，收到 {text!r} / "
+            f"rule grade_bands: labels and lower bounds must each be distinct, got {text!r}"
+        )
+    return tuple(bands)
+
+
+def _rule_flag(key: str, text: str, default: bool) -> bool:
+    normal = unicodedata.normalize("NFKC", text).strip().lower()
+    if not normal:
+        return default
+    if normal in _TRUE_TEXTS:
+        return True
+    if normal in _FALSE_TEXTS:
+        return False
+    raise ValueError(f"规则「{key}」须为 是/否（1/0），收到 {text!r} / rule {key} must be yes/no (1/0), got {text!r}")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A round's scoring rules; every rule is data so that one engine serves every indicator system."""
+
+    pass_mark: Decimal | None = None
+    """Rounded base total below it → 不合格; at it the target passes."""
+    bonus_gate: Decimal | None = None
+    """The bonus part counts only when the rounded base total is strictly above it."""
+    bonus_cap: Decimal | None = None
+    """Cap on the sum of bonus leaves."""
+    grade_bands: tuple[tuple[str, Decimal], ...] = ()
+    """(label, inclusive lower bound), highest first."""
+    fail_label: str = "不合格"
+    rescale_na: bool = True
+    """N/A leaves are left out and their part rescaled to its full points."""
+
+    def __post_init__(self) -> None:
+        # Whoever builds Rules directly may list bands in any order; grade_for needs highest first.
+        bands = tuple(sorted(((label, Decimal(bound)) for label, bound in self.grade_bands), key=lambda b: -b[1]))
+        object.__setattr__(self, "grade_bands", bands)
+        for name in ("pass_mark", "bonus_gate", "bonus_cap"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Decimal):
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise TypeError(f"Rules.{name} must be a Decimal, not {type(value).__name__}")
+                object.__setattr__(self, name, Decimal(value))
+
+    @classmethod
+    def from_mapping(cls, rules: Mapping[str, str]) -> Rules:
+        """Read the round's `rules(key, value)` rows; keys in English or Chinese, keys of other settings left alone.
+
+        >>> Rules.from_mapping({"pass_mark": "60", "grade_bands": "卓越：95，优秀：85，准备：0"}).grade_bands[0]
+        ('卓越', Decimal('95'))
+        """
+        given: dict[str, str] = {}
+        for key, value in rules.items():
+            name = RULE_ALIASES.get(unicodedata.normalize("NFKC", str(key)).strip().lower())
+            if name is None:
+                continue
+            if name in given:
+                raise ValueError(f"规则「{name}」重复出现 / rule {name} is given more than once")
+            given[name] = "" if value is None else str(value)
+        fail_label = given.get("fail_label", "").strip()
+        return cls(
+            pass_mark=_rule_number("pass_mark", given.get("pass_mark", "")),
+            bonus_gate=_rule_number("bonus_gate", given.get("bonus_gate", "")),
+            bonus_cap=_rule_number("bonus_cap", given.get("bonus_cap", "")),
+            grade_bands=_rule_bands(given.get("grade_bands", "")),
+            fail_label=fail_label or cls.fail_label,
+            rescale_na=_rule_flag("rescale_na", given.get("rescale_na", ""), cls.rescale_na),
+        )
+
+    def to_mapping(self) -> dict[str, str]:
+        """The rules as `rules(key, value)` rows; `Rules.from_mapping(r.to_mapping()) == r`."""
+        out: dict[str, str] = {}
+        for name in ("pass_mark", "bonus_gate", "bonus_cap"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = _plain(value)
+        if self.grade_bands:
+            out["grade_bands"] = ";".join(f"{label}:{_plain(bound)}" for label, bound in self.grade_bands)
+        out["fail_label"] = self.fail_label
+        out["rescale_na"] = "1" if self.rescale_na else "0"
+        return out
+
+
+# ----------------------------------------------------------------------------------------------- tree
+
+
+def _kind_key(target_kind: TargetKind | str | None) -> str | None:
+    if target_kind is None:
+        return None
+    return target_kind.value if isinstance(target_kind, TargetKind) else str(target_kind)
+
+
+class IndicatorTree:
+    """A round's indicator system as a tree by parent code; only leaves are scored."""
+
+    def __init__(self, indicators: Iterable[Indicator]) -> None:
+        self._by_code: dict[str, Indicator] = {}
+        arrival: dict[str, int] = {}
+        for index, indicator in enumerate(indicators):
+            if indicator.code in self._by_code:
+                raise ValueError(f"指标代码「{indicator.code}」重复 / indicator code {indicator.code} appears twice")
+            self._by_code[indicator.code] = indicator
+            arrival[indicator.code] = index
+
+        self._children: dict[str | None, list[Indicator]] = {None: []}
+        for indicator in self._by_code.values():
+            parent = indicator.parent or None
+            if parent is not None and parent not in self._by_code:
+                raise ValueError(
+                    f"指标「{indicator.code}」的上级「{parent}」不存在 / "
+                    f"indicator {indicator.code} names an unknown parent {parent}"
+                )
+            self._children.setdefault(parent, []).append(indicator)
+        for siblings in self._children.values():
+            siblings.sort(key=lambda i: (i.position, arrival[i.code]))
+
+        # Depth-first from the top level: display order, and every node's top-level part and depth.
+        self._ordered: list[Indicator] = []
+        self._part: dict[str, str] = {}
+        stack: list[tuple[Indicator, str]] = [(top, top.code) for top in reversed(self._children[None])]
+        while stack:
+            node, part = stack.pop()
+            self._ordered.append(node)
+            self._part[node.code] = part
+            stack.extend((child, part) for child in reversed(self._children.get(node.code, [])))
+        if len(self._ordered) != len(self._by_code):
+            stranded = sorted(set(self._by_code) - set(self._part))
+            raise ValueError(
+                f"指标上级关系成环：{'、'.join(stranded)} / these indicators form a parent cycle: {', '.join(stranded)}"
+            )
+        self._leaves_by_kind: dict[str | None, tuple[Indicator, ...]] = {}
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def nodes(self) -> list[Indicator]:
+        """Every indicator, parents before their children, siblings in position order."""
+        return list(self._ordered)
+
+    def get(self, code: str) -> Indicator:
+        try:
+            return self._by_code[code]
+        except KeyError:
+            raise NotFound(f"没有代码为「{code}」的指标 / no indicator with code {code}") from None
+
+    def children(self, code: str | None) -> list[Indicator]:
+        """The direct children of `code` in position order; `None` gives the top-level parts."""
+        if code is not None:
+            self.get(code)
+        return list(self._children.get(code, []))
+
+    def is_leaf(self, code: str) -> bool:
+        self.get(code)
+        return not self._children.get(code)
+
+    def part_of(self, code: str) -> str:
+        """The top-level ancestor's code (a top-level leaf is its own part)."""
+        self.get(code)
+        return self._part[code]
+
+    def path(self, code: str) -> list[Indicator]:
+        """Root … node, for breadcrumbs."""
+        node: Indicator | None = self.get(code)
+        chain: list[Indicator] = []
+        while node is not None:
+            chain.append(node)
+            node = self._by_code[node.parent] if node.parent else None
+        return chain[::-1]
+
+    def leaves(self, target_kind: TargetKind | str | None = None) -> list[Indicator]:
+        """Scored leaves in display order; with a target kind, only those that apply to it (and whose
+        ancestors apply too — a 案例-only branch does not reach a 网站)."""
+        return list(self._applicable(target_kind))
+
+    def _applicable(self, target_kind: TargetKind | str | None) -> tuple[Indicator, ...]:
+        key = _kind_key(target_kind)
+        cached = self._leaves_by_kind.get(key)
+        if cached is None:
+            cached = tuple(
+                node
+                for node in self._ordered
+                if not self._children.get(node.code)
+                and (key is None or all(step.applies(key) for step in self.path(node.code)))
+            )
+            self._leaves_by_kind[key] = cached
+        return cached
+
+    def max_total(self, target_kind: TargetKind | str, rules: Rules) -> Decimal:
+        """The most a target of this kind can get: every point leaf's max plus the (capped) bonus."""
+        base = _ZERO
+        bonus = _ZERO
+        for leaf in self._applicable(target_kind):
+            if leaf.kind == IndicatorKind.BONUS:
+                bonus += leaf.max_score
+            elif leaf.kind != IndicatorKind.VETO:
+                base += leaf.max_score
+        if rules.bonus_cap is not None:
+            bonus = min(bonus, rules.bonus_cap)
+        return base + bonus
+
+
+# ------------------------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class TotalResult:
+    """One target's total under a round's rules."""
+
+    total: Decimal | None
+    """Rounded to one decimal; None when vetoed."""
+    grade: str
+    """Band label; the fail label when vetoed or below the pass mark; "" when there are no bands."""
+    vetoed: bool
+    passed: bool
+    """False when vetoed or below the pass mark."""
+    base: Decimal
+    """Rounded non-bonus total, after N/A rescaling."""
+    bonus: Decimal
+    """Bonus points actually counted (0 when the gate is closed), after the cap."""
+    scored: int
+    """Applicable leaves with a value (N/A counts as scored)."""
+    applicable: int
+
+    @property
+    def complete(self) -> bool:
+        return self.scored == self.applicable
+
+
+def _stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | str | None:
+    """A stored value as the engine uses it; refuses what no valid entry could have produced."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        if raw == NA:
+            return NA
+        try:
+            value = Decimal(raw.strip())
+        except InvalidOperation:
+            raise InvalidScore(
+                f"「{leaf.name}」的存储值 {raw!r} 不是数字 / stored value {raw!r} of {leaf.code} is not a number"
+            ) from None
+    elif isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        value = Decimal(raw)
+    else:
+        raise TypeError(f"score values are Decimal, NA or None, not {type(raw).__name__}")
+    if not value.is_finite() or value < 0:
+        raise InvalidScore(f"「{leaf.name}」的存储值 {raw} 无效 / stored value {raw} of {leaf.code} is invalid")
+    if leaf.kind == IndicatorKind.VETO and value not in (_ZERO, _ONE):
+        raise InvalidScore(
+            f"「{leaf.name}」的存储值须为 1（是）或 0（否），收到 {raw} / veto {leaf.code} must be 1 or 0, got {raw}"
+        )
+    if leaf.kind in (IndicatorKind.SCORE, IndicatorKind.BONUS) and value > leaf.max_score:
+        raise InvalidScore(
+            f"「{leaf.name}」的存储值 {raw} 超过满分 {_plain(leaf.max_score)} / "
+            f"stored value {raw} of {leaf.code} exceeds its maximum {_plain(leaf.max_score)}"
+        )
+    return value
+
+
+def compute_total(
+    tree: IndicatorTree,
+    target_kind: TargetKind | str,
+    values: Mapping[str, Decimal | str | None],
+    rules: Rules,
+) -> TotalResult:
+    """A target's total so far: unscored leaves earn 0, N/A parts rescaled, then veto, pass mark, gate, bonus.
+
+    Values of codes that are not applicable leaves of this target kind are ignored.
+    """
+    leaves = tree._applicable(target_kind)
+    with localcontext(_CONTEXT):
+        part_max: dict[str, Decimal] = {}
+        part_na: dict[str, Decimal] = {}
+        part_earned: dict[str, Decimal] = {}
+        bonus_raw = _ZERO
+        vetoed = False
+        scored = 0
+        for leaf in leaves:
+            value = _stored_value(leaf, values.get(leaf.code))
+            scored += value is not None
+            if leaf.kind == IndicatorKind.VETO:
+                vetoed = vetoed or value == _ONE
+                continue
+            if leaf.kind == IndicatorKind.BONUS:
+                if isinstance(value, Decimal):
+                    bonus_raw += value  # N/A bonus leaves are skipped, never rescaled
+                continue
+            part = tree.part_of(leaf.code)
+            part_max[part] = part_max.get(part, _ZERO) + leaf.max_score
+            if value == NA:
+                part_na[part] = part_na.get(part, _ZERO) + leaf.max_score
+            elif isinstance(value, Decimal):
+                earned = value if leaf.kind == IndicatorKind.SCORE else leaf.max_score - min(value, leaf.max_score)
+                part_earned[part] = part_earned.get(part, _ZERO) + earned
+            # unscored leaves earn nothing yet, whatever their kind
+
+        base_raw = _ZERO
+        for part, earned in part_earned.items():
+            full, na = part_max[part], part_na.get(part, _ZERO)
+            if rules.rescale_na and _ZERO < na < full:
+                earned = earned * full / (full - na)  # multiply first: 57 × 100 / 75 is exactly 76
+            base_raw += earned
+        base = round_half_up(base_raw)
+        applicable = len(leaves)
+
+        if vetoed:
+            return TotalResult(None, rules.fail_label, True, False, base, _ZERO, scored, applicable)
+        if rules.pass_mark is not None and base < rules.pass_mark:
+            return TotalResult(base, rules.fail_label, False, False, base, _ZERO, scored, applicable)
+        if rules.bonus_cap is not None:
+            bonus_raw = min(bonus_raw, rules.bonus_cap)
+        counted = bonus_raw if rules.bonus_gate is None or base > rules.bonus_gate else _ZERO
+        total = round_half_up(base_raw + counted)
+        return TotalResult(total, grade_for(total, rules), False, True, base, counted, scored, applicable)
+
+
+def grade_for(total: Decimal, rules: Rules) -> str:
+    """The band of a total, judged on the total rounded to one decimal (94.95 → 95.0 → 卓越)."""
+    if not rules.grade_bands:
+        return ""
+    rounded = round_half_up(total)
+    for label, bound in rules.grade_bands:
+        if rounded >= bound:
+            return label
+    label, bound = rules.grade_bands[-1]
+    return label if bound == 0 else ""
+
+
+def dense_ranks(results: Mapping[K, TotalResult]) -> dict[K, int]:
+    """Dense ranks on rounded totals, highest first (80.4, 80.4 → 4, 4, next 5); vetoed units share the
+    rank after the last numeric one. Returned in rank order."""
+    totals = {key: round_half_up(r.total) for key, r in results.items() if r.total is not None and not r.vetoed}
+    rank_of_total = {total: index + 1 for index, total in enumerate(sorted(set(totals.values()), reverse=True))}
+    after_last = len(rank_of_total) + 1
+    ranks = {key: rank_of_total[totals[key]] if key in totals else after_last for key in results}
+    return dict(sorted(ranks.items(), key=lambda item: item[1]))
+
+
+# ------------------------------------------------------------------------------------ entry and display
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "…"
+
+
+def _allowed(indicator: Indicator) -> tuple[str, str]:
+    """What may be entered for an indicator, in Chinese and in English."""
+    step = _plain(indicator.step)
+    if indicator.kind == IndicatorKind.VETO:
+        if indicator.allow_na:
+            return "填“是”、“否”或“不适用”", "是 (yes), 否 (no) or 不适用 (N/A)"
+        return "填“是”或“否”", "是 (yes) or 否 (no)"
+    if indicator.kind == IndicatorKind.DEDUCT:
+        zh, en = f"不小于 0、步长 {step} 的扣分数", f"points deducted, 0 or more in steps of {step}"
+    else:
+        top = _plain(indicator.max_score)
+        zh, en = f"0 至 {top} 之间、步长 {step} 的数值", f"0–{top} in steps of {step}"
+    if indicator.allow_na:
+        zh, en = zh + "（或“不适用”）", en + " (or N/A)"
+    return zh, en
+
+
+def _refused(indicator: Indicator, got: str, reason_zh: str = "", reason_en: str = "") -> InvalidScore:
+    zh, en = _allowed(indicator)
+    verb = "须" if indicator.kind == IndicatorKind.VETO else "须为 "
+    return InvalidScore(f"「{indicator.name}」{reason_zh}{verb}{zh}，收到 {_shown(got)} / {reason_en}must be {en}")
+
+
+def parse_value(indicator: Indicator, text: str) -> Decimal | str | None:
+    """Strictly read what a reviewer typed or a cell held: "" → None, 不适用 → NA, 是/否 for a veto,
+    else a plain non-negative number on the step (≤ max unless a deduction), quantised to the step."""
+    got = text.strip()
+    if not got:
+        return None
+    normal = got.translate(_FULL_WIDTH).strip()
+    folded = normal.lower()
+    if folded in _NA_TEXTS:
+        if indicator.allow_na:
+            return NA
+        raise _refused(indicator, got, "不允许填“不适用”，", "N/A is not allowed; ")
+    if indicator.kind == IndicatorKind.VETO:
+        if folded in _VETO_YES:
+            return Decimal(1)
+        if folded in _VETO_NO:
+            return Decimal(0)
+        raise _refused(indicator, got)
+
+    negative = normal.startswith("-")
+    digits = normal[1:] if negative else normal
+    if len(digits) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(digits):
+        raise _refused(indicator, got)
+    with localcontext(_CONTEXT):
+        value = Decimal(digits)
+        if negative:
+            if value > 0:
+                raise _refused(indicator, got, "不能为负数，", "negative values are not allowed; ")
+            raise _refused(indicator, got)
+        step = indicator.step
+        if step > 0 and (value / step) != (value / step).to_integral_value():
+            raise _refused(indicator, got)
+        if indicator.kind in (IndicatorKind.SCORE, IndicatorKind.BONUS) and value > indicator.max_score:
+            raise _refused(indicator, got)
+        if step > 0:
+            return value.quantize(_ONE.scaleb(-step_places(step)))
+        return value
+
+
+def format_value(indicator: Indicator, value: Decimal | str | None, lang: str = "zh") -> str:
+    """A value for display and for the worksheet's 得分 column, at its step's precision."""
+    english = lang == "en"
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if value == NA:
+            return "N/A" if english else "不适用"
+        value = Decimal(value)
+    if indicator.kind == IndicatorKind.VETO and value in (_ZERO, _ONE):
+        if english:
+            return "yes" if value == _ONE else "no"
+        return "是" if value == _ONE else "否"
+    return format(round_half_up(value, step_places(indicator.step)), "f")
