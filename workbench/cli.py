@@ -240,7 +240,7 @@ def cases(db: Path, query: str | None, fmt: str) -> None:
 
     \b
     Example:
-      workbench cases round.db 营商环境 --format csv
+      workbench cases round.db 惠企 --format csv
     """
     _listing("case", db, query, fmt)
 
@@ -257,6 +257,87 @@ def indicators(db: Path, query: str | None, fmt: str) -> None:
       workbench indicators round.db hdjl
     """
     _listing("indicator", db, query, fmt)
+
+
+# ---------------------------------------------------------------------------------------------
+# the reviewer app
+
+
+def _check_package(path: Path) -> None:
+    """Refuse anything that is not a reviewer package before any screen appears."""
+    from .store import KIND_PACKAGE, Store
+
+    try:
+        Store.open(path, expect=KIND_PACKAGE).close()
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+
+
+@cli.command()
+@click.argument("package_path", metavar="PACKAGE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="界面语言（默认按系统语言，中文优先）/ UI language (default: from the locale, Chinese first)")
+def review(package_path: Path, lang: str | None) -> None:
+    """Open the reviewer app on a package and grade it from the keyboard.
+
+    \b
+    Example:
+      workbench review R07.wbk
+      workbench review R07.wbk --lang en
+    """
+    _check_package(package_path)
+    from .tui.app import run_review
+
+    run_review(package_path, lang)
+
+
+@cli.command()
+@db_argument
+@output_options
+def status(db: Path, fmt: str) -> None:
+    """Where a round stands: per reviewer and per target, what is in and what is missing.
+
+    \b
+    Example:
+      workbench status round.db
+    """
+    from .output import render
+    from .status import round_status
+    from .store import KIND_ROUND, Store
+
+    try:
+        store = Store.open(db, expect=KIND_ROUND)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    try:
+        result = round_status(store)
+    finally:
+        store.close()
+    def ids(items: tuple[str, ...]) -> str:
+        if fmt == "table" and len(items) > 6:
+            return " ".join(items[:6]) + f" …（共 {len(items)} / {len(items)} in all）"
+        return " ".join(items)
+
+    r_keys = ("reviewer", "name", "assigned", "received", "exports", "latest_seq", "last_merged", "missing")
+    r_rows = [
+        (r.reviewer_id, r.name, str(r.assigned), str(r.received), str(r.exports),
+         "" if r.latest_seq is None else str(r.latest_seq), r.last_merged, ids(r.missing))
+        for r in result.reviewers
+    ]
+    t_keys = ("target_kind", "target_id", "name", "assigned", "reviews_in", "missing_reviewers")
+    t_rows = [
+        (t.target_kind, t.target_id, t.name, str(t.assigned), str(t.reviews_in), ids(t.missing_reviewers))
+        for t in result.targets
+    ]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"reviewers": [dict(zip(r_keys, r)) for r in r_rows],
+                               "targets": [dict(zip(t_keys, t)) for t in t_rows]}, ensure_ascii=False, indent=2))
+        return
+    click.echo(render(("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象"), r_rows, fmt))
+    click.echo("")
+    click.echo(render(("类型", "编号", "名称", "分配", "已收评审", "缺少"), t_rows, fmt))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,8 +368,11 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
     if pkg is None:
         raise Refused(f"演示轮次中没有评审专家 {reviewer} / no reviewer {reviewer} in the demo round")
     if no_open:
+        click.echo(f"\n打开评审界面 / open the reviewer app with:\n  workbench review {pkg}")
         return
-    click.echo(f"\n打开评审包 / opening {pkg} …\n  workbench review {pkg}")
+    from .tui.app import run_review
+
+    run_review(pkg, None)
 
 
 def main() -> None:
