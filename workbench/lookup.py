@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from .errors import NotFound
 from .indicators import IndicatorTree, format_value
 from .model import Indicator
-from .search import SearchEntry, SearchIndex, entry_from_row
+from .search import SearchEntry, SearchIndex
 from .store import Store, decode_value
 
+# In NOT EXISTS, `+s.round` keeps SQLite off the primary key (round, reviewer_id, …): with round alone it
+# would scan every score of the current round per row (13 s on a national round); scores_target is exact.
 SCORES_SQL = """
 SELECT s.round, s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, c.value AS consolidated, s.note
 FROM scores s LEFT JOIN consolidated c
@@ -23,7 +25,7 @@ UNION ALL
 SELECT c.round, c.target_kind, c.target_id, c.indicator, '' AS reviewer_id, NULL AS value, c.value, '' AS note
 FROM consolidated c
 WHERE c.target_kind = ? AND c.target_id = ?
-  AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.round = c.round AND s.target_kind = c.target_kind
+  AND NOT EXISTS (SELECT 1 FROM scores s WHERE +s.round = c.round AND s.target_kind = c.target_kind
                   AND s.target_id = c.target_id AND s.indicator = c.indicator)
 """
 
@@ -60,7 +62,7 @@ class ScoreRow:
 def load_index(store: Store, kinds: tuple[str, ...] = ("site", "case", "indicator")) -> SearchIndex:
     marks = ", ".join("?" for _ in kinds)
     rows = store.conn.execute(f"SELECT kind, id, name, keys FROM search_keys WHERE kind IN ({marks})", kinds)
-    return SearchIndex([entry_from_row(dict(r)) for r in rows])
+    return SearchIndex.from_rows(rows)
 
 
 WHAT = {
