@@ -1,0 +1,776 @@
+"""Consolidate reviewers' scores: per-cell statistics and flags, totals and ranks, disputes, agreement, bias."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Context, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+
+from workbench.indicators import (
+    IndicatorTree,
+    Rules,
+    TotalResult,
+    compute_total,
+    dense_ranks,
+    round_half_up,
+    step_places,
+)
+from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+
+__all__ = [
+    "Agreement",
+    "BiasStats",
+    "CellStats",
+    "Consolidation",
+    "ConsolidationSettings",
+    "Dispute",
+    "IgnoredReview",
+    "TargetConsolidation",
+    "consolidate",
+    "consolidate_cell",
+    "iter_consolidation",
+    "krippendorff_alpha",
+    "rank_targets",
+    "reviewer_bias",
+]
+
+MISSING = "missing"
+OUT_OF_RANGE = "out-of-range"
+DISAGREEMENT = "disagreement"
+
+TRIMMED_MEAN = "trimmed-mean"
+MEAN = "mean"
+MAJORITY = "majority"
+NONE = "none"
+
+Value = Decimal | str | None
+TargetKey = tuple[str, str]
+CellKey = tuple[str, str, str]
+Review = tuple[str, str, str, str, Value]
+"""(target kind, target id, indicator code, reviewer id, value) — one row of `scores`; a TargetKind will do
+for the kind."""
+
+# Means, medians and percentages of scores: 60 digits keep every terminating one exact.
+_CONTEXT = Context(prec=60)
+# Alpha's sums of values and of squares: exact for any score (and any float read by its repr).
+_EXACT = Context(prec=100)
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_HUNDRED = Decimal(100)
+_MAD_TO_SIGMA = Decimal("1.4826")  # MAD × 1.4826 estimates σ of a normal sample
+_INVALID = object()
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+_SETTING_KEYS: dict[str, str] = {
+    "trim": "trim",
+    "去掉最高最低": "trim",
+    "去掉最高分和最低分": "trim",
+    "min_reviews": "min_reviews",
+    "最少评审数": "min_reviews",
+    "disagreement_spread": "disagreement_spread",
+    "分歧阈值": "disagreement_spread",
+    "disagreement_z": "disagreement_z",
+    "稳健z阈值": "disagreement_z",
+    "value_places": "value_places",
+    "得分小数位": "value_places",
+}
+_TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
+_FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
+
+
+def _setting_decimal(key: str, text: str) -> Decimal | None:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal:
+        return None
+    percent = normal.endswith("%")
+    try:
+        value = Decimal(normal.rstrip("%").strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        raise ValueError(
+            f"规则「{key}」须为不小于 0 的数字，收到 {text!r} / rule {key} must be a number of 0 or more, got {text!r}"
+        )
+    return value / _HUNDRED if percent else value
+
+
+def _setting_count(key: str, text: str, default: int) -> int:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal:
+        return default
+    if not normal.isdigit() or len(normal) > 6:
+        raise ValueError(
+            f"规则「{key}」须为整数，收到 {text!r} / rule {key} must be a whole number, got {text!r}"
+        )
+    return int(normal)
+
+
+@dataclass(frozen=True)
+class ConsolidationSettings:
+    """How a round turns several reviews of a cell into one value, and when it calls them disputed."""
+
+    trim: bool = True
+    """Drop exactly one highest and one lowest value when there are 3 or more (去掉一个最高分和一个最低分)."""
+    min_reviews: int = 3
+    """Fewer usable reviews than this flags the cell missing."""
+    spread_threshold: Decimal | None = Decimal("0.4")
+    """(max − min) beyond this share of the indicator's points → disagreement; None turns it off."""
+    z_threshold: Decimal | None = Decimal("3.5")
+    """Robust z |x − median| / (1.4826 · MAD) beyond this → that reviewer is an outlier; None turns it off."""
+    value_places: int = 2
+    """Consolidated values are rounded half-up to this many places, never fewer than the step's places + 1."""
+
+    def __post_init__(self) -> None:
+        if self.min_reviews < 1 or self.value_places < 0:
+            raise ValueError("min_reviews must be at least 1 and value_places at least 0")
+        for name in ("spread_threshold", "z_threshold"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
+                raise ValueError(f"ConsolidationSettings.{name} must be a Decimal of 0 or more, or None")
+
+    @classmethod
+    def from_rules(cls, rules: Mapping[str, str]) -> ConsolidationSettings:
+        """Read the round's `rules(key, value)` rows; keys in English or Chinese, other rules left alone.
+
+        An absent key keeps its default; an empty threshold turns that check off; a threshold may be
+        written as a share (0.4) or a percentage (40%).
+        """
+        given: dict[str, str] = {}
+        for key, value in rules.items():
+            name = _SETTING_KEYS.get(unicodedata.normalize("NFKC", str(key)).strip().casefold().replace(" ", ""))
+            if name is None:
+                continue
+            if name in given:
+                raise ValueError(f"规则「{name}」重复出现 / rule {name} is given more than once")
+            given[name] = "" if value is None else str(value)
+        default = cls()
+        trim = default.trim
+        if "trim" in given:
+            folded = unicodedata.normalize("NFKC", given["trim"]).strip().lower()
+            if folded in _TRUE_TEXTS:
+                trim = True
+            elif folded in _FALSE_TEXTS:
+                trim = False
+            elif folded:
+                raise ValueError(
+                    f"规则「trim」须为 是/否（1/0），收到 {given['trim']!r} / rule trim must be yes/no (1/0)"
+                )
+        spread = default.spread_threshold
+        if "disagreement_spread" in given:
+            spread = _setting_decimal("disagreement_spread", given["disagreement_spread"])
+        z = default.z_threshold
+        if "disagreement_z" in given:
+            z = _setting_decimal("disagreement_z", given["disagreement_z"])
+        min_reviews = _setting_count("min_reviews", given.get("min_reviews", ""), default.min_reviews)
+        if min_reviews < 1:
+            raise ValueError("规则「min_reviews」须至少为 1 / rule min_reviews must be at least 1")
+        return cls(
+            trim=trim,
+            min_reviews=min_reviews,
+            spread_threshold=spread,
+            z_threshold=z,
+            value_places=_setting_count("value_places", given.get("value_places", ""), default.value_places),
+        )
+
+
+# ---------------------------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True, slots=True)
+class CellStats:
+    """One target × indicator: what its reviewers said and the one value the round publishes for it.
+
+    Statistics are over the usable numeric values (N/A and out-of-range values left out); deductions are
+    counted as capped at the indicator's points, since that is what they take from the total.
+    """
+
+    target_kind: str
+    target_id: str
+    indicator: str
+    n: int
+    """Usable reviews: numeric values and N/A."""
+    reviews: tuple[tuple[str, Decimal | str], ...]
+    """(reviewer id, usable value) in reviewer order."""
+    mean: Decimal | None
+    median: Decimal | None
+    min: Decimal | None
+    max: Decimal | None
+    trimmed: Decimal | None
+    """Mean after dropping one highest and one lowest value; None with fewer than 3 numeric values."""
+    value: Decimal | str | None
+    """The consolidated value (NA when most reviewers said N/A; None when nobody gave a usable value)."""
+    method: str
+    """trimmed-mean | mean | majority | none"""
+    flags: tuple[str, ...]
+    """Any of missing, out-of-range, disagreement, in that order."""
+    outliers: tuple[str, ...] = ()
+    """Reviewers whose value is a robust-z outlier."""
+    unscored: tuple[str, ...] = ()
+    """Expected reviewers who have not given a value."""
+    invalid: tuple[str, ...] = ()
+    """Reviewers whose value is out of range (or off step, or N/A where N/A is not allowed); not used."""
+
+    @property
+    def key(self) -> CellKey:
+        return (self.target_kind, self.target_id, self.indicator)
+
+    @property
+    def values(self) -> tuple[Decimal | str, ...]:
+        return tuple(value for _, value in self.reviews)
+
+
+def _usable(indicator: Indicator, raw: Value | int) -> Decimal | str | object | None:
+    """None (not scored), NA, a valid Decimal (a deduction capped at its points) or _INVALID."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        if raw == NA:
+            return NA if indicator.allow_na else _INVALID
+        try:
+            value = Decimal(raw.strip())
+        except InvalidOperation:
+            return _INVALID
+    elif isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        value = Decimal(raw)
+    else:
+        raise TypeError(f"score values are Decimal, NA or None, not {type(raw).__name__}")
+    if not value.is_finite() or value < 0:
+        return _INVALID
+    if indicator.kind == IndicatorKind.VETO:
+        return value if value in (_ZERO, _ONE) else _INVALID
+    if indicator.step > 0 and value % indicator.step != 0:
+        return _INVALID
+    if indicator.kind == IndicatorKind.DEDUCT:
+        return min(value, indicator.max_score)
+    return _INVALID if value > indicator.max_score else value
+
+
+def _kind(kind: TargetKind | str) -> str:
+    return kind.value if isinstance(kind, TargetKind) else str(kind)
+
+
+def _median(ordered: Sequence[Decimal]) -> Decimal:
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _mean(values: Sequence[Decimal]) -> Decimal:
+    return sum(values, _ZERO) / len(values)
+
+
+def _outliers(
+    indicator: Indicator, numbers: Sequence[tuple[str, Decimal]], median: Decimal, threshold: Decimal
+) -> tuple[str, ...]:
+    """Reviewers whose robust z exceeds the threshold.
+
+    The scale 1.4826 · MAD is floored at the indicator's step: scores are discrete, so when most reviewers
+    agree exactly (MAD 0) a value one step away is not an infinitely distant outlier, while a value many
+    steps away still is.
+    """
+    mad = _median(sorted(abs(v - median) for _, v in numbers))
+    scale = max(_MAD_TO_SIGMA * mad, indicator.step if indicator.step > 0 else _ZERO)
+    if scale == 0:
+        return tuple(reviewer for reviewer, v in numbers if v != median)
+    return tuple(reviewer for reviewer, v in numbers if abs(v - median) / scale > threshold)
+
+
+def consolidate_cell(
+    indicator: Indicator,
+    reviews: Mapping[str, Value],
+    settings: ConsolidationSettings,
+    expected: Collection[str] | None = None,
+    *,
+    target_kind: TargetKind | str = "",
+    target_id: str = "",
+) -> CellStats:
+    """One cell's statistics, consolidated value and flags.
+
+    `reviews` maps reviewer id → stored value (None = not yet scored). `expected` are the reviewers assigned to
+    the target (default: the keys of `reviews`); any of them without a value flags the cell missing.
+
+    Numbers: the trimmed mean (plain mean with fewer than 3 numeric values or trimming off). Veto: the
+    majority of the yes/no votes; a tie is no majority for failing the target, so 否, flagged disagreement.
+    N/A: N/A when more than half of the usable reviews say so; an exact half is flagged disagreement and the
+    numbers decide.
+    """
+    with localcontext(_CONTEXT):
+        return _consolidate_cell(indicator, reviews, settings, expected, _kind(target_kind), target_id)
+
+
+def _consolidate_cell(
+    indicator: Indicator,
+    reviews: Mapping[str, Value],
+    settings: ConsolidationSettings,
+    expected: Collection[str] | None,
+    kind: str,
+    target_id: str,
+) -> CellStats:
+    usable: list[tuple[str, Decimal | str]] = []
+    invalid: list[str] = []
+    for reviewer in sorted(reviews):
+        checked = _usable(indicator, reviews[reviewer])
+        if checked is _INVALID:
+            invalid.append(reviewer)
+        elif isinstance(checked, (Decimal, str)):
+            usable.append((reviewer, checked))
+    given = {reviewer for reviewer, _ in usable} | set(invalid)
+    unscored = tuple(sorted(set(reviews if expected is None else expected) - given))
+
+    numbers = [(reviewer, v) for reviewer, v in usable if isinstance(v, Decimal)]
+    ordered = sorted(v for _, v in numbers)
+    n, na_count = len(usable), len(usable) - len(numbers)
+    veto = indicator.kind == IndicatorKind.VETO
+    tie = False
+    outliers: tuple[str, ...] = ()
+    mean = median = trimmed = None
+    value: Decimal | str | None = None
+    method = NONE
+    if ordered:
+        mean, median = _mean(ordered), _median(ordered)
+        if len(ordered) >= 3:
+            trimmed = _mean(ordered[1:-1])
+        if not veto and settings.z_threshold is not None and len(ordered) >= 3:
+            outliers = _outliers(indicator, numbers, median, settings.z_threshold)
+    if n and na_count * 2 > n:
+        value, method = NA, MAJORITY
+    elif ordered:
+        tie = na_count * 2 == n
+        if veto:
+            yes = sum(ordered, _ZERO)
+            tie = tie or yes * 2 == len(ordered)
+            value, method = (_ONE if yes * 2 > len(ordered) else _ZERO), MAJORITY
+        else:
+            use_trim = settings.trim and trimmed is not None
+            raw = trimmed if use_trim else mean
+            assert raw is not None
+            places = max(settings.value_places, step_places(indicator.step) + 1)
+            value, method = round_half_up(raw, places), TRIMMED_MEAN if use_trim else MEAN
+
+    spread_beyond = False
+    scale = _ONE if veto else indicator.max_score
+    if settings.spread_threshold is not None and len(ordered) >= 2 and scale > 0:
+        spread_beyond = (ordered[-1] - ordered[0]) / scale > settings.spread_threshold
+    checking = settings.spread_threshold is not None or settings.z_threshold is not None
+    mixed_na = checking and 0 < na_count < n  # reviewers disagree on whether the indicator applies at all
+
+    flags: list[str] = []
+    if n < settings.min_reviews or unscored:
+        flags.append(MISSING)
+    if invalid:
+        flags.append(OUT_OF_RANGE)
+    if tie or spread_beyond or outliers or mixed_na:
+        flags.append(DISAGREEMENT)
+    return CellStats(
+        target_kind=kind,
+        target_id=target_id,
+        indicator=indicator.code,
+        n=n,
+        reviews=tuple(usable),
+        mean=mean,
+        median=median,
+        min=ordered[0] if ordered else None,
+        max=ordered[-1] if ordered else None,
+        trimmed=trimmed,
+        value=value,
+        method=method,
+        flags=tuple(flags),
+        outliers=outliers,
+        unscored=unscored,
+        invalid=tuple(invalid),
+    )
+
+
+# -------------------------------------------------------------------------------------- the round
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """One (reviewer, cell) pair to send back for re-review, and why."""
+
+    reviewer_id: str
+    target_kind: str
+    target_id: str
+    indicator: str
+    reason: str
+    """disagreement | missing | out-of-range"""
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredReview:
+    """A review row that did not count, kept so that nothing is dropped silently."""
+
+    review: Review
+    reason: str
+    """unassigned | unknown-indicator | not-applicable"""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConsolidation:
+    """One target consolidated: its cells in display order, its total, and its disputes."""
+
+    target_kind: str
+    target_id: str
+    cells: tuple[CellStats, ...]
+    total: TotalResult
+    disputes: tuple[Dispute, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BiasStats:
+    """How a reviewer's values sit against the consensus, in percentage points of each indicator's points."""
+
+    reviewer_id: str
+    n: int
+    """Cells compared."""
+    mean_difference: Decimal
+    """Signed: above 0 lenient (awards more than the consensus), below 0 severe; two decimals."""
+    mean_absolute_difference: Decimal
+
+
+@dataclass(frozen=True)
+class Consolidation:
+    """A round consolidated: every cell, every target's total and rank, what goes back, and agreement."""
+
+    cells: dict[CellKey, CellStats]
+    """Every applicable leaf of every target: reviewed targets by (kind, id), then assigned targets nobody has
+    reviewed yet; within a target, in display order."""
+    totals: dict[TargetKey, TotalResult]
+    ranks: dict[TargetKey, int]
+    """Dense ranks within each target kind (sites and cases are ranked apart)."""
+    disputes: tuple[Dispute, ...]
+    """Ordered by reviewer, then target and indicator: ready to cut into re-review packages."""
+    ignored: tuple[IgnoredReview, ...]
+    alpha: dict[str, float | None]
+    """Krippendorff's alpha (interval) per leaf code; None where undefined."""
+    alpha_overall: float | None
+    bias: dict[str, BiasStats]
+
+
+def consolidate(
+    tree: IndicatorTree,
+    rules: Rules,
+    settings: ConsolidationSettings,
+    reviews: Iterable[Review],
+    assignments: Mapping[tuple[str, str], Collection[str]],
+) -> Consolidation:
+    """Consolidate a round held in memory: `reviews` in any order. See `iter_consolidation` for the rules;
+    a national round (millions of rows) is better streamed through it target by target."""
+    grouped = sorted(reviews, key=lambda r: (_kind(r[0]), r[1]))
+    ignored: list[IgnoredReview] = []
+    agreement = Agreement(tree)
+    cells: dict[CellKey, CellStats] = {}
+    totals: dict[TargetKey, TotalResult] = {}
+    disputes: list[Dispute] = []
+    for target in iter_consolidation(tree, rules, settings, grouped, assignments, ignored=ignored, agreement=agreement):
+        cells.update((cell.key, cell) for cell in target.cells)
+        totals[(target.target_kind, target.target_id)] = target.total
+        disputes.extend(target.disputes)
+    order = {leaf.code: index for index, leaf in enumerate(tree.leaves())}
+    disputes.sort(key=lambda d: (d.reviewer_id, d.target_kind, d.target_id, order[d.indicator], d.reason))
+    return Consolidation(
+        cells=cells,
+        totals=totals,
+        ranks=rank_targets(totals),
+        disputes=tuple(disputes),
+        ignored=tuple(ignored),
+        alpha=agreement.alpha(),
+        alpha_overall=agreement.alpha_overall(),
+        bias=agreement.bias(),
+    )
+
+
+def iter_consolidation(
+    tree: IndicatorTree,
+    rules: Rules,
+    settings: ConsolidationSettings,
+    reviews: Iterable[Review],
+    assignments: Mapping[tuple[str, str], Collection[str]],
+    *,
+    ignored: list[IgnoredReview] | None = None,
+    agreement: Agreement | None = None,
+) -> Iterator[TargetConsolidation]:
+    """Consolidate target by target, holding one target's reviews at a time.
+
+    `reviews` must come grouped by target (`ORDER BY target_kind, target_id`); a target seen again after
+    another one is refused. Every assigned target, and every target with a review, gets a cell for each
+    applicable leaf, so a leaf nobody scored shows up missing; assigned targets without any review come last.
+    A target's assigned reviewers are the expected ones (other reviewers' rows are ignored); a target with no
+    assignments expects whoever reviewed any of its leaves on all of them. Totals come from `compute_total`
+    over the consolidated values. Rows that cannot count are appended to `ignored`; every cell is fed to
+    `agreement`.
+    """
+    assigned = {(_kind(kind), target_id): set(reviewers) for (kind, target_id), reviewers in assignments.items()}
+    applicable: dict[str, set[str]] = {}
+    done: set[TargetKey] = set()
+    current: TargetKey | None = None
+    by_code: dict[str, dict[str, Value]] = {}
+
+    def finish(target: TargetKey, by_code: Mapping[str, Mapping[str, Value]]) -> TargetConsolidation:
+        done.add(target)
+        result = _consolidate_target(tree, rules, settings, target, by_code, assigned.get(target))
+        if agreement is not None:
+            agreement.add(result.cells)
+        return result
+
+    for review in reviews:
+        kind_value, target_id, code, reviewer, value = review
+        target = (_kind(kind_value), target_id)
+        if target != current:
+            if target in done:
+                raise ValueError(f"reviews must come grouped by target; {target[0]} {target_id} came back")
+            if current is not None:
+                yield finish(current, by_code)
+            current, by_code = target, {}
+            if target[0] not in applicable:
+                applicable[target[0]] = {leaf.code for leaf in tree.leaves(target[0])}
+        reason = None
+        if code not in tree:
+            reason = "unknown-indicator"
+        elif code not in applicable[target[0]]:
+            reason = "not-applicable"
+        elif target in assigned and reviewer not in assigned[target]:
+            reason = "unassigned"
+        if reason is not None:
+            if ignored is not None:
+                ignored.append(IgnoredReview(review, reason))
+            continue
+        cell = by_code.setdefault(code, {})
+        if reviewer in cell:
+            raise ValueError(f"two scores of {reviewer} for {target[0]} {target_id} {code}")
+        cell[reviewer] = value
+    if current is not None:
+        yield finish(current, by_code)
+    for target in sorted(set(assigned) - done):
+        yield finish(target, {})
+
+
+def _consolidate_target(
+    tree: IndicatorTree,
+    rules: Rules,
+    settings: ConsolidationSettings,
+    target: TargetKey,
+    by_code: Mapping[str, Mapping[str, Value]],
+    assigned: Collection[str] | None,
+) -> TargetConsolidation:
+    kind, target_id = target
+    expected = assigned if assigned is not None else {reviewer for cell in by_code.values() for reviewer in cell}
+    cells: list[CellStats] = []
+    disputes: list[Dispute] = []
+    with localcontext(_CONTEXT):
+        for leaf in tree.leaves(kind):
+            stats = _consolidate_cell(leaf, by_code.get(leaf.code, {}), settings, expected, kind, target_id)
+            cells.append(stats)
+            disputes.extend(_disputes_of(stats))
+    total = compute_total(tree, kind, {cell.indicator: cell.value for cell in cells}, rules)
+    return TargetConsolidation(kind, target_id, tuple(cells), total, tuple(disputes))
+
+
+def _disputes_of(cell: CellStats) -> list[Dispute]:
+    """A disagreement goes back to its outliers, or to every reviewer of the cell when none stands out."""
+    where = (cell.target_kind, cell.target_id, cell.indicator)
+    out = [Dispute(reviewer, *where, OUT_OF_RANGE) for reviewer in cell.invalid]
+    out += [Dispute(reviewer, *where, MISSING) for reviewer in cell.unscored]
+    if DISAGREEMENT in cell.flags:
+        out += [Dispute(reviewer, *where, DISAGREEMENT) for reviewer in cell.outliers or (r for r, _ in cell.reviews)]
+    return out
+
+
+def rank_targets(totals: Mapping[TargetKey, TotalResult]) -> dict[TargetKey, int]:
+    """Dense ranks within each target kind: sites and cases are ranked apart."""
+    ranks: dict[TargetKey, int] = {}
+    for kind in sorted({kind for kind, _ in totals}):
+        ranks.update(dense_ranks({key: result for key, result in totals.items() if key[0] == kind}))
+    return ranks
+
+
+# ------------------------------------------------------------------------------------- agreement
+
+
+class _IntervalSums:
+    """Running sums from which interval alpha follows, so that a round can be fed one unit at a time.
+
+    Over the ordered pairs of a unit, Σ (x_i − x_j)² = 2(m·Σx² − (Σx)²): no coincidence matrix is needed.
+    """
+
+    __slots__ = ("within", "n", "total", "total_sq")
+
+    def __init__(self) -> None:
+        self.within: dict[int, Decimal] = defaultdict(Decimal)  # unit size m → Σ (m·Σx² − (Σx)²)
+        self.n = 0
+        self.total = _ZERO
+        self.total_sq = _ZERO
+
+    def add(self, values: Sequence[Decimal]) -> None:
+        """One unit's values; call within the exact context."""
+        m = len(values)
+        if m < 2:
+            return
+        s = sum(values, _ZERO)
+        sq = sum((x * x for x in values), _ZERO)
+        self.within[m] += m * sq - s * s
+        self.total += s
+        self.total_sq += sq
+        self.n += m
+
+    def alpha(self) -> float | None:
+        within = {m: Fraction(w) for m, w in self.within.items()}
+        return _interval_alpha(within, self.n, Fraction(self.total), Fraction(self.total_sq))
+
+
+def _interval_alpha(within: Mapping[int, Fraction], n: int, total: Fraction, total_sq: Fraction) -> float | None:
+    expected = n * total_sq - total * total
+    if n < 2 or expected == 0:
+        return None
+    observed = sum((w / (m - 1) for m, w in within.items()), Fraction(0))
+    return float(1 - (n - 1) * observed / expected)
+
+
+def _alpha_nominal(units: Iterable[Sequence[Hashable]]) -> float | None:
+    within: dict[int, int] = defaultdict(int)
+    overall: Counter[Hashable] = Counter()
+    n = 0
+    for values in units:
+        m = len(values)
+        if m < 2:
+            continue
+        counts = Counter(values)
+        within[m] += m * m - sum(c * c for c in counts.values())
+        overall.update(counts)
+        n += m
+    expected = n * n - sum(c * c for c in overall.values())
+    if n < 2 or expected == 0:
+        return None
+    observed = sum((Fraction(v, m - 1) for m, v in within.items()), Fraction(0))
+    return float(1 - (n - 1) * observed / expected)
+
+
+def _gap(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # NaN marks a gap too
+
+
+def _number(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"not a number: {value!r}")
+
+
+def krippendorff_alpha(
+    units: Iterable[Sequence[Decimal | int | float | str | None]], metric: str = "interval"
+) -> float | None:
+    """Krippendorff's alpha over units × coders with gaps (None or NaN); units with fewer than 2 values
+    are left out. None when undefined: fewer than 2 pairable values, or no variation at all.
+
+    Computed exactly (decimal sums, rational ratio) and returned as a float; floats are read by their repr.
+    """
+    rows = [[v for v in unit if not _gap(v)] for unit in units]
+    if metric == "nominal":
+        return _alpha_nominal(rows)
+    if metric != "interval":
+        raise ValueError(f"metric must be 'interval' or 'nominal', not {metric!r}")
+    sums = _IntervalSums()
+    with localcontext(_EXACT):
+        for row in rows:
+            try:
+                sums.add([_number(v) for v in row])
+            except (InvalidOperation, TypeError):
+                raise ValueError(f"interval alpha needs numbers, got {row!r}") from None
+    return sums.alpha()
+
+
+class Agreement:
+    """Agreement over consolidated cells, fed a target at a time: Krippendorff's alpha (interval) per leaf
+    and overall, and each reviewer's bias against the consensus. Exact: decimal sums, rational ratios."""
+
+    def __init__(self, tree: IndicatorTree) -> None:
+        self._tree = tree
+        self._per_leaf: dict[str, _IntervalSums] = {}
+        self._bias: dict[tuple[str, str], list[Decimal]] = {}  # (reviewer, leaf) → [Σ signed, Σ absolute, count]
+
+    def add(self, cells: Iterable[CellStats]) -> None:
+        with localcontext(_EXACT):
+            for cell in cells:
+                numbers = [v for _, v in cell.reviews if isinstance(v, Decimal)]
+                if cell.indicator not in self._per_leaf:
+                    self._per_leaf[cell.indicator] = _IntervalSums()
+                self._per_leaf[cell.indicator].add(numbers)  # N/A is a gap
+                if not isinstance(cell.value, Decimal):
+                    continue
+                for reviewer, v in cell.reviews:
+                    if isinstance(v, Decimal):
+                        sums = self._bias.setdefault((reviewer, cell.indicator), [_ZERO, _ZERO, _ZERO])
+                        sums[0] += v - cell.value
+                        sums[1] += abs(v - cell.value)
+                        sums[2] += 1
+
+    def _points(self, code: str) -> tuple[Fraction, bool] | None:
+        """1 / the leaf's points and whether it is a deduction; None for leaves that carry no points."""
+        leaf = self._tree.get(code)
+        if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0:
+            return None
+        return 1 / Fraction(leaf.max_score), leaf.kind == IndicatorKind.DEDUCT
+
+    def alpha(self) -> dict[str, float | None]:
+        """Per leaf code: units are targets, coders are reviewers; None where undefined."""
+        return {code: sums.alpha() for code, sums in self._per_leaf.items()}
+
+    def alpha_overall(self) -> float | None:
+        """Over every numeric non-veto cell, each value taken as its share of the leaf's points earned (a
+        deduction of d from m earns 1 − d/m). Pooling counts differences between leaves as variation, so it
+        reads higher than a typical per-leaf alpha."""
+        within: dict[int, Fraction] = defaultdict(Fraction)
+        n, total, total_sq = 0, Fraction(0), Fraction(0)
+        for code, sums in self._per_leaf.items():
+            points = self._points(code)
+            if points is None:
+                continue
+            c, deduct = points
+            # x → c·x (or 1 − c·x) scales each unit's m·Σx² − (Σx)² by c², whatever the shift.
+            for m, w in sums.within.items():
+                within[m] += c * c * Fraction(w)
+            t, q = Fraction(sums.total), Fraction(sums.total_sq)
+            total += sums.n - c * t if deduct else c * t
+            total_sq += sums.n - 2 * c * t + c * c * q if deduct else c * c * q
+            n += sums.n
+        return _interval_alpha(within, n, total, total_sq)
+
+    def bias(self) -> dict[str, BiasStats]:
+        """Mean signed and mean absolute difference from the consolidated value, in percentage points of each
+        leaf's points, over numeric non-veto cells; deducting more than the consensus is severe (negative)
+        like scoring lower. The reviewer's own value is part of the consensus."""
+        per_reviewer: dict[str, list[Decimal]] = {}
+        with localcontext(_CONTEXT):
+            for (reviewer, code), (signed, absolute, count) in self._bias.items():
+                leaf = self._tree.get(code)
+                if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0:
+                    continue
+                percent = (-_HUNDRED if leaf.kind == IndicatorKind.DEDUCT else _HUNDRED) / leaf.max_score
+                sums = per_reviewer.setdefault(reviewer, [_ZERO, _ZERO, _ZERO])
+                sums[0] += signed * percent
+                sums[1] += absolute * abs(percent)
+                sums[2] += count
+            return {
+                reviewer: BiasStats(
+                    reviewer, int(count), round_half_up(signed / count, 2), round_half_up(absolute / count, 2)
+                )
+                for reviewer, (signed, absolute, count) in sorted(per_reviewer.items())
+            }
+
+
+def reviewer_bias(cells: Iterable[CellStats], tree: IndicatorTree) -> dict[str, BiasStats]:
+    """Each reviewer's bias against the consensus over these cells (see `Agreement.bias`)."""
+    agreement = Agreement(tree)
+    agreement.add(cells)
+    return agreement.bias()
