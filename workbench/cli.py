@@ -341,6 +341,98 @@ def status(db: Path, fmt: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# coordinator: merge, report, disputes
+
+
+@cli.command()
+@db_argument
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def merge(db: Path, files: tuple[Path, ...]) -> None:
+    """Verify and merge returned exports; every rejected file is listed with its code.
+
+    Each file is verified exactly as `workbench verify` does; its signed payload (never the visible
+    cells) is ingested together with its ledger row in one transaction. Exit 1 if any file was rejected.
+
+    \b
+    Example:
+      workbench merge round.db exports/*.xlsx
+    """
+    from .merge import FileOutcome, merge_exports
+
+    labels = {"merged": "已合并 / merged", "already-merged": "已合并过 / already merged",
+              "superseded": "已被同批更新导出取代 / superseded", "rejected": "拒收 / rejected"}
+    lines: list[str] = []
+
+    def note(o: FileOutcome) -> None:
+        detail = f"{o.reviewer_id} seq {o.seq} rows {o.rows}" if o.status != "rejected" else f"{o.code}: {o.message}"
+        lines.append(f"{labels[o.status]:<12} {o.path.name}  {detail}")
+
+    try:
+        if len(files) > 3:
+            with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
+                def step(o: FileOutcome) -> None:
+                    note(o)
+                    bar.update(1)
+
+                report = merge_exports(db, files, on_file=step)
+        else:
+            report = merge_exports(db, files, on_file=note)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    for line in lines:
+        click.echo(line)
+    click.echo(f"合并 {len(report.merged)} 个，拒收 {len(report.rejected)} 个 / "
+               f"{len(report.merged)} merged, {len(report.rejected)} rejected")
+    if report.rejected:
+        sys.exit(1)
+
+
+@cli.command()
+@db_argument
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="汇总工作簿 / workbook to write")
+def report(db: Path, out: Path) -> None:
+    """Consolidate the merged scores and write the consolidated workbook.
+
+    \b
+    Example:
+      workbench report round.db -o consolidated.xlsx
+    """
+    from .report import write_report
+
+    if out.exists():
+        raise Refused(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    try:
+        s = write_report(db, out)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    click.echo(f"已生成 {s.path}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，已合并导出 {s.exports}")
+
+
+@cli.command()
+@db_argument
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="复核评审包目录 / directory for the re-review packages")
+def disputes(db: Path, out: Path) -> None:
+    """Issue re-review packages: for each reviewer concerned, only their disputed items.
+
+    \b
+    Example:
+      workbench disputes round.db -o re-review/
+    """
+    from .disputes import issue_rereview_packages
+
+    try:
+        issued = issue_rereview_packages(db, out)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    if not issued:
+        click.echo("没有需要复核的评分 / nothing to send back for re-review")
+    for info in issued:
+        click.echo(f"{info.reviewer_id}: {info.path}  复核项 {info.pairs}  nonce {info.nonce}")
+
+
+# ---------------------------------------------------------------------------------------------
 # demo
 
 
@@ -373,6 +465,11 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
     from .tui.app import run_review
 
     run_review(pkg, None)
+
+
+from . import cli_sign  # noqa: E402  (only click at import time; the commands import lazily)
+
+cli_sign.register(cli)
 
 
 def main() -> None:

@@ -175,6 +175,18 @@ def _fill_package(
             "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator) VALUES (?, ?, ?, ?, ?)",
             ((store.round_id, reviewer_id, *p) for p in pairs),
         )
+        if record["kind"] == "re-review":
+            # The reviewer re-checks what they gave before: start from their merged values.
+            previous = src.execute(
+                "SELECT target_kind, target_id, indicator, value, note, evidence, updated_at, revision FROM scores "
+                "WHERE round = ? AND reviewer_id = ?",
+                (store.round_id, reviewer_id),
+            )
+            conn.executemany(
+                "UPDATE scores SET value = ?, note = ?, evidence = ?, updated_at = ?, revision = ? "
+                "WHERE target_kind = ? AND target_id = ? AND indicator = ?",
+                ((r[3], r[4], r[5], r[6], r[7], r[0], r[1], r[2]) for r in previous),
+            )
 
 
 def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, args: Sequence[object]) -> None:

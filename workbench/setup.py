@@ -39,6 +39,7 @@ RULE_KEYS = {
     "最少评审数": "min_reviews", "min_reviews": "min_reviews",
     "分歧阈值": "disagreement_spread", "disagreement_spread": "disagreement_spread",
     "稳健z阈值": "disagreement_z", "disagreement_z": "disagreement_z",
+    "得分小数位": "value_places", "value_places": "value_places",
 }
 ENGINE_RULES = frozenset(RULE_ALIASES.values())
 DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}

@@ -1,0 +1,298 @@
+"""The reviewer worksheet's layout, shared by export, verify and import: sheets, columns, cell texts, 汇总."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from workbench.model import IndicatorKind
+
+SCORES_SHEET = "评分表"
+SUMMARY_SHEET = "汇总"
+SIGNATURE_SHEET = "workbench_signature"
+BLANK_SHEET = "workbench_blank"
+
+PAYLOAD_FORMAT = "workbench-export/1"
+SIGNATURE_FORMAT = "workbench-signature/1"
+BLANK_FORMAT = "workbench-blank/1"
+CHUNK_CHARS = 30_000  # below Excel's 32,767 characters per cell
+
+# DESIGN §7: these headers, in this order, whatever the UI language.
+COLUMNS: tuple[str, ...] = (
+    "对象类型", "对象编号", "对象名称", "指标代码", "指标名称", "指标类型",
+    "满分", "步长", "得分", "备注", "佐证链接", "更新时间", "版本",
+)
+COL_KIND, COL_TARGET, COL_NAME, COL_CODE, COL_IND_NAME, COL_IND_KIND = range(6)
+COL_MAX, COL_STEP, COL_VALUE, COL_NOTE, COL_EVIDENCE, COL_UPDATED, COL_REVISION = range(6, 13)
+# Columns whose visible cell is a number when the signed text is one.
+NUMERIC_COLUMNS = frozenset({COL_MAX, COL_STEP, COL_VALUE, COL_REVISION})
+
+SUMMARY_COLUMNS: tuple[str, ...] = ("对象类型", "对象编号", "对象名称", "总分", "等级", "已评", "应评")
+SUMMARY_NOTE = (
+    "本表由评分表计算得出，仅供查看；核验与合并时重新计算，不以本表为准。"
+    " / Recomputed from 评分表 for reading only; verification and merging recompute it and never trust it."
+)
+
+TARGET_LABELS = {"site": "网站", "case": "案例"}
+TARGET_KINDS = {label: kind for kind, label in TARGET_LABELS.items()}
+INDICATOR_LABELS = {
+    IndicatorKind.SCORE: "评分", IndicatorKind.VETO: "否决",
+    IndicatorKind.DEDUCT: "扣分", IndicatorKind.BONUS: "加分",
+}
+
+# Characters XML 1.0 cannot carry; a spreadsheet cannot hold them, so the worksheet and payload drop them.
+_FORMULA = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A spreadsheet would read a text starting with these as a formula (or an error value): written as text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ERROR_TEXTS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+
+Row = list[Any]  # one payload row: 13 values, text or None, 版本 an int
+
+
+def clean_text(text: str | None) -> str | None:
+    """Text as the worksheet and the payload both hold it: NFC, `\\n` line ends, no XML-illegal
+    characters; empty is None."""
+    if text is None:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _ILLEGAL.search(text):
+        text = _ILLEGAL.sub("", text)
+    if not (text.isascii() or unicodedata.is_normalized("NFC", text)):
+        text = unicodedata.normalize("NFC", text)
+    return text or None
+
+
+def needs_text_guard(text: str) -> bool:
+    """True for reviewer text a spreadsheet would otherwise take as a formula or an error value."""
+    return text.startswith(FORMULA_PREFIXES) or text in ERROR_TEXTS
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 100, 0.5."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def number_text(value: float | int) -> str:
+    """A number read from a cell as the shortest decimal text that round-trips (1.5, 2, 0.1)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return plain_decimal(Decimal(repr(value)))
+
+
+def cell_text(value: object) -> str | None:
+    """A cell read by calamine as text for parsing what a reviewer typed; None when empty.
+
+    Raises ValueError for booleans, dates and anything else that is neither text nor a number.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool):
+        raise ValueError("a TRUE/FALSE value")
+    if isinstance(value, (int, float)):
+        return number_text(value)
+    raise ValueError(f"a {type(value).__name__} value")
+
+
+def same_cell(expected: object, actual: object, numeric: bool) -> bool:
+    """Whether a cell read back holds the value written (after a spreadsheet may have re-saved it).
+
+    Text must match exactly (after NFC and line-end normalisation); a number cell may stand for a
+    numeric text when both are the same decimal number.
+    """
+    if actual == "":
+        actual = None
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(actual, bool):
+        return False
+    if isinstance(actual, str):
+        return clean_text(actual) == (expected if isinstance(expected, str) else str(expected))
+    if not numeric or not isinstance(actual, (int, float)):
+        return False
+    try:
+        return Decimal(repr(actual)) == Decimal(str(expected))
+    except InvalidOperation:
+        return False
+
+
+def cell_ref(row: int, col: int) -> str:
+    """0-based row and column as an A1 reference."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+def shown_number(text: str) -> float | int | str:
+    """A numeric payload text as the number written into its visible cell; other text as is.
+
+    A float, not a Decimal: openpyxl writes both as "%.16g" of the float, but takes a Decimal through a
+    slow type lookup, and an 18k-row export writes ~50k of them. Short decimals round-trip exactly."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not value.is_finite():
+        return text
+    return int(value) if value == value.to_integral_value() and "." not in text else float(value)
+
+
+# ------------------------------------------------------------------------------------------------ 汇总
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    target_kind: str
+    target_id: str
+    name: str
+    total: Decimal | None
+    grade: str | None
+    scored: int
+    rows: int
+
+    def cells(self) -> list[object]:
+        return [TARGET_LABELS[self.target_kind], self.target_id, self.name, self.total, self.grade,
+                self.scored, self.rows]
+
+
+def summarise(
+    rows: Sequence[Row], indicators: Iterable[Any], rules_mapping: dict[str, str],
+    values: Sequence[Any] | None = None,
+) -> list[SummaryRow]:
+    """Per target, in worksheet order: total and grade (when every applicable leaf is in the sheet), and
+    how many of its rows are scored. `values` are the rows' parsed values when the caller has them;
+    otherwise the payload texts are parsed (assumed valid)."""
+    from workbench.indicators import IndicatorTree, Rules, compute_total, parse_value
+
+    tree = IndicatorTree(indicators)
+    rules = Rules.from_mapping(rules_mapping)
+    if values is None:
+        parsed: dict[tuple[str, str], Any] = {}
+        values = []
+        for row in rows:
+            text = row[COL_VALUE]
+            if text is not None and (row[COL_CODE], text) not in parsed:
+                parsed[(row[COL_CODE], text)] = parse_value(tree.get(row[COL_CODE]), text)
+            values.append(None if text is None else parsed[(row[COL_CODE], text)])
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    first_rows: dict[tuple[str, str], Row] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for row, value in zip(rows, values):
+        key = (TARGET_KINDS[row[COL_KIND]], row[COL_TARGET])
+        grouped.setdefault(key, {})[row[COL_CODE]] = value
+        first_rows.setdefault(key, row)
+        counts[key] = counts.get(key, 0) + 1
+    leaves = {kind: {leaf.code for leaf in tree.leaves(kind)} for kind in TARGET_LABELS}
+    out: list[SummaryRow] = []
+    for (kind, target_id), target_values in grouped.items():
+        scored = sum(v is not None for v in target_values.values())
+        total: Decimal | None = None
+        grade: str | None = None
+        if leaves[kind] <= target_values.keys():
+            result = compute_total(tree, kind, target_values, rules)
+            total, grade = result.total, result.grade or None
+        out.append(SummaryRow(kind, target_id, first_rows[(kind, target_id)][COL_NAME] or "", total, grade, scored,
+                              counts[(kind, target_id)]))
+    return out
+
+
+def summary_grid(summary: Sequence[SummaryRow]) -> list[list[object]]:
+    """The 汇总 sheet's cells: header, one row per target, an empty row, the note."""
+    return [list(SUMMARY_COLUMNS), *(s.cells() for s in summary), [], [SUMMARY_NOTE]]
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class SheetData:
+    name: str
+    visible: bool
+    cells: list[list[Any]]
+
+
+def read_sheets(path: Path) -> list[SheetData]:
+    """Every sheet's cells from A1 (calamine), with whether a person sees the sheet."""
+    import python_calamine
+
+    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        out = []
+        for meta in workbook.sheets_metadata:
+            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+                out.append(SheetData(meta.name, meta.visible == python_calamine.SheetVisibleEnum.Visible, [["?"]]))
+                continue
+            sheet = workbook.get_sheet_by_name(meta.name)
+            cells = sheet.to_python(skip_empty_area=False)
+            out.append(SheetData(meta.name, meta.visible == python_calamine.SheetVisibleEnum.Visible, cells))
+        return out
+    finally:
+        workbook.close()
+
+
+def key_values(sheet: SheetData) -> dict[str, list[str]]:
+    """A two-column marker or signature sheet as key → every value given for it (strings only)."""
+    out: dict[str, list[str]] = {}
+    for row in sheet.cells:
+        key = row[0] if row else None
+        if not isinstance(key, str) or not key:
+            continue
+        value = row[1] if len(row) > 1 else ""
+        out.setdefault(key, []).append(value if isinstance(value, str) else str(value))
+    return out
+
+
+def has_data(cells: Sequence[Sequence[Any]]) -> tuple[int, int] | None:
+    """The first non-empty cell (row, col), or None."""
+    for r, row in enumerate(cells):
+        for c, value in enumerate(row):
+            if value is not None and value != "":
+                return r, c
+    return None
+
+
+def first_formula(path: Path, sheets: Iterable[tuple[str, str]]) -> str | None:
+    """The first cell holding a formula, as sheet!cell, among (sheet name, zip part) pairs; read from the
+    XML because calamine shows only cached values."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        for name, part in sheets:
+            if part not in names:
+                continue
+            xml = archive.read(part)
+            at = _formula_element(xml)
+            if at is not None:
+                start = max(xml.rfind(b"<c ", 0, at), xml.rfind(b":c ", 0, at))
+                ref = _CELL_REF.search(xml, start, at) if start >= 0 else None
+                return f"{name}!{ref.group(1).decode() if ref else '?'}"
+    return None
+
+
+def _formula_element(xml: bytes) -> int | None:
+    """Where the first <f> element (possibly prefixed) starts, not confusing it with <formula1> and the like;
+    memchr-fast candidates first, since a sheet's XML runs to megabytes."""
+    for needle, back in ((b"<f", 0), (b":f", 40)):
+        at = xml.find(needle)
+        while at >= 0:
+            match = _FORMULA.match(xml, xml.rfind(b"<", max(0, at - back), at + 1))
+            if match is not None and match.end() - 2 <= at + len(needle):
+                return match.start()
+            at = xml.find(needle, at + 2)
+    return None
