@@ -1,0 +1,222 @@
+"""The coordinator's merge → consolidate → report → disputes cycle, end to end, against hand-computed values."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import write_csv
+from workbench.cli import cli
+from workbench.export import export_package
+from workbench.keyring import add_key
+from workbench.keys import generate_secret_key, write_secret_key
+from workbench.merge import merge_exports
+from workbench.package import make_package
+from workbench.setup import SetupFiles, init_round
+from workbench.store import KIND_PACKAGE, Store
+
+PASS = "merge test passphrase"
+REVIEWERS = ("R1", "R2", "R3")
+# leaf → site → (R1, R2, R3); hand-computed consolidation below
+VALUES = {
+    "A1": {"S1": ("8", "9", "6.5"), "S2": ("5", "5", "5")},
+    "A2": {"S1": ("7", "7", "10"), "S2": ("10", "3", "10")},
+    "B1": {"S1": ("3", "5", "4"), "S2": ("0", "1", "2")},
+}
+
+
+def middle(values: tuple[str, ...]) -> Decimal:
+    """去掉一个最高分和一个最低分 with three reviews leaves the middle one."""
+    return sorted(Decimal(v) for v in values)[1]
+
+
+EXPECTED = {site: sum(middle(VALUES[leaf][site]) for leaf in VALUES) for site in ("S1", "S2")}
+
+
+@pytest.fixture
+def cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    monkeypatch.setenv("WORKBENCH_PASSPHRASE", PASS)
+    files = SetupFiles(
+        indicators=write_csv(tmp_path / "indicators.csv", """
+代码,上级,名称,类型,分值,步长,适用
+A,,基础,,,,
+A1,A,信息发布,评分,10,0.5,网站
+A2,A,互动交流,评分,10,1,网站
+B,,创新,,,,
+B1,B,创新实践,加分,5,1,网站
+"""),
+        sites=write_csv(tmp_path / "sites.csv", "编号,名称,地区\nS1,广东省深圳市,广东\nS2,北京市,北京\n"),
+        cases=write_csv(tmp_path / "cases.csv", "编号,标题\n"),
+        reviewers=write_csv(tmp_path / "reviewers.csv", "编号,姓名,地区\nR1,甲,上海\nR2,乙,浙江\nR3,丙,江苏\n"),
+        assignments=write_csv(tmp_path / "assignments.csv", "评审专家,对象类型,对象编号\n" + "".join(
+            f"{r},网站,{s}\n" for r in REVIEWERS for s in ("S1", "S2"))),
+        rules=write_csv(tmp_path / "rules.csv", "规则,值\n等级,优秀:18;良好:12;合格:0\n加分上限,5\n分歧阈值,0.4\n"),
+    )
+    db = tmp_path / "round.db"
+    init_round(db, "2022", files)
+    out: dict[str, Path] = {"db": db}
+    for n, reviewer in enumerate(REVIEWERS):
+        secret = generate_secret_key()
+        write_secret_key(tmp_path / f"{reviewer}.key", secret, PASS, scrypt_n=2**10)
+        add_key(db, reviewer, secret.public.line)
+        package = make_package(db, reviewer, tmp_path / f"{reviewer}.wbk").path
+        store = Store.open(package, expect=KIND_PACKAGE)
+        for leaf, by_site in VALUES.items():
+            for site, values in by_site.items():
+                store.set_score("site", site, leaf, Decimal(values[n]))
+        store.close()
+        out[reviewer] = package
+        out[f"{reviewer}.key"] = tmp_path / f"{reviewer}.key"
+        out[f"{reviewer}.xlsx"] = export_package(package, tmp_path / f"{reviewer}.xlsx",
+                                                 key_file=tmp_path / f"{reviewer}.key", passphrase=PASS).path
+    return out
+
+
+def sheet_rows(path: Path, name: str) -> list[list[object]]:
+    import openpyxl
+
+    return [list(r) for r in openpyxl.load_workbook(path, read_only=True)[name].iter_rows(values_only=True)]
+
+
+def test_init_keys_packages_exports_merge_report_equals_hand_computation(cycle: dict[str, Path], tmp_path: Path) -> None:
+    db = cycle["db"]
+    result = CliRunner().invoke(cli, ["merge", str(db), *(str(cycle[f"{r}.xlsx"]) for r in REVIEWERS)])
+    assert result.exit_code == 0, result.output
+    assert "3 merged, 0 rejected" in result.output
+    result = CliRunner().invoke(cli, ["report", str(db), "-o", str(tmp_path / "consolidated.xlsx")])
+    assert result.exit_code == 0, result.output
+    totals = {row[2]: row for row in sheet_rows(tmp_path / "consolidated.xlsx", "总分排名")[1:]}
+    assert Decimal(str(totals["S1"][5])) == EXPECTED["S1"] == Decimal("19")
+    assert Decimal(str(totals["S2"][5])) == EXPECTED["S2"] == Decimal("16")
+    assert (totals["S1"][0], totals["S1"][6]) == (1, "优秀")
+    assert (totals["S2"][0], totals["S2"][6]) == (2, "良好")
+    breakdown = {(r[1], r[3]): r for r in sheet_rows(tmp_path / "consolidated.xlsx", "指标明细")[1:]}
+    for leaf, by_site in VALUES.items():
+        for site, values in by_site.items():
+            assert Decimal(str(breakdown[(site, leaf)][5])) == middle(values)
+    disputes = sheet_rows(tmp_path / "consolidated.xlsx", "争议复核")[1:]
+    assert [(d[0], d[2], d[4]) for d in disputes] == [("R2", "S2", "A2")]
+    about = sheet_rows(tmp_path / "consolidated.xlsx", "说明")
+    assert sum(1 for row in about if len(row) > 1 and row[1] in REVIEWERS) == 3
+    # workbench scores shows the consolidated value
+    out = CliRunner().invoke(cli, ["scores", str(db), "北京", "-i", "A2", "--format", "csv"]).stdout
+    assert out.count(",10,") == 3  # three reviewers' rows, each beside the consolidated 10
+
+
+def test_merging_twice_is_a_no_op_and_seq_order_wins(cycle: dict[str, Path], tmp_path: Path) -> None:
+    db = cycle["db"]
+    first = cycle["R1.xlsx"]
+    store = Store.open(cycle["R1"], expect=KIND_PACKAGE)
+    store.set_score("site", "S1", "A1", Decimal("10"))
+    store.close()
+    second = export_package(cycle["R1"], tmp_path / "R1-seq2.xlsx", key_file=cycle["R1.key"], passphrase=PASS).path
+    report = merge_exports(db, [second, first])
+    assert [o.status for o in report.outcomes] == ["merged", "superseded"]
+    value = sqlite3.connect(db).execute(
+        "SELECT value FROM scores WHERE reviewer_id = 'R1' AND target_id = 'S1' AND indicator = 'A1'").fetchone()[0]
+    assert Decimal(value) == 10
+    again = merge_exports(db, [first, second])
+    assert [o.status for o in again.outcomes] == ["already-merged", "already-merged"]
+    assert not again.rejected
+
+
+def test_same_seq_other_content_is_a_conflict(cycle: dict[str, Path], tmp_path: Path) -> None:
+    db = cycle["db"]
+    twin = tmp_path / "R1-twin.wbk"
+    shutil.copyfile(cycle["R1"], twin)  # a copy of the package: both copies' next export is seq 2
+    store = Store.open(twin, expect=KIND_PACKAGE)
+    store.set_score("site", "S2", "A1", Decimal("0.5"))
+    store.close()
+    mine = export_package(cycle["R1"], tmp_path / "R1-2.xlsx", key_file=cycle["R1.key"], passphrase=PASS)
+    other = export_package(twin, tmp_path / "R1-twin.xlsx", key_file=cycle["R1.key"], passphrase=PASS)
+    assert mine.seq == other.seq == 2
+    assert merge_exports(db, [mine.path]).merged
+    report = merge_exports(db, [other.path])
+    assert [(o.status, o.code) for o in report.outcomes] == [("rejected", "SEQ_CONFLICT")]
+    value = sqlite3.connect(db).execute(
+        "SELECT value FROM scores WHERE reviewer_id = 'R1' AND target_id = 'S2' AND indicator = 'A1'").fetchone()[0]
+    assert Decimal(value) == 5, "the conflicting export must change nothing"
+
+
+def test_a_bad_file_is_listed_and_the_good_ones_still_merge(cycle: dict[str, Path], tmp_path: Path) -> None:
+    db = cycle["db"]
+    garbage = tmp_path / "garbage.xlsx"
+    garbage.write_text("对象类型,对象编号\n网站,S1\n", encoding="utf-8")
+    blank = export_package(cycle["R2"], tmp_path / "blank.xlsx", key_file=None, passphrase=None, blank=True).path
+    result = CliRunner().invoke(cli, ["merge", str(db), str(garbage), str(cycle["R1.xlsx"]), str(blank)])
+    assert result.exit_code == 1
+    assert "NOT_XLSX" in result.output and "BLANK_WORKSHEET" in result.output
+    assert "1 merged, 2 rejected" in result.output
+    rows = sqlite3.connect(db).execute("SELECT reviewer_id, count(*) FROM scores GROUP BY reviewer_id").fetchall()
+    assert rows == [("R1", 6)]
+
+
+def test_disputes_issue_rereview_packages_and_merging_updates_only_those_pairs(
+    cycle: dict[str, Path], tmp_path: Path
+) -> None:
+    db = cycle["db"]
+    assert not merge_exports(db, [cycle[f"{r}.xlsx"] for r in REVIEWERS]).rejected
+    result = CliRunner().invoke(cli, ["disputes", str(db), "-o", str(tmp_path / "re")])
+    assert result.exit_code == 0, result.output
+    packages = sorted((tmp_path / "re").glob("*.wbk"))
+    assert [p.name for p in packages] == ["R2-复核.wbk"]
+    store = Store.open(packages[0], expect=KIND_PACKAGE)
+    assert [(s.target_id, s.indicator, s.value) for s in store.scores()] == [("S2", "A2", Decimal("3"))]
+    store.set_score("site", "S2", "A2", Decimal("9"), reason="re-review")
+    store.close()
+    before = dict(sqlite3.connect(db).execute(
+        "SELECT target_id || indicator, value FROM scores WHERE reviewer_id = 'R2'").fetchall())
+    export = export_package(packages[0], tmp_path / "R2-re.xlsx", key_file=cycle["R2.key"], passphrase=PASS).path
+    assert merge_exports(db, [export]).merged
+    after = dict(sqlite3.connect(db).execute(
+        "SELECT target_id || indicator, value FROM scores WHERE reviewer_id = 'R2'").fetchall())
+    assert after.pop("S2A2") == "9" and before.pop("S2A2") == "3"
+    assert after == before
+
+
+def test_status_reports_received_and_missing(cycle: dict[str, Path]) -> None:
+    db = cycle["db"]
+    merge_exports(db, [cycle["R1.xlsx"]])
+    result = CliRunner().invoke(cli, ["status", str(db), "--format", "json"])
+    import json
+
+    status = json.loads(result.stdout)
+    by_id = {r["reviewer"]: r for r in status["reviewers"]}
+    assert by_id["R1"]["received"] == "2" and by_id["R1"]["latest_seq"] == "1"
+    assert by_id["R2"]["missing"] == "S1 S2"
+    assert {t["target_id"]: t["reviews_in"] for t in status["targets"]} == {"S1": "1", "S2": "1"}
+
+
+def test_kill_9_during_merge_leaves_each_file_whole_or_absent(cycle: dict[str, Path]) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = cycle["db"]
+    files = [str(cycle[f"{r}.xlsx"]) for r in REVIEWERS]
+    rnd = random.Random(5)
+    for attempt in range(12):
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "merge", str(db), *files],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.2, 1.2))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        conn = sqlite3.connect(db)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        ledger = dict(conn.execute("SELECT reviewer_id, rows FROM submissions").fetchall())
+        ingested = dict(conn.execute("SELECT reviewer_id, count(*) FROM scores GROUP BY reviewer_id").fetchall())
+        assert ingested == ledger, f"attempt {attempt}: a file was half merged"
+        conn.close()
+    result = CliRunner().invoke(cli, ["merge", str(db), *files])
+    assert result.exit_code == 0
+    conn = sqlite3.connect(db)
+    assert dict(conn.execute("SELECT reviewer_id, rows FROM submissions").fetchall()) == {r: 6 for r in REVIEWERS}

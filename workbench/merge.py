@@ -1,0 +1,151 @@
+"""Merge returned exports: verify each file exactly as `workbench verify` does, ingest its signed payload.
+
+One transaction per file holds its score rows and its ledger row, so a crash leaves each file wholly
+merged or not at all. Only the payload is ingested, never the visible cells. Memory is bounded by one
+file: files are verified and ingested one at a time and nothing of a file is kept but its outcome.
+
+Files of one package are taken in seq order whatever order they were given. A single pass gives the
+same result: every export carries all of its package's pairs, so an older export met after a newer
+one of the same batch is recorded in the ledger as merged without its values (what ingesting it first
+and then the newer one would have come to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import WorkbenchError
+from .store import KIND_ROUND, Store, encode_value, transaction, utc_now
+from .verify import MERGED_OUTCOME, VerifiedExport, stale_refusal, verify_export
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: Path
+    status: str               # "merged" | "already-merged" | "superseded" | "rejected"
+    code: str = ""            # failure code for a rejected file
+    message: str = ""
+    reviewer_id: str = ""
+    seq: int | None = None
+    rows: int = 0
+    changed: int = 0
+
+
+@dataclass
+class MergeReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "rejected"]
+
+    @property
+    def merged(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "merged"]
+
+
+def merge_exports(
+    round_db: Path,
+    files: Iterable[Path],
+    *,
+    on_file: Callable[[FileOutcome], None] | None = None,
+) -> MergeReport:
+    """Verify and ingest every file; rejected files are listed with their code, never half-ingested."""
+    report = MergeReport()
+    merged_here: dict[str, int] = {}  # nonce → highest seq merged in this batch
+    store = Store.open(round_db, expect=KIND_ROUND)
+    try:
+        for path in files:
+            outcome = _merge_one(store, Path(path), merged_here)
+            report.outcomes.append(outcome)
+            if on_file is not None:
+                on_file(outcome)
+        if report.merged:
+            from .consolidation_store import recompute_consolidated
+
+            recompute_consolidated(store)
+    finally:
+        store.close()
+    return report
+
+
+def _merge_one(store: Store, path: Path, merged_here: dict[str, int]) -> FileOutcome:
+    try:
+        verified = verify_export(path, store.path, allow_stale=True)
+    except WorkbenchError as exc:
+        return FileOutcome(path, "rejected", exc.code, exc.message)
+    if verified.replay == "ALREADY_MERGED":
+        return FileOutcome(path, "already-merged", "ALREADY_MERGED",
+                           "此文件已合并过，未作改动 / this file was merged before; nothing changed",
+                           verified.reviewer_id, verified.seq, len(verified.rows))
+    if verified.replay == "STALE_EXPORT":
+        newer = merged_here.get(verified.nonce)
+        if newer is None or newer <= verified.seq:
+            refusal = stale_refusal(verified)
+            return FileOutcome(path, "rejected", refusal.code, refusal.message, verified.reviewer_id, verified.seq)
+        ingest(store, verified, rows=False)
+        return FileOutcome(
+            path, "superseded", message=f"同批次已合并该评审包更新的导出（第 {newer} 次）/ "
+            f"a later export (seq {newer}) of the same package was merged in this batch",
+            reviewer_id=verified.reviewer_id, seq=verified.seq, rows=len(verified.rows),
+        )
+    changed = ingest(store, verified)
+    merged_here[verified.nonce] = max(verified.seq, merged_here.get(verified.nonce, 0))
+    return FileOutcome(path, "merged", reviewer_id=verified.reviewer_id, seq=verified.seq,
+                       rows=len(verified.rows), changed=changed)
+
+
+def ingest(store: Store, verified: VerifiedExport, *, rows: bool = True) -> int:
+    """Upsert the signed rows and the ledger row in one transaction; returns how many cells changed.
+
+    ``rows=False`` records only the ledger row: an export superseded within its batch counts as
+    merged (so merging it again is a no-op) but its values never land.
+    """
+    now = utc_now()
+    reason = f"merge {verified.export_id} seq {verified.seq}"
+    changed = 0
+    conn = store.conn
+    with transaction(conn):
+        current = {
+            (r[0], r[1], r[2]): (r[3], r[4], r[5])
+            for r in conn.execute(
+                "SELECT target_kind, target_id, indicator, value, note, evidence FROM scores "
+                "WHERE round = ? AND reviewer_id = ?",
+                (store.round_id, verified.reviewer_id),
+            )
+        }
+        upserts, events = [], []
+        for row in verified.rows if rows else ():
+            key = (row.target_kind, row.target_id, row.indicator)
+            new = (encode_value(row.value), row.note, row.evidence)
+            old = current.get(key)
+            if old == new:
+                continue
+            changed += 1
+            upserts.append((store.round_id, verified.reviewer_id, *key, *new, row.updated_at or now, row.revision))
+            before = old or (None, None, None)
+            events.append((now, store.round_id, verified.reviewer_id, *key, before[0], new[0], before[1], new[1],
+                           before[2], new[2], reason))
+        conn.executemany(
+            "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator, value, note, evidence, "
+            "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (round, reviewer_id, target_kind, target_id, indicator) DO UPDATE SET "
+            "value = excluded.value, note = excluded.note, evidence = excluded.evidence, "
+            "updated_at = excluded.updated_at, revision = excluded.revision",
+            upserts,
+        )
+        conn.executemany(
+            "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, old_value, "
+            "new_value, old_note, new_note, old_evidence, new_evidence, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            events,
+        )
+        conn.execute(
+            "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
+            "created_at, verified_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (verified.export_id, verified.nonce, verified.reviewer_id, verified.key_id, verified.seq,
+             verified.payload_sha256, len(verified.rows), verified.path.name, verified.created_at, now,
+             MERGED_OUTCOME),
+        )
+    return changed
