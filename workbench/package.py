@@ -8,7 +8,6 @@ registered for the reviewer at the time, and hashes of the indicator system and 
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -22,8 +21,7 @@ from .store import (
     KIND_PACKAGE,
     KIND_ROUND,
     Store,
-    checkpoint,
-    create_database,
+    building,
     insert_rows,
     transaction,
     utc_now,
@@ -119,20 +117,8 @@ def make_package(
             "reviewer_id": reviewer_id, "nonce": nonce, "key_id": key_id or "", "issued_at": issued_at,
             "package_kind": kind,
         }
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        conn = create_database(tmp, KIND_PACKAGE, meta)
-        try:
+        with building(out, KIND_PACKAGE, meta) as conn:
             _fill_package(conn, store, reviewer_id, pairs, record)
-            checkpoint(conn)
-            conn.close()
-            for suffix in ("-wal", "-shm"):
-                Path(str(tmp) + suffix).unlink(missing_ok=True)
-            os.replace(tmp, out)
-        except BaseException:
-            conn.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(tmp) + suffix).unlink(missing_ok=True)
-            raise
         with transaction(store.conn):
             insert_rows(store.conn, "packages", [record])
             if kind == "re-review":

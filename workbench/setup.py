@@ -6,7 +6,6 @@ refused with nothing written (the database is built in a temporary file and rena
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -17,7 +16,7 @@ from pathlib import Path
 from .errors import InputRefused, Problem, WorkbenchError
 from .indicators import RULE_ALIASES, IndicatorTree, Rules, parse_value
 from .model import Indicator, IndicatorKind, TargetKind
-from .store import KIND_ROUND, Store, checkpoint, create_database, encode_value, insert_rows, transaction
+from .store import KIND_ROUND, Store, building, checkpoint, encode_value, insert_rows, transaction
 from .tables import Cell, Table, read_table
 
 KIND_WORDS = {
@@ -320,41 +319,24 @@ def init_round(
         raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / {len(c.problems)} problem(s); nothing was written")
     assert ind_t and sites_t and cases_t and rev_t and asg_t
 
-    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
     meta = {"round_id": round_id, "round_name": name, "round_year": str(year or "")}
-    conn = create_database(tmp, KIND_ROUND, meta)
-    try:
-        with transaction(conn):
-            conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'current')", (round_id, name, year))
-            _write_indicators(conn, indicators)
-            insert_rows(conn, "rules", ({"key": k, "value": v} for k, v in sorted(rules.items())))
-            insert_rows(conn, "sites", ({k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows))
-            insert_rows(conn, "cases", (
-                {**{k: r[k].value for k in ("id", "title", "government", "region", "area", "summary")}, "synthetic": int(s)}
-                for r, s in zip(cases_t.rows, cases_synthetic)
-            ))
-            insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
-            insert_rows(conn, "assignments", assignments)
-            write_search_keys(conn)
-        checkpoint(conn)
-        conn.close()
-        _cleanup_sidecars(tmp)
-        os.replace(tmp, db_path)
-    except BaseException:
-        conn.close()
-        _cleanup_sidecars(tmp)
-        tmp.unlink(missing_ok=True)
-        raise
+    with building(db_path, KIND_ROUND, meta) as conn, transaction(conn):
+        conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'current')", (round_id, name, year))
+        _write_indicators(conn, indicators)
+        insert_rows(conn, "rules", ({"key": k, "value": v} for k, v in sorted(rules.items())))
+        insert_rows(conn, "sites", ({k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows))
+        insert_rows(conn, "cases", (
+            {**{k: r[k].value for k in ("id", "title", "government", "region", "area", "summary")}, "synthetic": int(s)}
+            for r, s in zip(cases_t.rows, cases_synthetic)
+        ))
+        insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
+        insert_rows(conn, "assignments", assignments)
+        write_search_keys(conn)
     tree = IndicatorTree(indicators)
     return RoundSummary(
         path=db_path, round_id=round_id, indicators=len(indicators), leaves=len(tree.leaves()),
         sites=len(sites_t.rows), cases=len(cases_t.rows), reviewers=len(rev_t.rows), assignments=len(assignments),
     )
-
-
-def _cleanup_sidecars(path: Path) -> None:
-    for suffix in ("-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def _write_indicators(conn: sqlite3.Connection, indicators: list[Indicator]) -> None:

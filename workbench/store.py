@@ -6,10 +6,10 @@ directly; sqlite-utils serves only schema creation and migrations (imported lazi
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -136,10 +136,39 @@ def create_database(path: str | Path, kind: str, meta: dict[str, str]) -> sqlite
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
     except BaseException:
         conn.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        remove_database(path)
         raise
     return conn
+
+
+def remove_database(path: Path, *, sidecars_only: bool = False) -> None:
+    """Remove a database file and its WAL sidecars (or only the sidecars)."""
+    for suffix in ("-wal", "-shm") if sidecars_only else ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@contextmanager
+def building(path: str | Path, kind: str, meta: dict[str, str]) -> Iterator[sqlite3.Connection]:
+    """Build a new database in a temporary file beside ``path`` and rename it into place at the end.
+
+    Whatever goes wrong, ``path`` is either absent or complete, and no temporary file is left behind.
+    The result is checkpointed: one self-contained file, no -wal needed.
+    """
+    path = Path(path)
+    if path.exists():
+        raise WorkbenchError(f"{path} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    conn = create_database(tmp, kind, meta)
+    try:
+        yield conn
+        checkpoint(conn)
+        conn.close()
+        remove_database(tmp, sidecars_only=True)
+        os.replace(tmp, path)
+    except BaseException:
+        conn.close()
+        remove_database(tmp)
+        raise
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
