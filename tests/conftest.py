@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
-DEMO = FIXTURES / "demo-2022"
-CHECK = FIXTURES / "check-2019"
+from support import DEMO
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +47,3 @@ def package_path(built_package: Path, tmp_path: Path) -> Path:
     shutil.copyfile(built_package, dest)
     return dest
 
-
-def write_csv(path: Path, text: str) -> Path:
-    path.write_text(text.strip() + "\n", encoding="utf-8")
-    return path

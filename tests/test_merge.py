@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import write_csv
+from support import write_csv
 from workbench.cli import cli
 from workbench.export import export_package
 from workbench.keyring import add_key

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import CHECK, DEMO, write_csv
+from support import CHECK, DEMO, write_csv
 from workbench.cli import cli
 from workbench.demo import setup_files
 from workbench.errors import InputRefused, WorkbenchError

@@ -288,7 +288,10 @@ def review(package_path: Path, lang: str | None) -> None:
     _check_package(package_path)
     from .tui.app import run_review
 
-    run_review(package_path, lang)
+    try:
+        run_review(package_path, lang)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
 
 
 @cli.command()
@@ -464,7 +467,10 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
         return
     from .tui.app import run_review
 
-    run_review(pkg, None)
+    try:
+        run_review(pkg, None)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
 
 
 from . import cli_sign  # noqa: E402  (only click at import time; the commands import lazily)

@@ -31,6 +31,7 @@ __all__ = [
     "parse_value",
     "round_half_up",
     "step_places",
+    "stored_value",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -353,7 +354,7 @@ class TotalResult:
         return self.scored == self.applicable
 
 
-def _stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | str | None:
+def stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | str | None:
     """A stored value as the engine uses it; refuses what no valid entry could have produced."""
     if raw is None:
         return None
@@ -405,7 +406,7 @@ def compute_total(
         vetoed = False
         scored = 0
         for leaf in leaves:
-            value = _stored_value(leaf, values.get(leaf.code))
+            value = stored_value(leaf, values.get(leaf.code))
             scored += value is not None
             if leaf.kind == IndicatorKind.VETO:
                 vetoed = vetoed or value == _ONE

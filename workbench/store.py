@@ -96,15 +96,23 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def connect(path: str | Path, *, synchronous_full: bool = False) -> sqlite3.Connection:
-    """A stdlib connection in WAL mode that waits instead of failing on a busy database."""
+def _plain_connect(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def _configure(conn: sqlite3.Connection, synchronous_full: bool) -> sqlite3.Connection:
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous_full else 'NORMAL'}")
     return conn
+
+
+def connect(path: str | Path, *, synchronous_full: bool = False) -> sqlite3.Connection:
+    """A stdlib connection in WAL mode that waits instead of failing on a busy database."""
+    return _configure(_plain_connect(path), synchronous_full)
 
 
 @contextmanager
@@ -244,21 +252,23 @@ class Store:
         path = Path(path)
         if not path.is_file():
             raise NotFound(f"找不到文件 / no such file: {path}")
-        with open(path, "rb") as fh:
-            if fh.read(16) != b"SQLite format 3\x00":
-                raise NotAPackage(f"{path} 不是工作台数据库 / is not a workbench database (not an SQLite file)")
+        # The file is probed through SQLite only, never with a plain open(): closing any other descriptor
+        # of a database file drops this process's POSIX locks on it, and with them WAL safety for a
+        # connection the process already holds. Nothing is changed (no journal mode set) until the
+        # schema says this is one of ours.
+        conn = _plain_connect(path)
         try:
-            conn = connect(path, synchronous_full=synchronous_full)
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
-            raise NotAPackage(f"{path} 无法读取 / cannot be read as a database: {exc}") from exc
+            conn.close()
+            raise NotAPackage(f"{path} 不是工作台数据库 / is not a workbench database (not an SQLite file: {exc})") from exc
         missing = [t for t in _SCHEMA_TABLES if t not in names]
         if missing:
             conn.close()
             raise NotAPackage(
                 f"{path} 不是工作台数据库 / is not a workbench round or package (missing tables: {', '.join(missing)})"
             )
-        store = cls(conn, path)
+        store = cls(_configure(conn, synchronous_full), path)
         if expect and store.kind != expect:
             conn.close()
             if expect == KIND_PACKAGE:
