@@ -1,0 +1,360 @@
+"""The reviewer's session over one package: queue rows, a target's cells, confirmed entries, undo, score log.
+
+The reviewer app is a shell over this module: it never runs SQL itself. Start-up cost matters here (the
+queue is the first thing a reviewer sees): the queue comes from one SQL pass over the package's scores,
+totals are computed only for targets that have values (and, on request, only for the first screenful at
+first), and nothing heavy is imported.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import InvalidScore, NotFound, WorkbenchError
+from .indicators import (
+    IndicatorTree,
+    Rules,
+    TotalResult,
+    stored_value,
+    compute_total,
+    parse_value,
+)
+from .model import NA, Indicator, Score, Target, TargetKind
+from .store import Store, decode_value, encode_value
+
+#: Environment variable naming the opt-in score log (one JSON line per committed change).
+SCORE_LOG_ENV = "WORKBENCH_SCORE_LOG"
+
+TargetKey = tuple[str, str]  # (target_kind value, target_id)
+
+
+class Status(str, enum.Enum):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    PROBLEM = "problem"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One assigned target as the queue shows it."""
+
+    target: Target
+    scored: int
+    """Applicable leaves with a value (N/A counts as scored)."""
+    applicable: int
+    result: TotalResult | None
+    """None when nothing is scored yet or a stored value is invalid."""
+    problem: str = ""
+    """Why the target has problems (a stored value no valid entry could have produced), or ""."""
+    values: Mapping[str, Decimal | str | None] | None = field(default=None, repr=False, compare=False)
+    """The scored values, kept while the total is still to be computed (see ReviewSession.queue)."""
+
+    @property
+    def total_pending(self) -> bool:
+        return self.values is not None
+
+    @property
+    def key(self) -> TargetKey:
+        return (self.target.kind.value, self.target.id)
+
+    @property
+    def status(self) -> Status:
+        if self.problem:
+            return Status.PROBLEM
+        if self.scored == 0:
+            return Status.TODO
+        if self.scored < self.applicable:
+            return Status.IN_PROGRESS
+        return Status.DONE
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change of a cell: what it was and what it became."""
+
+    before: Score
+    after: Score
+    reason: str
+
+    @property
+    def key(self) -> TargetKey:
+        return (self.after.target_kind.value, self.after.target_id)
+
+
+@dataclass(frozen=True)
+class PastResult:
+    """A target's result in the newest past round: per-leaf values and the total under this round's rules."""
+
+    round_id: str
+    values: Mapping[str, Decimal | str | None]
+    result: TotalResult | None
+
+
+def local_time(stored: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC ISO 8601 time ("…Z") shown in the reviewer's local zone; "" stays ""."""
+    if not stored:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stored.replace("Z", "+00:00"))
+    except ValueError:
+        return stored
+    return moment.astimezone().strftime(fmt)
+
+
+def _stored_problem(leaf: Indicator, value: Decimal | str | None) -> str:
+    """Why a stored value could not have come from a valid entry (the package file is the reviewer's and
+    could have been edited), or ""; the engine's own check first, so that the queue's status is final
+    before any total is computed."""
+    try:
+        stored_value(leaf, value)
+    except InvalidScore as exc:
+        return exc.message
+    if isinstance(value, Decimal) and leaf.step > 0 and value.is_finite():
+        try:
+            if value % leaf.step != 0:
+                return (f"「{leaf.name}」的存储值 {value} 不在步长 {leaf.step} 上 / "
+                        f"stored value {value} of {leaf.code} is off step")
+        except InvalidOperation:
+            return f"「{leaf.name}」的存储值 {value} 无效 / stored value {value} of {leaf.code} is invalid"
+    if value == NA and not leaf.allow_na:
+        return f"「{leaf.name}」不允许“不适用” / N/A is not allowed for {leaf.code}"
+    return ""
+
+
+class ScoreLog:
+    """The opt-in log a crash test reads: one JSON line per committed change, fsynced after the commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def record(self, score: Score) -> None:
+        line = json.dumps({
+            "target_kind": score.target_kind.value, "target_id": score.target_id, "indicator": score.indicator,
+            "value": encode_value(score.value), "note": score.note, "evidence": score.evidence,
+            "revision": score.revision,
+        }, ensure_ascii=False)
+        os.write(self._fd, (line + "\n").encode())
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class ReviewSession:
+    """A reviewer's work on an open package: reads for the screens, audited writes, an undo stack."""
+
+    def __init__(self, store: Store, *, score_log: Path | None = None) -> None:
+        if store.reviewer_id is None:
+            raise WorkbenchError(f"{store.path} 没有评审专家信息 / names no reviewer")
+        self.store = store
+        self.tree = IndicatorTree(store.indicators())
+        self.rules = Rules.from_mapping(store.rules_mapping())
+        self.targets: list[Target] = store.targets()
+        self._by_key: dict[TargetKey, Target] = {(t.kind.value, t.id): t for t in self.targets}
+        past = store.past_round_ids()
+        self.past_round: str | None = past[0] if past else None
+        self._undo: list[Change] = []
+        log = score_log if score_log is not None else os.environ.get(SCORE_LOG_ENV) or None
+        self._log = ScoreLog(Path(log)) if log else None
+
+    # reads ------------------------------------------------------------------------------------
+    @property
+    def reviewer_id(self) -> str:
+        assert self.store.reviewer_id is not None
+        return self.store.reviewer_id
+
+    def target(self, key: TargetKey) -> Target:
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise NotFound(f"{key[0]} {key[1]} 不在本评审包中 / is not part of this package") from None
+
+    def leaves(self, key: TargetKey, cells: Mapping[str, Score]) -> list[Indicator]:
+        """The leaves this package scores the target on, in display order (a re-review package holds a few)."""
+        return [leaf for leaf in self.tree.leaves(key[0]) if leaf.code in cells]
+
+    def queue(self, *, totals_for: int | None = None) -> list[QueueRow]:
+        """Every assigned target with its progress, status and total, from one pass over the package's scores.
+
+        With `totals_for`, only the first that many targets get their total now (what the queue shows on
+        its first screen); the others come back with `total_pending` for `with_totals` to finish.
+        """
+        # One row per target: its pair count and its scored "code<US>value" items (NULL values drop out).
+        rows = self.store.conn.execute(
+            "SELECT target_kind, target_id, count(*), group_concat(indicator || char(31) || value, char(30)) "
+            "FROM scores WHERE round = ? AND reviewer_id = ? GROUP BY target_kind, target_id",
+            (self.store.round_id, self.reviewer_id),
+        )
+        tree = self.tree
+        # A package repeats few distinct (indicator, value) pairs: decode and check each once.
+        seen: dict[str, tuple[str, Decimal | str | None, str]] = {}
+        found: dict[TargetKey, tuple[int, dict[str, Decimal | str | None], str]] = {}
+        for kind, tid, pairs, items in rows:
+            values: dict[str, Decimal | str | None] = {}
+            problem = ""
+            for item in items.split("\x1e") if items else ():
+                known = seen.get(item)
+                if known is None:
+                    code, _, text = item.partition("\x1f")
+                    value = decode_value(text)
+                    known = (code, value, _stored_problem(tree.get(code), value) if code in tree else "")
+                    seen[item] = known
+                values[known[0]] = known[1]
+                problem = problem or known[2]
+            found[(kind, tid)] = (pairs, values, problem)
+        out: list[QueueRow] = []
+        for target in self.targets:
+            key = (target.kind.value, target.id)
+            if key not in found:
+                continue
+            pairs, values, problem = found[key]
+            scored = len(values)
+            if totals_for is not None and len(out) >= totals_for and scored and not problem:
+                out.append(QueueRow(target, scored, pairs, None, values=values))
+            else:
+                out.append(self._row(target, values, pairs, problem))
+        return out
+
+    def with_totals(self, rows: list[QueueRow]) -> list[QueueRow]:
+        """The rows with every pending total computed."""
+        return [
+            self._row(r.target, r.values, r.applicable, r.problem) if r.values is not None else r for r in rows
+        ]
+
+    def queue_row(self, key: TargetKey) -> QueueRow:
+        cells = self.cells(key)
+        values = {c: s.value for c, s in cells.items()}
+        problems = (_stored_problem(self.tree.get(c), v) for c, v in values.items() if c in self.tree)
+        problem = next((p for p in problems if p), "")
+        return self._row(self.target(key), values, len(cells), problem)
+
+    def _row(self, target: Target, values: Mapping[str, Decimal | str | None], pairs: int, problem: str) -> QueueRow:
+        scored = sum(1 for v in values.values() if v is not None)
+        if not scored:
+            return QueueRow(target, 0, pairs, None)
+        if problem:
+            return QueueRow(target, scored, pairs, None, problem)
+        try:
+            result = compute_total(self.tree, target.kind, values, self.rules)
+        except InvalidScore as exc:
+            return QueueRow(target, scored, pairs, None, exc.message)
+        return QueueRow(target, scored, pairs, result)
+
+    def cells(self, key: TargetKey) -> dict[str, Score]:
+        """The target's current cells by indicator code."""
+        rows = self.store.conn.execute(
+            "SELECT indicator, value, note, evidence, updated_at, revision FROM scores "
+            "WHERE round = ? AND reviewer_id = ? AND target_kind = ? AND target_id = ?",
+            (self.store.round_id, self.reviewer_id, key[0], key[1]),
+        )
+        kind = TargetKind(key[0])
+        return {
+            r[0]: Score(self.store.round_id, self.reviewer_id, kind, key[1], r[0], decode_value(r[1]),
+                        r[2], r[3], r[4] or "", r[5])
+            for r in rows
+        }
+
+    def total(self, key: TargetKey, cells: Mapping[str, Score]) -> TotalResult:
+        return compute_total(self.tree, key[0], {c: s.value for c, s in cells.items()}, self.rules)
+
+    def past(self, key: TargetKey) -> PastResult | None:
+        """The target's values and total in the newest past round, or None without history."""
+        if self.past_round is None:
+            return None
+        values = self.store.consolidated_values(self.past_round, key[0], key[1])
+        if not values:
+            return None
+        try:
+            result: TotalResult | None = compute_total(self.tree, key[0], values, self.rules)
+        except InvalidScore:
+            result = None  # the past round used values this round's system does not accept
+        return PastResult(self.past_round, values, result)
+
+    # writes -----------------------------------------------------------------------------------
+    def enter(self, key: TargetKey, code: str, text: str) -> Change:
+        """Strictly parse what the reviewer typed and commit it; InvalidScore (nothing saved) when refused."""
+        indicator = self._leaf(key, code)
+        value = parse_value(indicator, text)
+        return self._write(key, code, value=value, reason="entry")
+
+    def mark_not_applicable(self, key: TargetKey, code: str) -> Change:
+        return self.enter(key, code, "不适用")
+
+    def clear(self, key: TargetKey, code: str) -> Change:
+        self._leaf(key, code)
+        return self._write(key, code, value=None, reason="entry")
+
+    def annotate(self, key: TargetKey, code: str, *, note: str | None = None, evidence: str | None = None) -> Change:
+        """Set the note and/or evidence URL of a cell (kept as typed, stripped)."""
+        self._leaf(key, code)
+        return self._write(
+            key, code, note=None if note is None else note.strip(),
+            evidence=None if evidence is None else evidence.strip(), reason="entry",
+        )
+
+    def undo(self) -> Change | None:
+        """Put back the cell the last change of this session touched; the undo is itself audited."""
+        if not self._undo:
+            return None
+        last = self._undo.pop()
+        b = last.before
+        before = self.store.set_score(
+            b.target_kind.value, b.target_id, b.indicator, b.value, note=b.note, evidence=b.evidence,
+            reason="undo",
+        )
+        change = Change(last.after, before, "undo")
+        if self._log is not None:
+            self._log.record(before)
+        return change
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def _leaf(self, key: TargetKey, code: str) -> Indicator:
+        indicator = self.tree.get(code)
+        if not self.tree.is_leaf(code) or not indicator.applies(key[0]):
+            raise NotFound(f"「{indicator.name}」不是本对象的评分项 / {code} is not scored for this target")
+        return indicator
+
+    def cell(self, key: TargetKey, code: str) -> Score | None:
+        row = self.store.conn.execute(
+            "SELECT value, note, evidence, updated_at, revision FROM scores WHERE round = ? AND reviewer_id = ? "
+            "AND target_kind = ? AND target_id = ? AND indicator = ?",
+            (self.store.round_id, self.reviewer_id, key[0], key[1], code),
+        ).fetchone()
+        if row is None:
+            return None
+        return Score(self.store.round_id, self.reviewer_id, TargetKind(key[0]), key[1], code, decode_value(row[0]),
+                     row[1], row[2], row[3] or "", row[4])
+
+    def _write(
+        self, key: TargetKey, code: str, *, value: Decimal | str | None | object = ..., note: str | None = None,
+        evidence: str | None = None, reason: str,
+    ) -> Change:
+        before = self.cell(key, code)
+        if before is None:
+            raise NotFound(f"{key[0]} {key[1]} / {code} 不在本评审包中 / is not part of this package")
+        new_value = before.value if value is ... else value
+        assert new_value is None or isinstance(new_value, (Decimal, str))
+        after = self.store.set_score(key[0], key[1], code, new_value, note=note, evidence=evidence, reason=reason)
+        change = Change(before, after, reason)
+        if after.revision != before.revision:
+            self._undo.append(change)
+            if self._log is not None:
+                self._log.record(after)
+        return change
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+

@@ -1,0 +1,299 @@
+"""The reviewer's app: grade a package offline from the keyboard (`workbench review PACKAGE`).
+
+`run_review` is what the CLI calls; `make_app` is the seam the CLI and the tests share (a test injects the
+store, a clock and a score log). Start-up stays lean: the queue needs only the store (stdlib sqlite3) and
+the scoring engine; the search index and the export probe load after the first paint, and the other
+screens' code is imported when they are first opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from ..errors import WorkbenchError
+from ..review import ReviewSession, TargetKey
+from ..store import KIND_PACKAGE, Store, checkpoint
+from .commands import WorkbenchCommands
+from .config import load_config
+from .i18n import Texts, localize_bindings, resolve_lang
+from .screens.queue import QueueScreen
+
+if TYPE_CHECKING:
+    from ..search import SearchEntry, SearchIndex
+
+#: The start-up benchmark: 1 runs headless and exits once the queue is painted and interactive; "all" once
+#: every row's total is shown too.
+EXIT_AFTER_START_ENV = "WORKBENCH_EXIT_AFTER_START"
+
+
+class ReviewApp(App[None]):
+    """Queue → target → score; search, help and export on top."""
+
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "退出", id="quit"),
+        Binding("question_mark,f1", "help", "帮助", id="help"),
+        Binding("slash", "search", "搜索", id="search"),
+        Binding("ctrl+e", "export", "导出", id="export"),
+        Binding("ctrl+p", "command_palette", "命令面板", show=False, priority=True, id="command_palette"),
+    ]
+
+    def __init__(
+        self,
+        session: ReviewSession,
+        *,
+        texts: Texts,
+        clock: Callable[[], datetime] | None = None,
+        keymap: dict[str, str] | None = None,
+        exit_after_start: bool | str = False,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.texts = texts
+        localize_bindings(self, texts)
+        self.title = texts("app.title")
+        self.clock = clock or (lambda: datetime.now().astimezone())
+        self.keymap: dict[str, str] = dict(keymap or {})
+        self.exit_after_start = exit_after_start
+        self.queue_order: list[TargetKey] = []
+        """Targets in the queue's current sort and filter: n/p follow it."""
+        self._changed: set[TargetKey] = set()
+        self.search_index: SearchIndex | None = None
+        self.index_error = ""
+        self.index_ready = threading.Event()
+        """Set once the search index has loaded (or failed to)."""
+        self._background_started = False
+        self.export_unavailable = ""
+        """Why the signed export cannot run, or "" (available, or not yet probed)."""
+
+    def get_default_screen(self) -> Screen[None]:
+        return QueueScreen(self.texts)
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+
+    def queue_painted(self, *, complete: bool) -> bool:
+        """The queue is on screen and interactive (`complete`: with every total): now load what can wait.
+        True when the app is leaving instead (the start-up benchmark)."""
+        if self.exit_after_start and (complete or self.exit_after_start != "all"):
+            self.exit()
+            return True
+        if complete and not self._background_started:
+            self._background_started = True
+            self.load_search_index()
+            self.probe_export()
+        return False
+
+    # background loads -------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="index", name="load-search-index")
+    def load_search_index(self) -> None:
+        """Import the search code (rapidfuzz) off the UI thread, then read the stored keys on the app's own
+        connection. Never open the package a second time in this process: closing any other descriptor of
+        the file drops the process's POSIX locks, and another process could then checkpoint the WAL away."""
+        try:
+            from ..lookup import load_index
+
+            self.search_index = self.call_from_thread(load_index, self.session.store)
+        except (WorkbenchError, ImportError, sqlite3.Error) as exc:
+            self.index_error = getattr(exc, "message", str(exc))
+        finally:
+            self.index_ready.set()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-probe", name="probe-export")
+    def probe_export(self) -> None:
+        from .screens.export import export_function
+
+        fn, reason = export_function()
+        if fn is None:
+            self.export_unavailable = self.texts("export.unavailable")
+            self.log.warning(f"export unavailable: {reason}")
+            self.call_from_thread(self.refresh_bindings)
+
+    # navigation -------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    def all_target_keys(self) -> list[TargetKey]:
+        return [(t.kind.value, t.id) for t in self.session.targets]
+
+    def target_changed(self, key: TargetKey) -> None:
+        self._changed.add(key)
+
+    def take_changed_targets(self) -> set[TargetKey]:
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def open_target(self, key: TargetKey, code: str | None = None) -> None:
+        """Show a target for scoring (reusing the scoring screen when it is already open)."""
+        from .screens.target import TargetScreen
+
+        if isinstance(self.screen, TargetScreen):
+            self.screen.show_target(key, code)
+        else:
+            self.push_screen(TargetScreen(self.texts, key, code))
+
+    def open_entry(self, entry: SearchEntry) -> None:
+        """Go where a search hit points: a target, or an indicator of the current (or highlighted) target."""
+        from .screens.target import TargetScreen
+
+        if entry.kind in ("site", "case"):
+            self.open_target((entry.kind, entry.id))
+            return
+        screen = self.screen
+        if isinstance(screen, TargetScreen):
+            if entry.id in screen.cells:
+                screen.go_to(entry.id)
+            else:
+                self._jump_into_group(screen, entry)
+            return
+        key = screen.current_key if isinstance(screen, QueueScreen) else None
+        candidates = ([key] if key else []) + self.queue_order + self.all_target_keys()
+        for candidate in candidates:
+            if self._indicator_applies(candidate, entry.id):
+                self.open_target(candidate, self._first_leaf_under(candidate, entry.id))
+                return
+        self.notify(self.texts("entry.not_here", name=entry.name), severity="warning")
+
+    def _first_leaf_under(self, key: TargetKey, code: str) -> str | None:
+        tree = self.session.tree
+        for leaf in tree.leaves(key[0]):
+            if code in {node.code for node in tree.path(leaf.code)}:
+                return leaf.code
+        return None
+
+    def _indicator_applies(self, key: TargetKey, code: str) -> bool:
+        return self._first_leaf_under(key, code) is not None
+
+    def _jump_into_group(self, screen: Screen[None], entry: SearchEntry) -> None:
+        from .screens.target import TargetScreen
+
+        assert isinstance(screen, TargetScreen)
+        leaf = self._first_leaf_under(screen.key, entry.id)
+        if leaf is not None and leaf in screen.cells:
+            screen.go_to(leaf)
+        else:
+            self.notify(self.texts("entry.not_here", name=entry.name), severity="warning")
+
+    # actions ----------------------------------------------------------------------------------
+    def action_search(self) -> None:
+        from .screens.search import SearchScreen
+
+        def chosen(entry: SearchEntry | None) -> None:
+            if entry is not None:
+                self.open_entry(entry)
+
+        self.push_screen(SearchScreen(self.texts), chosen)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.texts))
+
+    def action_export(self) -> None:
+        from .screens.export import ExportScreen
+
+        store = self.session.store
+        out = store.path.with_name(f"{store.path.stem}-{store.round_id}.xlsx")
+        self.push_screen(ExportScreen(self.texts, store.path, out))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export" and self.export_unavailable:
+            return None  # shown disabled in the footer; the help screen gives the reason
+        return True
+
+    async def run_palette_action(self, action: str) -> None:
+        if action == "export" and self.export_unavailable:
+            self.notify(self.export_unavailable, severity="warning")
+        elif action == "queue":
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
+        else:
+            await self.run_action(action)
+
+    def on_unmount(self) -> None:
+        self.index_ready.set()  # a search still waiting for the index gives up
+        self.session.close()
+
+
+def make_app(
+    store: Store,
+    *,
+    lang: str | None,
+    clock: Callable[[], datetime] | None = None,
+    score_log: Path | None = None,
+    keymap: dict[str, str] | None = None,
+    exit_after_start: bool | str = False,
+) -> ReviewApp:
+    """The app over an open package. `keymap` (binding id → keys) defaults to the user's config file."""
+    try:
+        config = load_config()
+        texts = Texts(resolve_lang(lang, config.lang))
+    except ValueError as exc:
+        raise WorkbenchError(str(exc)) from exc
+    session = ReviewSession(store, score_log=score_log)
+    return ReviewApp(
+        session, texts=texts, clock=clock, keymap=config.keymap if keymap is None else keymap,
+        exit_after_start=exit_after_start,
+    )
+
+
+def open_package(package: Path) -> Store:
+    """Open a reviewer package for writing, refusing anything else (NotAPackage / NotFound)."""
+    return Store.open(package, expect=KIND_PACKAGE, synchronous_full=True)
+
+
+def run_review(package: Path, lang: str | None) -> None:
+    """Open the package and run the app until the reviewer quits; refusals raise WorkbenchError before any
+    screen appears. The package is checkpointed on exit so it stays one self-contained file."""
+    store = open_package(Path(package))
+    try:
+        modes: dict[str, bool | str] = {"1": True, "all": "all"}
+        exit_after_start = modes.get(os.environ.get(EXIT_AFTER_START_ENV, ""), False)
+        app = make_app(store, lang=lang, exit_after_start=exit_after_start)
+        if exit_after_start:  # the start-up benchmark: no terminal needed
+            app.run(headless=True, size=(120, 40))
+        else:
+            app.run()
+        checkpoint(store.conn)
+    finally:
+        store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m workbench.tui.app PACKAGE [--lang zh|en]`: the app without the CLI around it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    lang = None
+    if "--lang" in args:
+        i = args.index("--lang")
+        lang = args[i + 1] if i + 1 < len(args) else None
+        del args[i:i + 2]
+    if len(args) != 1:
+        print("usage: python -m workbench.tui.app PACKAGE [--lang zh|en]", file=sys.stderr)
+        return 2
+    try:
+        run_review(Path(args[0]), lang)
+    except WorkbenchError as exc:
+        print(f"错误 / error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the module under its real name, so that screens' isinstance checks see one ReviewApp class.
+    from workbench.tui.app import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,233 @@
+"""The reviewer app's words in Chinese (the default) and English, and the choice between them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
+LANGS = ("zh", "en")
+
+# key → (中文, English). Binding descriptions are keyed "binding.<binding id>".
+_STRINGS: dict[str, tuple[str, str]] = {
+    "app.title": ("评审工作台", "Reviewer workbench"),
+    "kind.site": ("网站", "site"),
+    "kind.case": ("案例", "case"),
+    "kind.indicator": ("指标", "indicator"),
+    "ikind.score": ("评分", "score"),
+    "ikind.veto": ("否决", "veto"),
+    "ikind.deduct": ("扣分", "deduct"),
+    "ikind.bonus": ("加分", "bonus"),
+    "status.todo": ("待评", "to do"),
+    "status.in_progress": ("进行中", "in progress"),
+    "status.done": ("已完成", "done"),
+    "status.problem": ("有问题", "problems"),
+    "all": ("全部", "all"),
+    # queue
+    "col.kind": ("类型", "kind"),
+    "col.id": ("编号", "id"),
+    "col.name": ("名称", "name"),
+    "col.region": ("地区", "region"),
+    "col.progress": ("进度", "progress"),
+    "col.status": ("状态", "status"),
+    "col.total": ("得分", "total"),
+    "col.grade": ("等级", "grade"),
+    "queue.summary": (
+        "{round} · 评审专家 {reviewer} · {count} 个对象："
+        "待评 {todo} · 进行中 {in_progress} · 已完成 {done} · 有问题 {problem}",
+        "{round} · reviewer {reviewer} · {count} targets: {todo} to do · {in_progress} in progress · "
+        "{done} done · {problem} with problems",
+    ),
+    "queue.filters": (
+        "筛选 状态：{status} · 类型：{kind} · 排序：{sort}{order}",
+        "filter status: {status} · kind: {kind} · sort: {sort}{order}",
+    ),
+    "queue.empty": ("没有符合筛选条件的对象（按 f / t 更改筛选）", "no target matches the filter (f / t change it)"),
+    "sort.position": ("分配顺序", "assigned order"),
+    "sort.id": ("编号", "id"),
+    "sort.name": ("名称", "name"),
+    "sort.region": ("地区", "region"),
+    "sort.progress": ("进度", "progress"),
+    "sort.total": ("得分", "total"),
+    "sort.status": ("状态", "status"),
+    # target screen
+    "col.state": ("", ""),
+    "col.code": ("代码", "code"),
+    "col.indicator": ("指标", "indicator"),
+    "col.ikind": ("类型", "kind"),
+    "col.max": ("满分", "max"),
+    "col.step": ("步长", "step"),
+    "col.value": ("得分", "value"),
+    "col.last": ("去年", "last yr"),
+    "col.note": ("注", "n"),
+    "target.position": ("第 {n}/{count} 个", "{n} of {count}"),
+    "target.level": ("层级", "level"),
+    "target.government": ("申报单位", "government"),
+    "target.area": ("领域", "area"),
+    "totals.progress": ("已评 {scored}/{applicable}", "scored {scored}/{applicable}"),
+    "totals.total": ("得分 {total}", "total {total}"),
+    "totals.grade": ("等级 {grade}", "grade {grade}"),
+    "totals.vetoed": ("否决：{label}", "vetoed: {label}"),
+    "totals.past": ("{round} 年 {total}", "{round}: {total}"),
+    "totals.no_past": ("无往期结果", "no past result"),
+    "detail.kind": ("类型", "kind"),
+    "detail.max": ("满分", "max"),
+    "detail.step": ("步长", "step"),
+    "detail.na_allowed": ("可填不适用", "N/A allowed"),
+    "detail.current": ("当前", "current"),
+    "detail.last": ("去年", "last year"),
+    "detail.updated": ("更新于", "updated"),
+    "detail.not_scored": ("未评", "not scored"),
+    "detail.note": ("备注", "note"),
+    "detail.evidence": ("佐证链接", "evidence URL"),
+    "detail.note_placeholder": ("备注（m 编辑，Enter 保存）", "note (m to edit, Enter saves)"),
+    "detail.evidence_placeholder": ("佐证链接（l 编辑，Enter 保存）", "evidence URL (l to edit, Enter saves)"),
+    "detail.deduct_hint": ("填扣除的分数（扣完为止）", "enter the points deducted (capped at the points)"),
+    "detail.veto_hint": ("y 是（否决）· n 否", "y yes (vetoed) · n no"),
+    "entry.prompt": ("录入", "entry"),
+    "entry.hint_score": (
+        "输入数值，Enter 确认并前进 · x 不适用 · Esc 取消",
+        "type a value, Enter confirms and moves on · x N/A · Esc cancels",
+    ),
+    "entry.hint_veto": ("y 是（否决）· n 否 · x 不适用", "y yes (vetoed) · n no · x N/A"),
+    "entry.saved": ("已保存 {code} {value}（{time}）", "saved {code} {value} ({time})"),
+    "entry.cleared": ("已清除 {code}（{time}）", "cleared {code} ({time})"),
+    "entry.note_saved": ("已保存 {code} 的{what}（{time}）", "saved the {what} of {code} ({time})"),
+    "entry.undone": ("已撤销：{code} 恢复为 {value}", "undone: {code} is back to {value}"),
+    "entry.nothing_to_undo": ("没有可撤销的修改", "nothing to undo"),
+    "entry.empty_value": ("空", "empty"),
+    "entry.first_target": ("已是第一个对象", "this is the first target"),
+    "entry.last_target": ("已是最后一个对象", "this is the last target"),
+    "entry.target_done": ("本对象已全部评完", "every indicator of this target is scored"),
+    "entry.not_here": ("指标「{name}」不适用于本对象", "indicator {name} is not scored for this target"),
+    "value.deducted": ("扣{value}", "−{value}"),
+    # search
+    "search.title": ("搜索", "Search"),
+    "search.placeholder": (
+        "网站、案例或指标：中文、拼音、首字母或代码", "site, case or indicator: Chinese, pinyin, initials or code",
+    ),
+    "search.loading": ("正在载入索引…", "loading the index…"),
+    "search.count": ("{count} 个结果 · Enter 打开 · Esc 关闭", "{count} results · Enter opens · Esc closes"),
+    "search.none": ("没有与「{query}」匹配的结果", "nothing matches {query!r}"),
+    "search.nearest": ("最接近的：{names}", "nearest: {names}"),
+    "search.type": ("输入以搜索 · Esc 关闭", "type to search · Esc closes"),
+    "search.failed": ("无法载入搜索索引：{reason}", "cannot load the search index: {reason}"),
+    # export
+    "export.title": ("签名导出评分表", "Signed export of the worksheet"),
+    "export.unavailable": (
+        "签名导出尚未提供 / signed export not available yet", "signed export not available yet / 签名导出尚未提供",
+    ),
+    "export.out": ("输出文件", "output file"),
+    "export.key": ("私钥文件（留空用默认位置）", "secret key file (empty: the default)"),
+    "export.passphrase": ("口令（留空则读取 WORKBENCH_PASSPHRASE）", "passphrase (empty: WORKBENCH_PASSPHRASE)"),
+    "export.incomplete": ("允许导出未评完的评分表", "allow an incomplete worksheet"),
+    "export.run": ("导出", "Export"),
+    "export.cancel": ("关闭", "Close"),
+    "export.running": ("正在导出并签名…", "exporting and signing…"),
+    "export.done": ("已导出：{path}", "exported: {path}"),
+    "export.failed": ("导出被拒绝：{reason}", "export refused: {reason}"),
+    "export.need_out": ("请填写输出文件", "an output file is required"),
+    # help
+    "help.title": ("按键一览", "Key bindings"),
+    "help.global": ("全局", "everywhere"),
+    "help.queue": ("对象列表", "queue"),
+    "help.target": ("评分", "scoring"),
+    "help.entry": ("录入（指标列表获得焦点时）", "entry (indicator list focused)"),
+    "help.search": ("搜索", "search"),
+    "help.keymap": (
+        "按键可在 {path} 的 [keymap] 中按 id 重新指定，例如 next_target = \"ctrl+n\"",
+        "remap keys by id in the [keymap] table of {path}, e.g. next_target = \"ctrl+n\"",
+    ),
+    "help.col.key": ("按键", "key"),
+    "help.col.action": ("作用", "action"),
+    "help.col.id": ("id", "id"),
+    "help.disabled": ("（不可用：{reason}）", " (unavailable: {reason})"),
+    "help.close": ("Esc 或 q 关闭", "Esc or q closes"),
+    "entry.digits": ("输入数值（扣分项填扣除的分数）", "type a value (a deduction: the points deducted)"),
+    "entry.enter": ("确认并前进到下一项", "confirm and move on"),
+    "entry.backspace": ("删除一个字符", "delete a character"),
+    "entry.escape": ("取消录入（无录入时返回列表）", "cancel the entry (none: back to the queue)"),
+    "entry.yn": ("否决项：是 / 否", "veto: yes / no"),
+    "search.keys": (
+        "输入即搜索；↑↓ 选择；Enter 打开；Esc 关闭", "type to search; ↑↓ choose; Enter opens; Esc closes",
+    ),
+    "queue.enter": ("打开对象评分", "open the target"),
+    # bindings
+    "binding.quit": ("退出", "Quit"),
+    "binding.help": ("帮助", "Help"),
+    "binding.search": ("搜索", "Search"),
+    "binding.export": ("导出", "Export"),
+    "binding.queue.open": ("评分", "Score"),
+    "binding.queue.sort": ("排序", "Sort"),
+    "binding.queue.reverse": ("倒序", "Reverse"),
+    "binding.queue.filter_status": ("状态", "Status"),
+    "binding.queue.filter_kind": ("类型", "Kind"),
+    "binding.next_indicator": ("下一项", "Next"),
+    "binding.previous_indicator": ("上一项", "Previous"),
+    "binding.next_target": ("下一对象", "Next target"),
+    "binding.previous_target": ("上一对象", "Prev target"),
+    "binding.not_applicable": ("不适用", "N/A"),
+    "binding.clear_value": ("清除", "Clear"),
+    "binding.undo": ("撤销", "Undo"),
+    "binding.edit_note": ("备注", "Note"),
+    "binding.edit_evidence": ("佐证", "Evidence"),
+    "binding.back": ("返回列表", "Queue"),
+    "binding.close": ("关闭", "Close"),
+    "binding.search.down": ("下一个结果", "Next result"),
+    "binding.search.up": ("上一个结果", "Previous result"),
+    "binding.command_palette": ("命令面板", "Commands"),
+    "command.export": ("导出签名评分表", "Export the signed worksheet"),
+    "command.help": ("按键一览", "Key bindings"),
+    "command.queue": ("返回对象列表", "Back to the queue"),
+    "command.open": ("打开", "open"),
+}
+
+
+def resolve_lang(lang: str | None, configured: str | None = None) -> str:
+    """The UI language: the explicit choice, else the user's config, else the locale (Chinese unless English)."""
+    for choice in (lang, configured):
+        if choice:
+            choice = choice.lower()
+            if choice not in LANGS:
+                raise ValueError(f"不支持的界面语言 {choice!r} / unsupported UI language {choice!r} (zh | en)")
+            return choice
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "en" if value.lower().startswith("en") else "zh"
+    return "zh"
+
+
+class Texts:
+    """The UI strings of one language: ``texts("queue.summary", count=3)``."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._index = LANGS.index(lang)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = _STRINGS[key][self._index]
+        return text.format(**values) if values else text
+
+    def has(self, key: str) -> bool:
+        return key in _STRINGS
+
+    def message(self, text: str) -> str:
+        """A core message written "中文 / English", in the UI language only (whole when it is not split so)."""
+        zh, sep, en = text.partition(" / ")
+        if not sep:
+            return text
+        return en if self.lang == "en" else zh
+
+
+def localize_bindings(node: DOMNode, texts: Texts) -> None:
+    """Give this node's bindings their descriptions in the UI language (looked up by binding id)."""
+    for key, bindings in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            dataclasses.replace(b, description=texts(f"binding.{b.id}"))
+            if b.id and texts.has(f"binding.{b.id}") else b
+            for b in bindings
+        ]

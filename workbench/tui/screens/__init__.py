@@ -1,0 +1,1 @@
+"""The app's screens: the queue, scoring a target, search, help and export."""

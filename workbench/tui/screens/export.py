@@ -1,0 +1,154 @@
+"""The signed export from inside the app: the same core function as `workbench export`, run in a worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from ...keys import PASSPHRASE_ENV
+from ..i18n import Texts, localize_bindings
+
+if TYPE_CHECKING:
+    from ..app import ReviewApp
+
+
+def export_function() -> tuple[object | None, str]:
+    """The core export function, or None with the reason it is not available."""
+    try:
+        from ... import export
+    except ImportError as exc:
+        return None, f"{exc}"
+    fn = getattr(export, "export_package", None)
+    if fn is None:
+        return None, "workbench.export.export_package is missing"
+    return fn, ""
+
+
+def default_key_placeholder() -> str:
+    try:
+        from ...export import default_key_file
+    except ImportError:
+        return ""
+    return str(default_key_file())
+
+
+class ExportScreen(ModalScreen["Path | None"]):
+    """Asks for the output file, key file and passphrase; returns the written path, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "关闭", id="close")]
+
+    class ExportFinished(Message):
+        """The export worker ended: `path` on success, else the refusal `reason`."""
+
+        def __init__(self, path: Path | None, reason: str = "", detail: str = "") -> None:
+            super().__init__()
+            self.path = path
+            self.reason = reason
+            self.detail = detail
+
+    def __init__(self, texts: Texts, package: Path, default_out: Path) -> None:
+        super().__init__()
+        self.texts = texts
+        localize_bindings(self, texts)
+        self.package = package
+        self.default_out = default_out
+        self.written: Path | None = None
+
+    @property
+    def review_app(self) -> ReviewApp:
+        from ..app import ReviewApp
+
+        assert isinstance(self.app, ReviewApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        texts = self.texts
+        with Vertical(id="export-box"):
+            yield Static(texts("export.title"), id="export-title")
+            yield Label(texts("export.out"))
+            yield Input(str(self.default_out), id="export-out")
+            yield Label(texts("export.key"))
+            yield Input(placeholder=default_key_placeholder(), id="export-key")
+            yield Label(texts("export.passphrase"))
+            yield Input(password=True, id="export-passphrase")
+            yield Checkbox(texts("export.incomplete"), id="export-incomplete")
+            yield Static(id="export-status")
+            with Horizontal(id="export-buttons"):
+                yield Button(texts("export.run"), variant="primary", id="export-run")
+                yield Button(texts("export.cancel"), id="export-close")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-out", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#export-run")
+    def start(self) -> None:
+        out_text = self.query_one("#export-out", Input).value.strip()
+        status = self.query_one("#export-status", Static)
+        if not out_text:
+            status.update(Text(self.texts("export.need_out"), style="red"))
+            return
+        key_text = self.query_one("#export-key", Input).value.strip()
+        passphrase = self.query_one("#export-passphrase", Input).value or os.environ.get(PASSPHRASE_ENV) or None
+        incomplete = self.query_one("#export-incomplete", Checkbox).value
+        status.update(Text(self.texts("export.running"), style="yellow"))
+        self.query_one("#export-run", Button).disabled = True
+        self.run_export(Path(out_text).expanduser(), Path(key_text).expanduser() if key_text else None,
+                        passphrase, incomplete)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
+    def run_export(self, out: Path, key_file: Path | None, passphrase: str | None, incomplete: bool) -> None:
+        """export_package in a child process (see export_child.py for why); the passphrase goes over stdin."""
+        fn, reason = export_function()
+        if fn is None:
+            self.post_message(self.ExportFinished(None, reason))
+            return
+        request = {"package": str(self.package), "out": str(out), "key_file": str(key_file) if key_file else None,
+                   "passphrase": passphrase, "allow_incomplete": incomplete}
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "workbench.tui.export_child"], input=json.dumps(request),
+                capture_output=True, text=True, timeout=600,
+            )
+            answer = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            self.post_message(self.ExportFinished(None, str(exc)))
+            return
+        if "result" in answer:
+            result = answer["result"]
+            detail = ", ".join(f"{name} {result[name]}" for name in ("rows", "unscored", "seq", "key_id")
+                               if result.get(name) is not None)
+            self.post_message(self.ExportFinished(Path(result.get("path", out)), detail=detail))
+        else:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            self.post_message(self.ExportFinished(None, answer.get("refused") or (lines[-1] if lines else "?")))
+
+    @on(ExportFinished)
+    def finished(self, message: ExportFinished) -> None:
+        status = self.query_one("#export-status", Static)
+        self.query_one("#export-run", Button).disabled = False
+        if message.path is None:
+            reason = self.texts.message(message.reason)
+            status.update(Text(self.texts("export.failed", reason=reason), style="bold red"))
+        else:
+            self.written = message.path
+            self.query_one("#export-passphrase", Input).value = ""
+            shown = self.texts("export.done", path=message.path)
+            status.update(Text(shown + (f"\n{message.detail}" if message.detail else ""), style="bold green"))
+
+    @on(Button.Pressed, "#export-close")
+    def action_close(self) -> None:
+        self.dismiss(self.written)

@@ -1,0 +1,101 @@
+"""Every key binding of the app, with the keys the reviewer's keymap actually gives them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ..config import config_path
+from ..i18n import Texts, localize_bindings
+
+if TYPE_CHECKING:
+    from ..app import ReviewApp
+
+
+class HelpScreen(ModalScreen[None]):
+    """A table per area: key, what it does, and the binding id to remap it by."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "close", "关闭", id="close"),
+    ]
+
+    def __init__(self, texts: Texts) -> None:
+        super().__init__()
+        self.texts = texts
+        localize_bindings(self, texts)
+
+    @property
+    def review_app(self) -> ReviewApp:
+        from ..app import ReviewApp
+
+        assert isinstance(self.app, ReviewApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Static(self.texts("help.title"), id="help-title")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(self.render_tables(), id="help-body")
+            yield Static(self.texts("help.close"), id="help-close")
+
+    def key_text(self, binding: Binding) -> str:
+        """The keys a binding answers to after the keymap, as the footer shows them."""
+        keys = self.review_app.keymap.get(binding.id or "", binding.key) if binding.id else binding.key
+        return " ".join(self.app.get_key_display(binding.with_key(k.strip())) for k in keys.split(","))
+
+    def render_tables(self) -> Table:
+        from ..widgets.queue_table import QueueTable
+        from .queue import QueueScreen
+        from .search import SearchScreen
+        from .target import TargetScreen
+
+        texts, app = self.texts, self.review_app
+        outer = Table.grid(padding=(0, 0))
+        sections: list[tuple[str, list[tuple[str, str, str]]]] = [
+            ("help.global", self.rows(app.BINDINGS)),
+            ("help.queue", [*self.rows(QueueTable.BINDINGS), *self.rows(QueueScreen.BINDINGS)]),
+            ("help.target", self.rows(TargetScreen.BINDINGS)),
+            ("help.entry", [
+                ("0-9 .", texts("entry.digits"), ""),
+                ("enter", texts("entry.enter"), ""),
+                ("backspace", texts("entry.backspace"), ""),
+                ("esc", texts("entry.escape"), ""),
+                ("y n", texts("entry.yn"), ""),
+                ("↑ ↓", f"{texts('binding.previous_indicator')} / {texts('binding.next_indicator')}", ""),
+            ]),
+            ("help.search", [("", texts("search.keys"), ""), *self.rows(SearchScreen.BINDINGS)]),
+        ]
+        for title, rows in sections:
+            table = Table(title=texts(title), title_justify="left", title_style="bold", expand=True,
+                          show_edge=False, box=None, padding=(0, 1))
+            table.add_column(texts("help.col.key"), style="bold cyan", width=14, no_wrap=True)
+            table.add_column(texts("help.col.action"), ratio=1)
+            table.add_column(texts("help.col.id"), style="dim", width=24, no_wrap=True)
+            for key, action, binding_id in rows:
+                table.add_row(key, action, binding_id)
+            outer.add_row(table)
+            outer.add_row(Text(""))
+        outer.add_row(Text(texts("help.keymap", path=config_path()), style="dim"))
+        return outer
+
+    def rows(self, bindings: list[BindingType]) -> list[tuple[str, str, str]]:
+        texts = self.texts
+        out = []
+        for b in bindings:
+            if not isinstance(b, Binding):
+                continue
+            label = texts(f"binding.{b.id}") if b.id and texts.has(f"binding.{b.id}") else b.description
+            if b.id == "export" and self.review_app.export_unavailable:
+                label += texts("help.disabled", reason=self.review_app.export_unavailable)
+            out.append((self.key_text(b), label, b.id or ""))
+        return out
+
+    def action_close(self) -> None:
+        self.dismiss(None)

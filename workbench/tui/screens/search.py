@@ -1,0 +1,167 @@
+"""Fuzzy search as you type: any site, case or indicator by Chinese name, pinyin, initials or code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from ...errors import WorkbenchError
+from ..display import kind_label
+from ..i18n import Texts, localize_bindings
+
+if TYPE_CHECKING:
+    from ...search import SearchEntry, SearchHit
+    from ..app import ReviewApp
+
+RESULT_LIMIT = 20
+
+
+class SearchScreen(ModalScreen["SearchEntry | None"]):
+    """Returns the chosen entry, or None when closed with Esc."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "关闭", id="close"),
+        Binding("down", "move(1)", "下一个结果", show=False, id="search.down"),
+        Binding("up", "move(-1)", "上一个结果", show=False, id="search.up"),
+    ]
+
+    class ResultsFound(Message):
+        """A search worker finished for `query` (results may be stale by the time they arrive)."""
+
+        def __init__(self, query: str, hits: list[SearchHit], nearest: list[SearchEntry], error: str = "") -> None:
+            super().__init__()
+            self.query = query
+            self.hits = hits
+            self.nearest = nearest
+            self.error = error
+
+    def __init__(self, texts: Texts, query: str = "") -> None:
+        super().__init__()
+        self.texts = texts
+        localize_bindings(self, texts)
+        self.initial = query
+        self.hits: list[SearchHit] = []
+
+    @property
+    def review_app(self) -> ReviewApp:
+        from ..app import ReviewApp
+
+        assert isinstance(self.app, ReviewApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-box"):
+            yield Static(self.texts("search.title"), id="search-title")
+            yield Input(value=self.initial, placeholder=self.texts("search.placeholder"), id="search-input")
+            yield OptionList(id="search-results")
+            yield Static(self.texts("search.type"), id="search-status")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        if self.initial:
+            self.run_search(self.initial)
+
+    @on(Input.Changed, "#search-input")
+    def query_changed(self, event: Input.Changed) -> None:
+        query = event.value.strip()
+        if not query:
+            self.workers.cancel_group(self, "search")
+            self.hits = []
+            self.query_one(OptionList).clear_options()
+            self.query_one("#search-status", Static).update(self.texts("search.type"))
+            return
+        if not self.review_app.index_ready.is_set():
+            self.query_one("#search-status", Static).update(self.texts("search.loading"))
+        self.run_search(query)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search", name="search")
+    def run_search(self, query: str) -> None:
+        """Search off the event loop so typing never waits; a newer query cancels this one."""
+        app = self.review_app
+        app.index_ready.wait(timeout=30)
+        worker = get_current_worker()
+        if worker.is_cancelled:
+            return
+        index = app.search_index
+        if index is None:
+            self.post_message(self.ResultsFound(query, [], [], app.index_error or "index not loaded"))
+            return
+        hits = index.search(query, limit=RESULT_LIMIT)
+        nearest = index.nearest(query, limit=5) if not hits else []
+        if not worker.is_cancelled:
+            self.post_message(self.ResultsFound(query, hits, nearest))
+
+    @on(ResultsFound)
+    def show_results(self, message: ResultsFound) -> None:
+        if message.query != self.query_one(Input).value.strip():
+            return  # a stale answer to an earlier keystroke
+        texts = self.texts
+        status = self.query_one("#search-status", Static)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        self.hits = message.hits
+        if message.error:
+            status.update(Text(texts("search.failed", reason=message.error), style="red"))
+            return
+        for hit in message.hits:
+            entry = hit.entry
+            label = Text()
+            label.append(f"{kind_label(texts, entry.kind):<4}", style="dim")
+            label.append(f" {entry.id:<8} ", style="cyan")
+            label.append(entry.name)
+            context = self.context(entry)
+            if context:
+                label.append(f"  {context}", style="dim")
+            options.add_option(Option(label))
+        if message.hits:
+            options.highlighted = 0
+            status.update(texts("search.count", count=len(message.hits)))
+        else:
+            line = texts("search.none", query=message.query)
+            if message.nearest:
+                line += "；" if texts.lang == "zh" else "; "
+                line += texts("search.nearest", names="、".join(e.name for e in message.nearest))
+            status.update(Text(line, style="yellow"))
+
+    def context(self, entry: SearchEntry) -> str:
+        """Where a hit sits: a target's region or government, an indicator's groups."""
+        session = self.review_app.session
+        if entry.kind == "indicator":
+            if entry.id not in session.tree:
+                return ""
+            return " › ".join(node.name for node in session.tree.path(entry.id)[:-1])
+        try:
+            target = session.target((entry.kind, entry.id))
+        except WorkbenchError:
+            return ""
+        return target.detail if entry.kind == "case" else target.region
+
+    def action_move(self, delta: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -1
+            options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    @on(Input.Submitted, "#search-input")
+    def submitted(self) -> None:
+        highlighted = self.query_one(OptionList).highlighted
+        if highlighted is not None and highlighted < len(self.hits):
+            self.dismiss(self.hits[highlighted].entry)
+
+    @on(OptionList.OptionSelected, "#search-results")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option_index < len(self.hits):
+            self.dismiss(self.hits[event.option_index].entry)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

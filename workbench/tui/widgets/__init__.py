@@ -1,0 +1,1 @@
+"""Widgets of the reviewer app, one per module."""

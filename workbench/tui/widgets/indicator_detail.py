@@ -1,0 +1,78 @@
+"""The current indicator in full: where it sits, what it asks, its range and step, values, note and evidence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Static
+
+from ...indicators import IndicatorTree
+from ...model import Indicator, IndicatorKind, Score
+from ...review import local_time
+from ..display import indicator_kind_label, plain, value_text
+from ..i18n import Texts
+
+
+class IndicatorDetail(Vertical):
+    """Description, max, step and kind of the current leaf, with its note and evidence URL fields.
+
+    The text area has a fixed share of the panel, so showing another leaf repaints it without a layout
+    pass over the whole screen (that pass was most of the time between a key press and the repaint)."""
+
+    def __init__(self, texts: Texts, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.texts = texts
+
+    def compose(self) -> ComposeResult:
+        texts = self.texts
+        yield Static(id="detail-body")
+        yield Label(texts("detail.note"), classes="field-label")
+        yield Input(placeholder=texts("detail.note_placeholder"), id="note")
+        yield Label(texts("detail.evidence"), classes="field-label")
+        yield Input(placeholder=texts("detail.evidence_placeholder"), id="evidence")
+
+    def show(
+        self, tree: IndicatorTree, leaf: Indicator, score: Score | None, past: Decimal | str | None, *,
+        reset_fields: bool = True,
+    ) -> None:
+        texts = self.texts
+        text = Text()
+        text.append(f"{leaf.code} {leaf.name}\n", style="bold")
+        groups = [g.name for g in tree.path(leaf.code)[:-1]]
+        if groups:
+            text.append(" › ".join(groups) + "\n", style="dim")
+        text.append("\n")
+        if leaf.description:
+            text.append(leaf.description + "\n\n")
+        text.append(f"{texts('detail.kind')} ", style="dim")
+        text.append(indicator_kind_label(texts, leaf.kind))
+        if leaf.kind != IndicatorKind.VETO:
+            text.append(f"   {texts('detail.max')} ", style="dim")
+            text.append(plain(leaf.max_score))
+            text.append(f"   {texts('detail.step')} ", style="dim")
+            text.append(plain(leaf.step))
+        if leaf.allow_na:
+            text.append(f"   {texts('detail.na_allowed')}", style="cyan")
+        text.append("\n")
+        if leaf.kind == IndicatorKind.DEDUCT:
+            text.append(texts("detail.deduct_hint") + "\n", style="dim")
+        elif leaf.kind == IndicatorKind.VETO:
+            text.append(texts("detail.veto_hint") + "\n", style="dim")
+        text.append(f"\n{texts('detail.current')} ", style="dim")
+        value = score.value if score else None
+        shown = value_text(texts, leaf, value) if value is not None else Text(texts("detail.not_scored"), style="dim")
+        text.append_text(shown)
+        text.append(f"   {texts('detail.last')} ", style="dim")
+        text.append_text(value_text(texts, leaf, past) if past is not None else Text("—", style="dim"))
+        if score is not None and score.updated_at and score.revision:
+            text.append(f"\n{texts('detail.updated')} {local_time(score.updated_at)}", style="dim")
+        self.query_one("#detail-body", Static).update(text, layout=False)
+        if reset_fields:
+            saved_fields = (("#note", score.note if score else ""), ("#evidence", score.evidence if score else ""))
+            for field, saved in saved_fields:
+                widget = self.query_one(field, Input)
+                if widget.value != saved:
+                    widget.value = saved

@@ -1,0 +1,51 @@
+"""The entry line under the indicator table: what is being typed, why it was refused, what was saved."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from ...model import Indicator, IndicatorKind
+from ..i18n import Texts
+
+
+class ScoreEntry(Static):
+    """Shows the typed value for the current indicator; a refusal stays until the reviewer types again."""
+
+    buffer: reactive[str] = reactive("")
+    """What the reviewer has typed and not yet confirmed."""
+    error: reactive[str] = reactive("")
+    """Why the last confirmation was refused (nothing was saved), or ""."""
+    status: reactive[str] = reactive("")
+    """The last thing saved or undone, for reassurance."""
+
+    def __init__(self, texts: Texts, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.texts = texts
+        self.indicator: Indicator | None = None
+
+    def point_at(self, indicator: Indicator | None) -> None:
+        self.indicator = indicator
+        self.buffer = ""
+        self.error = ""
+        self.refresh()
+
+    def render(self) -> Text:
+        texts = self.texts
+        line = Text()
+        line.append(f" {texts('entry.prompt')} ", style="bold reverse")
+        if self.indicator is not None:
+            line.append(f" {self.indicator.code} {self.indicator.name} › ", style="bold")
+        line.append(self.buffer, style="bold")
+        line.append("▏")
+        if self.error:
+            line.append("  ")
+            line.append(self.error, style="bold red")
+        else:
+            veto = self.indicator is not None and self.indicator.kind == IndicatorKind.VETO
+            hint = "entry.hint_veto" if veto else "entry.hint_score"
+            line.append("  " + texts(hint), style="dim")
+            if self.status:
+                line.append("  " + self.status, style="green")
+        return line
