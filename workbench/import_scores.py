@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputRefused, Problem, WorkbenchError
+from workbench.store import ScoreChange
 from workbench.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
@@ -56,16 +56,6 @@ class ImportResult:
     unchanged: int
 
 
-@dataclass(frozen=True)
-class _Change:
-    target_kind: str
-    target_id: str
-    indicator: str
-    value: Decimal | str | None
-    note: str | None
-    evidence: str | None
-
-
 def import_scores(package: Path, xlsx: Path) -> ImportResult:
     """Read 评分表 of `xlsx` and write what differs into `package`; refuse the whole file on any problem."""
     from workbench.xlsxcheck import check_xlsx
@@ -88,9 +78,7 @@ def import_scores(package: Path, xlsx: Path) -> ImportResult:
                 f"{xlsx.name}: 评分表含有公式，未作任何修改 / 评分表 holds a formula; nothing was changed",
             )
         changes, rows = _changes(store, scores, xlsx.name, exported_at)
-        for change in changes:
-            store.set_score(change.target_kind, change.target_id, change.indicator, change.value,
-                            note=change.note, evidence=change.evidence, reason=IMPORT_REASON)
+        store.set_scores(changes, reason=IMPORT_REASON)  # one transaction: a crash leaves all or nothing
         if changes:
             store.conn.execute("PRAGMA wal_checkpoint(FULL)")  # durable as a whole before we report success
         return ImportResult(xlsx, rows, len(changes), rows - len(changes))
@@ -137,7 +125,7 @@ def _check_nonce(store: Any, sheets: list[SheetData], path: Path) -> str:
     return exported_at if isinstance(exported_at, str) else ""
 
 
-def _changes(store: Any, sheet: SheetData, file_name: str, exported_at: str) -> tuple[list[_Change], int]:
+def _changes(store: Any, sheet: SheetData, file_name: str, exported_at: str) -> tuple[list[ScoreChange], int]:
     from workbench.errors import InvalidScore
     from workbench.indicators import IndicatorTree, parse_value
 
@@ -161,7 +149,7 @@ def _changes(store: Any, sheet: SheetData, file_name: str, exported_at: str) -> 
             f"{file_name}: 评分表的表头与导出的不同 / 评分表 does not have the exported headers; nothing was changed",
         )
     seen: set[tuple[str, str, str]] = set()
-    changes: list[_Change] = []
+    changes: list[ScoreChange] = []
     rows = 0
     for r in range(1, len(cells)):
         row = list(cells[r]) + [None] * (len(COLUMNS) - len(cells[r]))
@@ -206,7 +194,7 @@ def _changes(store: Any, sheet: SheetData, file_name: str, exported_at: str) -> 
                 "re-enter it",
             ))
             continue
-        changes.append(_Change(key[0], key[1], key[2], value, note, evidence))
+        changes.append(ScoreChange(key[0], key[1], key[2], value, note, evidence))
     if problems:
         raise InputRefused(problems, f"{file_name}: {len(problems)} 处问题，未作任何修改 / "
                                      f"{len(problems)} problem(s) found; nothing was changed")

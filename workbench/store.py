@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -391,45 +392,56 @@ class Store:
     ) -> Score:
         """Write one cell and its audit event in one durable transaction; returns the new state.
 
-        Only cells that exist (the package's (target, indicator) pairs) can be written.
+        Only cells that exist (the package's (target, indicator) pairs) can be written; ``None`` for
+        note or evidence keeps what the cell has.
         """
+        with transaction(self.conn):
+            return self._write_score(
+                ScoreChange(target_kind, target_id, indicator, value, note, evidence), reason, reviewer_id
+            )
+
+    def set_scores(self, changes: Iterable[ScoreChange], *, reason: str, reviewer_id: str | None = None) -> int:
+        """Write many cells and their audit events in one transaction: all of them or none."""
+        count = 0
+        with transaction(self.conn):
+            for change in changes:
+                self._write_score(change, reason, reviewer_id)
+                count += 1
+        return count
+
+    def _write_score(self, change: ScoreChange, reason: str, reviewer_id: str | None) -> Score:
         reviewer = reviewer_id or self.reviewer_id
         if reviewer is None:
             raise WorkbenchError("no reviewer for this score")
-        key = (self.round_id, reviewer, target_kind, target_id, indicator)
-        with transaction(self.conn):
-            row = self.conn.execute(
-                "SELECT * FROM scores WHERE round = ? AND reviewer_id = ? AND target_kind = ? "
-                "AND target_id = ? AND indicator = ?",
-                key,
-            ).fetchone()
-            if row is None:
-                raise NotFound(
-                    f"{target_kind} {target_id} / {indicator} 不在本评审包中 / is not part of this package"
-                )
-            new_value = encode_value(value)
-            new_note = row["note"] if note is None else note
-            new_evidence = row["evidence"] if evidence is None else evidence
-            if (new_value, new_note, new_evidence) == (row["value"], row["note"], row["evidence"]):
-                return _score(row)
-            now = utc_now()
-            self.conn.execute(
-                "UPDATE scores SET value = ?, note = ?, evidence = ?, updated_at = ?, revision = revision + 1 "
-                "WHERE round = ? AND reviewer_id = ? AND target_kind = ? AND target_id = ? AND indicator = ?",
-                (new_value, new_note, new_evidence, now, *key),
+        key = (self.round_id, reviewer, change.target_kind, change.target_id, change.indicator)
+        select = (
+            "SELECT * FROM scores WHERE round = ? AND reviewer_id = ? AND target_kind = ? "
+            "AND target_id = ? AND indicator = ?"
+        )
+        row = self.conn.execute(select, key).fetchone()
+        if row is None:
+            raise NotFound(
+                f"{change.target_kind} {change.target_id} / {change.indicator} 不在本评审包中 / "
+                "is not part of this package"
             )
-            self.conn.execute(
-                "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
-                "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, *key, row["value"], new_value, row["note"], new_note, row["evidence"], new_evidence, reason),
-            )
-            fresh = self.conn.execute(
-                "SELECT * FROM scores WHERE round = ? AND reviewer_id = ? AND target_kind = ? "
-                "AND target_id = ? AND indicator = ?",
-                key,
-            ).fetchone()
-        return _score(fresh)
+        new_value = encode_value(change.value)
+        new_note = row["note"] if change.note is None else change.note
+        new_evidence = row["evidence"] if change.evidence is None else change.evidence
+        if (new_value, new_note, new_evidence) == (row["value"], row["note"], row["evidence"]):
+            return _score(row)
+        now = utc_now()
+        self.conn.execute(
+            "UPDATE scores SET value = ?, note = ?, evidence = ?, updated_at = ?, revision = revision + 1 "
+            "WHERE round = ? AND reviewer_id = ? AND target_kind = ? AND target_id = ? AND indicator = ?",
+            (new_value, new_note, new_evidence, now, *key),
+        )
+        self.conn.execute(
+            "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
+            "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (now, *key, row["value"], new_value, row["note"], new_note, row["evidence"], new_evidence, reason),
+        )
+        return _score(self.conn.execute(select, key).fetchone())
 
 
 def _score(r: sqlite3.Row) -> Score:
@@ -438,6 +450,18 @@ def _score(r: sqlite3.Row) -> Score:
         target_id=r["target_id"], indicator=r["indicator"], value=decode_value(r["value"]),
         note=r["note"], evidence=r["evidence"], updated_at=r["updated_at"] or "", revision=r["revision"],
     )
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """One cell to write: a value (None = not scored, NA, or a Decimal); None note/evidence keeps them."""
+
+    target_kind: str
+    target_id: str
+    indicator: str
+    value: Decimal | str | None
+    note: str | None = None
+    evidence: str | None = None
 
 
 def insert_rows(conn: sqlite3.Connection, table: str, rows: Iterable[dict[str, Any]]) -> int:

@@ -1,0 +1,53 @@
+"""The store's write guarantees: audited cells, all-or-nothing batches, an append-only audit log."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from workbench.errors import NotFound
+from workbench.store import KIND_PACKAGE, ScoreChange, Store
+
+
+def test_a_batch_writes_all_or_nothing(package_path: Path) -> None:
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    first, second = store.scores()[:2]
+    good = [ScoreChange(s.target_kind.value, s.target_id, s.indicator, Decimal(1)) for s in (first, second)]
+    with pytest.raises(NotFound):
+        store.set_scores([*good, ScoreChange("site", "S999", first.indicator, Decimal(1))], reason="import")
+    assert all(s.value is None for s in store.scores()[:2])
+    assert store.conn.execute("SELECT count(*) FROM score_events").fetchone()[0] == 0
+    assert store.set_scores(good, reason="import") == 2
+    assert [s.value for s in store.scores()[:2]] == [Decimal(1), Decimal(1)]
+    store.close()
+
+
+def test_every_change_is_audited_and_the_audit_cannot_be_rewritten(package_path: Path) -> None:
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    cell = store.scores()[0]
+    store.set_score(cell.target_kind.value, cell.target_id, cell.indicator, Decimal(1), note="初评")
+    store.set_score(cell.target_kind.value, cell.target_id, cell.indicator, None, reason="undo")
+    events = store.conn.execute("SELECT old_value, new_value, reason FROM score_events ORDER BY id").fetchall()
+    assert [tuple(e) for e in events] == [(None, "1", "entry"), ("1", None, "undo")]
+    for statement in ("UPDATE score_events SET reason = 'x'", "DELETE FROM score_events"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            store.conn.execute(statement)
+    store.close()
+
+
+def test_a_stranger_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    from workbench.errors import NotAPackage
+
+    path = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (x)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(NotAPackage, match="不是工作台数据库"):
+        Store.open(path)
+    assert path.read_bytes() == before
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
