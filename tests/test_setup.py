@@ -205,3 +205,16 @@ def test_package_refuses_unknown_reviewer_and_round_expected(round_db: Path, tmp
     info = make_package(round_db, "R02", tmp_path / "R02.wbk")
     with pytest.raises(WorkbenchError, match="评审包"):
         make_package(info.path, "R02", tmp_path / "y.wbk")
+
+
+def test_rules_are_validated_and_an_empty_value_switches_a_rule_off(tmp_path: Path) -> None:
+    from workbench.consolidate import ConsolidationSettings
+
+    rules = write_csv(tmp_path / "rules.csv", "规则,值\n分歧阈值,很大\n")
+    files = SetupFiles(**{**small_files(tmp_path).__dict__, "rules": rules})
+    with pytest.raises(InputRefused, match="rules.csv"):
+        init_round(tmp_path / "r.db", "R", files)
+    write_csv(rules, "规则,值\n分歧阈值,\n及格线,60\n")
+    init_round(tmp_path / "r.db", "R", files)
+    settings = ConsolidationSettings.from_rules(Store.open(tmp_path / "r.db").rules_mapping())
+    assert settings.spread_threshold is None

@@ -10,6 +10,8 @@ from decimal import Context, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 
 from workbench.indicators import (
+    FALSE_TEXTS,
+    TRUE_TEXTS,
     IndicatorTree,
     Rules,
     TotalResult,
@@ -66,7 +68,7 @@ _INVALID = object()
 
 # ------------------------------------------------------------------------------------------ settings
 
-_SETTING_KEYS: dict[str, str] = {
+SETTING_ALIASES: dict[str, str] = {
     "trim": "trim",
     "去掉最高最低": "trim",
     "去掉最高分和最低分": "trim",
@@ -79,8 +81,6 @@ _SETTING_KEYS: dict[str, str] = {
     "value_places": "value_places",
     "得分小数位": "value_places",
 }
-_TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
-_FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
 
 
 def _setting_decimal(key: str, text: str) -> Decimal | None:
@@ -142,7 +142,7 @@ class ConsolidationSettings:
         """
         given: dict[str, str] = {}
         for key, value in rules.items():
-            name = _SETTING_KEYS.get(unicodedata.normalize("NFKC", str(key)).strip().casefold().replace(" ", ""))
+            name = SETTING_ALIASES.get(unicodedata.normalize("NFKC", str(key)).strip().casefold().replace(" ", ""))
             if name is None:
                 continue
             if name in given:
@@ -152,9 +152,9 @@ class ConsolidationSettings:
         trim = default.trim
         if "trim" in given:
             folded = unicodedata.normalize("NFKC", given["trim"]).strip().lower()
-            if folded in _TRUE_TEXTS:
+            if folded in TRUE_TEXTS:
                 trim = True
-            elif folded in _FALSE_TEXTS:
+            elif folded in FALSE_TEXTS:
                 trim = False
             elif folded:
                 raise ValueError(

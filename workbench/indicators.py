@@ -88,8 +88,8 @@ RULE_ALIASES: dict[str, str] = {
     "rescale_na": "rescale_na",
     "不适用折算": "rescale_na",
 }
-_TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
-_FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
+TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
+FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
 _BAND_SEPARATORS = re.compile(r"[;,、\n]")
 
 
@@ -133,9 +133,9 @@ def _rule_flag(key: str, text: str, default: bool) -> bool:
     normal = unicodedata.normalize("NFKC", text).strip().lower()
     if not normal:
         return default
-    if normal in _TRUE_TEXTS:
+    if normal in TRUE_TEXTS:
         return True
-    if normal in _FALSE_TEXTS:
+    if normal in FALSE_TEXTS:
         return False
     raise ValueError(f"规则「{key}」须为 是/否（1/0），收到 {text!r} / rule {key} must be yes/no (1/0), got {text!r}")
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import InputRefused, Problem, WorkbenchError
+from .consolidate import SETTING_ALIASES, ConsolidationSettings
 from .indicators import RULE_ALIASES, IndicatorTree, Rules, parse_value
 from .model import Indicator, IndicatorKind, TargetKind
 from .store import KIND_ROUND, Store, building, checkpoint, encode_value, insert_rows, transaction
@@ -32,14 +33,7 @@ APPLIES_WORDS = {
 TARGET_WORDS = {"site": TargetKind.SITE, "网站": TargetKind.SITE, "case": TargetKind.CASE, "案例": TargetKind.CASE}
 TRUE_WORDS = {"是", "1", "true", "yes", "y", "√"}
 FALSE_WORDS = {"否", "0", "false", "no", "n", ""}
-RULE_KEYS = {
-    **RULE_ALIASES,  # the scoring engine's rules
-    "去掉最高最低": "trim", "trim": "trim",
-    "最少评审数": "min_reviews", "min_reviews": "min_reviews",
-    "分歧阈值": "disagreement_spread", "disagreement_spread": "disagreement_spread",
-    "稳健z阈值": "disagreement_z", "disagreement_z": "disagreement_z",
-    "得分小数位": "value_places", "value_places": "value_places",
-}
+RULE_KEYS = {**RULE_ALIASES, **SETTING_ALIASES}  # the scoring engine's and the consolidation's rules
 ENGINE_RULES = frozenset(RULE_ALIASES.values())
 DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}
 
@@ -197,20 +191,12 @@ def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
         if key in seen:
             c.add(key_cell.where, f"规则「{key_cell.value}」重复 / rule given twice")
         seen.add(key)
-        if value_cell.value:
-            rules[key] = value_cell.value
-        else:
-            rules.pop(key, None)
+        rules[key] = value_cell.value  # empty switches a rule off (no pass mark, no disagreement check, …)
     try:
         Rules.from_mapping({k: v for k, v in rules.items() if k in ENGINE_RULES})
+        ConsolidationSettings.from_rules({k: v for k, v in rules.items() if k not in ENGINE_RULES})
     except ValueError as exc:
         c.add(table.name, f"规则无效 / invalid rules: {exc}")
-    for key in ("disagreement_spread", "disagreement_z"):
-        if key in rules:
-            try:
-                Decimal(rules[key])
-            except InvalidOperation:
-                c.add(table.name, f"规则 {key} 须为数字 / rule {key} must be a number")
     return rules
 
 
