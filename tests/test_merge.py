@@ -108,19 +108,20 @@ def test_init_keys_packages_exports_merge_report_equals_hand_computation(cycle: 
     assert out.count(",10,") == 3  # three reviewers' rows, each beside the consolidated 10
 
 
-def test_merging_twice_is_a_no_op_and_seq_order_wins(cycle: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_merging_twice_is_a_no_op_and_seq_order_wins(cycle: dict[str, Path], tmp_path: Path, workers: int) -> None:
     db = cycle["db"]
     first = cycle["R1.xlsx"]
     store = Store.open(cycle["R1"], expect=KIND_PACKAGE)
     store.set_score("site", "S1", "A1", Decimal("10"))
     store.close()
     second = export_package(cycle["R1"], tmp_path / "R1-seq2.xlsx", key_file=cycle["R1.key"], passphrase=PASS).path
-    report = merge_exports(db, [second, first])
+    report = merge_exports(db, [second, first], workers=workers)
     assert [o.status for o in report.outcomes] == ["merged", "superseded"]
     value = sqlite3.connect(db).execute(
         "SELECT value FROM scores WHERE reviewer_id = 'R1' AND target_id = 'S1' AND indicator = 'A1'").fetchone()[0]
     assert Decimal(value) == 10
-    again = merge_exports(db, [first, second])
+    again = merge_exports(db, [first, second], workers=workers)
     assert [o.status for o in again.outcomes] == ["already-merged", "already-merged"]
     assert not again.rejected
 
@@ -220,3 +221,23 @@ def test_kill_9_during_merge_leaves_each_file_whole_or_absent(cycle: dict[str, P
     assert result.exit_code == 0
     conn = sqlite3.connect(db)
     assert dict(conn.execute("SELECT reviewer_id, rows FROM submissions").fetchall()) == {r: 6 for r in REVIEWERS}
+    # however late the kill came, the round is consolidated afterwards (2 sites × 3 indicators)
+    assert conn.execute("SELECT count(*) FROM consolidated WHERE round = '2022' AND n = 3").fetchone()[0] == 6
+    assert conn.execute("SELECT count(*) FROM meta WHERE key = 'consolidation_stale_since'").fetchone()[0] == 0
+
+
+def test_a_merge_killed_before_consolidating_is_consolidated_by_the_next(cycle: dict[str, Path]) -> None:
+    from workbench.merge import ingest
+    from workbench.verify import verify_export
+
+    db = cycle["db"]
+    store = Store.open(db)
+    for reviewer in REVIEWERS:  # ingested and committed, then "killed" before the re-consolidation
+        ingest(store, verify_export(cycle[f"{reviewer}.xlsx"], db))
+    store.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM consolidated WHERE round = '2022'").fetchone()[0] == 0
+    report = merge_exports(db, [cycle[f"{r}.xlsx"] for r in REVIEWERS])
+    assert {o.status for o in report.outcomes} == {"already-merged"}
+    value = conn.execute("SELECT value FROM consolidated WHERE target_id = 'S1' AND indicator = 'A2'").fetchone()[0]
+    assert Decimal(value) == middle(VALUES["A2"]["S1"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from .consolidate import (
@@ -32,18 +32,35 @@ class RoundConsolidation:
     ignored: list[IgnoredReview] = field(default_factory=list)
 
 
-def _reviews(store: Store) -> Iterator[Review]:
-    rows = store.conn.execute(
-        "SELECT target_kind, target_id, indicator, reviewer_id, value FROM scores WHERE round = ? "
-        "ORDER BY target_kind, target_id",
-        (store.round_id,),
-    )
-    for r in rows:
+Target = tuple[str, str]
+#: meta key set by every ingest and cleared by the re-consolidation that follows it
+STALE_KEY = "consolidation_stale_since"
+
+
+def _reviews(store: Store, only: bool) -> Iterator[Review]:
+    if only:
+        sql = ("SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM scores s "
+               "JOIN temp.touched t ON t.target_kind = s.target_kind AND t.target_id = s.target_id "
+               "WHERE s.round = ? ORDER BY s.target_kind, s.target_id")
+    else:
+        sql = ("SELECT target_kind, target_id, indicator, reviewer_id, value FROM scores WHERE round = ? "
+               "ORDER BY target_kind, target_id")
+    for r in store.conn.execute(sql, (store.round_id,)):
         yield (r[0], r[1], r[2], r[3], decode_value(r[4]))
 
 
-def stream_consolidation(store: Store) -> tuple[RoundConsolidation, Iterator[TargetConsolidation]]:
-    """The round's consolidation, one target at a time; the summary fills as the iterator runs."""
+def _mark_touched(store: Store, targets: Collection[Target]) -> None:
+    store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (target_kind TEXT, target_id TEXT, "
+                       "PRIMARY KEY (target_kind, target_id))")
+    store.conn.execute("DELETE FROM temp.touched")
+    store.conn.executemany("INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", targets)
+
+
+def stream_consolidation(
+    store: Store, *, targets: Collection[Target] | None = None, agreement: bool = True
+) -> tuple[RoundConsolidation, Iterator[TargetConsolidation]]:
+    """The round's consolidation (or only ``targets``'), one target at a time; the summary fills as the
+    iterator runs. ``agreement=False`` skips the agreement sums nobody will read."""
     tree = IndicatorTree(store.indicators())
     mapping = store.rules_mapping()
     rules = Rules.from_mapping(mapping)
@@ -51,11 +68,16 @@ def stream_consolidation(store: Store) -> tuple[RoundConsolidation, Iterator[Tar
     summary = RoundConsolidation(tree, rules, settings, Agreement(tree))
     assignments: dict[tuple[str, str], set[str]] = defaultdict(set)
     for a in store.assignments():
-        assignments[(a.target_kind.value, a.target_id)].add(a.reviewer_id)
+        key = (a.target_kind.value, a.target_id)
+        if targets is None or key in targets:
+            assignments[key].add(a.reviewer_id)
+    if targets is not None:
+        _mark_touched(store, targets)
 
     def run() -> Iterator[TargetConsolidation]:
-        for target in iter_consolidation(tree, rules, settings, _reviews(store), assignments,
-                                         ignored=summary.ignored, agreement=summary.agreement):
+        for target in iter_consolidation(tree, rules, settings, _reviews(store, targets is not None), assignments,
+                                         ignored=summary.ignored,
+                                         agreement=summary.agreement if agreement else None):
             summary.totals[(target.target_kind, target.target_id)] = target.total
             summary.disputes.extend(target.disputes)
             yield target
@@ -63,12 +85,21 @@ def stream_consolidation(store: Store) -> tuple[RoundConsolidation, Iterator[Tar
     return summary, run()
 
 
-def recompute_consolidated(store: Store) -> RoundConsolidation:
-    """Replace the current round's rows of `consolidated` from its merged scores, in one transaction."""
-    summary, targets = stream_consolidation(store)
+def recompute_consolidated(store: Store, targets: Collection[Target] | None = None) -> RoundConsolidation:
+    """Replace the current round's rows of `consolidated` (all, or only those of ``targets``) from its
+    merged scores, in one transaction."""
+    summary, results = stream_consolidation(store, targets=targets, agreement=False)
     with transaction(store.conn):
-        store.conn.execute("DELETE FROM consolidated WHERE round = ?", (store.round_id,))
-        for target in targets:
+        store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
+        if targets is None:
+            store.conn.execute("DELETE FROM consolidated WHERE round = ?", (store.round_id,))
+        else:
+            store.conn.execute(
+                "DELETE FROM consolidated WHERE round = ? AND EXISTS (SELECT 1 FROM temp.touched t "
+                "WHERE t.target_kind = consolidated.target_kind AND t.target_id = consolidated.target_id)",
+                (store.round_id,),
+            )
+        for target in results:
             store.conn.executemany(
                 "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,13 +12,16 @@ and then the newer one would have come to).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .consolidation_store import STALE_KEY, recompute_consolidated
 from .errors import WorkbenchError
 from .store import KIND_ROUND, Store, encode_value, transaction, utc_now
-from .verify import MERGED_OUTCOME, VerifiedExport, stale_refusal, verify_export
+from .verify import MERGED_OUTCOME, VerifiedExport, check_replay, replay_refusal, stale_refusal, verify_export
 
 @dataclass(frozen=True)
 class FileOutcome:
@@ -50,31 +53,88 @@ def merge_exports(
     files: Iterable[Path],
     *,
     on_file: Callable[[FileOutcome], None] | None = None,
+    workers: int | None = None,
 ) -> MergeReport:
-    """Verify and ingest every file; rejected files are listed with their code, never half-ingested."""
+    """Verify and ingest every file; rejected files are listed with their code, never half-ingested.
+
+    Verification (the expensive, read-only part) runs in worker processes a few files ahead of the
+    ingest, which stays in this process, one file at a time and in the order given; the ledger is
+    checked again just before each ingest, since the workers read it before earlier files landed.
+    """
+    paths = [Path(p) for p in files]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if len(paths) > 2 else 0
     report = MergeReport()
     merged_here: dict[str, int] = {}  # nonce → highest seq merged in this batch
+    touched: set[tuple[str, str]] = set()  # targets whose scores changed: only these are re-consolidated
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
-        for path in files:
-            outcome = _merge_one(store, Path(path), merged_here)
+        # Set with every ingest, cleared with the re-consolidation: if a merge was killed in between,
+        # this one re-consolidates the whole round.
+        was_stale = store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
+        for path, verified in _verified(store.path, paths, workers):
+            outcome = _merge_one(store, path, verified, merged_here, touched)
             report.outcomes.append(outcome)
             if on_file is not None:
                 on_file(outcome)
-        if report.merged:
-            from .consolidation_store import recompute_consolidated
-
-            recompute_consolidated(store)
+        if was_stale or touched:
+            recompute_consolidated(store, None if was_stale else touched)
     finally:
         store.close()
     return report
 
 
-def _merge_one(store: Store, path: Path, merged_here: dict[str, int]) -> FileOutcome:
+@dataclass(frozen=True)
+class _Refusal:
+    """A verification refusal as plain data (exceptions with their own __init__ do not cross processes)."""
+
+    code: str
+    message: str
+
+
+Verified = VerifiedExport | _Refusal
+
+
+def _verify(path: Path, round_db: Path) -> Verified:
     try:
-        verified = verify_export(path, store.path, allow_stale=True)
+        return verify_export(path, round_db, allow_stale=True)
     except WorkbenchError as exc:
-        return FileOutcome(path, "rejected", exc.code, exc.message)
+        return _Refusal(exc.code, exc.message)
+
+
+def _verified(round_db: Path, paths: list[Path], workers: int) -> Iterator[tuple[Path, Verified]]:
+    """Each file's verification, in order; with workers, at most workers + 1 files in flight (memory stays
+    bounded by a few files, not by the batch)."""
+    if workers < 2:
+        for path in paths:
+            yield path, _verify(path, round_db)
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # spawn, not fork: a forked child would inherit this process's open SQLite connection.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque[tuple[Path, Future[Verified]]] = deque()
+        queue = iter(paths)
+        for path in queue:
+            pending.append((path, pool.submit(_verify, path, round_db)))
+            if len(pending) > workers:
+                done_path, future = pending.popleft()
+                yield done_path, future.result()
+        while pending:
+            done_path, future = pending.popleft()
+            yield done_path, future.result()
+
+
+def _merge_one(
+    store: Store, path: Path, verified: Verified, merged_here: dict[str, int], touched: set[tuple[str, str]]
+) -> FileOutcome:
+    if isinstance(verified, _Refusal):
+        return FileOutcome(path, "rejected", verified.code, verified.message)
+    verified = replace(verified, replay=check_replay(store.conn, verified))
+    if verified.replay == "SEQ_CONFLICT":
+        refusal = replay_refusal("SEQ_CONFLICT", verified)
+        return FileOutcome(path, "rejected", refusal.code, refusal.message, verified.reviewer_id, verified.seq)
     if verified.replay == "ALREADY_MERGED":
         return FileOutcome(path, "already-merged", "ALREADY_MERGED",
                            "此文件已合并过，未作改动 / this file was merged before; nothing changed",
@@ -90,13 +150,15 @@ def _merge_one(store: Store, path: Path, merged_here: dict[str, int]) -> FileOut
             f"a later export (seq {newer}) of the same package was merged in this batch",
             reviewer_id=verified.reviewer_id, seq=verified.seq, rows=len(verified.rows),
         )
-    changed = ingest(store, verified)
+    changed = ingest(store, verified, touched=touched)
     merged_here[verified.nonce] = max(verified.seq, merged_here.get(verified.nonce, 0))
     return FileOutcome(path, "merged", reviewer_id=verified.reviewer_id, seq=verified.seq,
                        rows=len(verified.rows), changed=changed)
 
 
-def ingest(store: Store, verified: VerifiedExport, *, rows: bool = True) -> int:
+def ingest(
+    store: Store, verified: VerifiedExport, *, rows: bool = True, touched: set[tuple[str, str]] | None = None
+) -> int:
     """Upsert the signed rows and the ledger row in one transaction; returns how many cells changed.
 
     ``rows=False`` records only the ledger row: an export superseded within its batch counts as
@@ -123,6 +185,8 @@ def ingest(store: Store, verified: VerifiedExport, *, rows: bool = True) -> int:
             if old == new:
                 continue
             changed += 1
+            if touched is not None:
+                touched.add((row.target_kind, row.target_id))
             upserts.append((store.round_id, verified.reviewer_id, *key, *new, row.updated_at or now, row.revision))
             before = old or (None, None, None)
             events.append((now, store.round_id, verified.reviewer_id, *key, before[0], new[0], before[1], new[1],
@@ -141,6 +205,7 @@ def ingest(store: Store, verified: VerifiedExport, *, rows: bool = True) -> int:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             events,
         )
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, now))
         conn.execute(
             "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
             "created_at, verified_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
