@@ -22,9 +22,9 @@ from .indicators import (
     IndicatorTree,
     Rules,
     TotalResult,
-    stored_value,
     compute_total,
     parse_value,
+    stored_value,
 )
 from .model import NA, Indicator, Score, Target, TargetKind
 from .store import Store, decode_value, encode_value
