@@ -90,23 +90,35 @@ def recompute_consolidated(store: Store, targets: Collection[Target] | None = No
     merged scores, in one transaction."""
     summary, results = stream_consolidation(store, targets=targets, agreement=False)
     with transaction(store.conn):
-        store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
-        if targets is None:
-            store.conn.execute("DELETE FROM consolidated WHERE round = ?", (store.round_id,))
-        else:
-            store.conn.execute(
-                "DELETE FROM consolidated WHERE round = ? AND EXISTS (SELECT 1 FROM temp.touched t "
-                "WHERE t.target_kind = consolidated.target_kind AND t.target_id = consolidated.target_id)",
-                (store.round_id,),
-            )
-        for target in results:
-            store.conn.executemany(
-                "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (store.round_id, c.target_kind, c.target_id, c.indicator, encode_value(c.value), c.n,
-                     c.method, ",".join(c.flags))
-                    for c in target.cells
-                ],
-            )
+        for _ in storing(store, results, whole_round=targets is None):
+            pass
     return summary
+
+
+def storing(
+    store: Store, results: Iterator[TargetConsolidation], *, whole_round: bool
+) -> Iterator[TargetConsolidation]:
+    """Pass consolidated targets through while writing them to `consolidated`; call inside a transaction.
+
+    The rows replaced are the whole round's, or those of the targets marked by stream_consolidation.
+    """
+    store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
+    if whole_round:
+        store.conn.execute("DELETE FROM consolidated WHERE round = ?", (store.round_id,))
+    else:
+        store.conn.execute(
+            "DELETE FROM consolidated WHERE round = ? AND EXISTS (SELECT 1 FROM temp.touched t "
+            "WHERE t.target_kind = consolidated.target_kind AND t.target_id = consolidated.target_id)",
+            (store.round_id,),
+        )
+    for target in results:
+        store.conn.executemany(
+            "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (store.round_id, c.target_kind, c.target_id, c.indicator, encode_value(c.value), c.n,
+                 c.method, ",".join(c.flags))
+                for c in target.cells
+            ],
+        )
+        yield target

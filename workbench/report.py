@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .consolidate import rank_targets
-from .consolidation_store import recompute_consolidated, stream_consolidation
+from .consolidation_store import storing, stream_consolidation
 from .indicators import format_value, round_half_up
-from .store import KIND_ROUND, Store, utc_now
+from .store import KIND_ROUND, Store, transaction, utc_now
 
 KIND_LABEL = {"site": "网站", "case": "案例"}
 REASON_LABEL = {"disagreement": "评分分歧", "missing": "缺少评分", "out-of-range": "超出范围"}
@@ -45,7 +45,6 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
     out = Path(out)
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
-        recompute_consolidated(store)
         names = {(t.kind.value, t.id): t for t in store.targets()}
         reviewers = {r.id: r for r in store.reviewers()}
         summary, targets = stream_consolidation(store)
@@ -84,18 +83,19 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                            "中位数", "最低", "最高", "标记"], [6, 10, 28, 10, 20, 10, 12, 8, 8, 8, 8, 8, 16])
         spread: dict[str, list[Decimal]] = defaultdict(list)
         cells = 0
-        for target in targets:
-            t = names.get((target.target_kind, target.target_id))
-            for c in target.cells:
-                ind = tree.get(c.indicator)
-                cells += 1
-                if c.min is not None and c.max is not None and ind.max_score > 0:
-                    spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
-                breakdown.append([
-                    KIND_LABEL[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
-                    c.value if isinstance(c.value, Decimal) else format_value(ind, c.value), c.method, c.n,
-                    c.mean, c.median, c.min, c.max, _flags(c.flags),
-                ])
+        with transaction(store.conn):  # the report's consolidation is also what `scores` shows from now on
+            for target in storing(store, targets, whole_round=True):
+                t = names.get((target.target_kind, target.target_id))
+                for c in target.cells:
+                    ind = tree.get(c.indicator)
+                    cells += 1
+                    if c.min is not None and c.max is not None and ind.max_score > 0:
+                        spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
+                    breakdown.append([
+                        KIND_LABEL[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
+                        c.value if isinstance(c.value, Decimal) else format_value(ind, c.value), c.method, c.n,
+                        c.mean, c.median, c.min, c.max, _flags(c.flags),
+                    ])
         ranks = rank_targets(summary.totals)
 
         header(totals_sheet, ["排名", "类型", "编号", "名称", "地区", "总分", "等级", "待复核"],
