@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation, localcontext
 
 from workbench.agreement import Agreement, BiasStats, krippendorff_alpha, reviewer_bias
+from workbench.errors import InvalidScore
 from workbench.indicators import (
     FALSE_TEXTS,
     TRUE_TEXTS,
@@ -21,6 +22,7 @@ from workbench.indicators import (
     dense_ranks,
     round_half_up,
     step_places,
+    stored_value,
 )
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 
@@ -225,31 +227,27 @@ class CellStats:
 
 
 def _usable(indicator: Indicator, raw: Value | int) -> Decimal | str | object | None:
-    """None (not scored), NA, a valid Decimal (a deduction capped at its points) or _INVALID."""
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        if raw == NA:
-            return NA if indicator.allow_na else _INVALID
-        try:
-            value = Decimal(raw.strip())
-        except InvalidOperation:
-            return _INVALID
-    elif isinstance(raw, Decimal):
-        value = raw
-    elif isinstance(raw, int) and not isinstance(raw, bool):
-        value = Decimal(raw)
-    else:
-        raise TypeError(f"score values are Decimal, NA or None, not {type(raw).__name__}")
-    if not value.is_finite() or value < 0:
+    """None (not scored), NA, a valid Decimal (a deduction capped at its points) or _INVALID.
+
+    Stricter than the engine's stored_value, whose checks it starts from: a reviewer's value must also
+    lie on the step, and N/A must be allowed.
+    """
+    try:
+        value = stored_value(indicator, raw)
+    except InvalidScore:
         return _INVALID
+    if value is None:
+        return None
+    if value == NA:
+        return NA if indicator.allow_na else _INVALID
+    assert isinstance(value, Decimal)
     if indicator.kind == IndicatorKind.VETO:
-        return value if value in (_ZERO, _ONE) else _INVALID
+        return value
     if indicator.step > 0 and value % indicator.step != 0:
         return _INVALID
     if indicator.kind == IndicatorKind.DEDUCT:
         return min(value, indicator.max_score)
-    return _INVALID if value > indicator.max_score else value
+    return value
 
 
 def _kind(kind: TargetKind | str) -> str:
