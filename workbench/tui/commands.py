@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .context import review_app_of
 from .display import kind_label
 
 if TYPE_CHECKING:
@@ -19,10 +20,7 @@ class WorkbenchCommands(Provider):
 
     @property
     def review_app(self) -> ReviewApp:
-        from .app import ReviewApp
-
-        assert isinstance(self.app, ReviewApp)
-        return self.app
+        return review_app_of(self.app)
 
     def _actions(self) -> list[tuple[str, str, str]]:
         app = self.review_app

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from ...keys import PASSPHRASE_ENV
+from ..context import review_app_of
 from ..i18n import Texts, localize_bindings
 
 if TYPE_CHECKING:
@@ -69,10 +70,7 @@ class ExportScreen(ModalScreen["Path | None"]):
 
     @property
     def review_app(self) -> ReviewApp:
-        from ..app import ReviewApp
-
-        assert isinstance(self.app, ReviewApp)
-        return self.app
+        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         texts = self.texts

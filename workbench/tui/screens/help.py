@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..config import config_path
+from ..context import review_app_of
 from ..i18n import Texts, localize_bindings
 
 if TYPE_CHECKING:
@@ -33,10 +34,7 @@ class HelpScreen(ModalScreen[None]):
 
     @property
     def review_app(self) -> ReviewApp:
-        from ..app import ReviewApp
-
-        assert isinstance(self.app, ReviewApp)
-        return self.app
+        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from ...review import QueueRow, Status, TargetKey
+from ..context import review_app_of
 from ..display import STATUS_ORDER
 from ..i18n import Texts, localize_bindings
 from ..widgets.key_hints import KeyHints
@@ -70,10 +71,7 @@ class QueueScreen(Screen[None]):
 
     @property
     def review_app(self) -> ReviewApp:
-        from ..app import ReviewApp
-
-        assert isinstance(self.app, ReviewApp)
-        return self.app
+        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ...errors import WorkbenchError
+from ..context import review_app_of
 from ..display import kind_label
 from ..i18n import Texts, localize_bindings
 
@@ -54,10 +55,7 @@ class SearchScreen(ModalScreen["SearchEntry | None"]):
 
     @property
     def review_app(self) -> ReviewApp:
-        from ..app import ReviewApp
-
-        assert isinstance(self.app, ReviewApp)
-        return self.app
+        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):

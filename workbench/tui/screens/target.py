@@ -17,6 +17,7 @@ from ...errors import WorkbenchError
 from ...indicators import format_value
 from ...model import Indicator, IndicatorKind, Score
 from ...review import Change, PastResult, TargetKey
+from ..context import review_app_of
 from ..i18n import Texts, localize_bindings
 from ..widgets.indicator_detail import IndicatorDetail
 from ..widgets.indicator_table import IndicatorTable, column_line, column_widths
@@ -79,10 +80,7 @@ class TargetScreen(Screen[None]):
 
     @property
     def review_app(self) -> ReviewApp:
-        from ..app import ReviewApp
-
-        assert isinstance(self.app, ReviewApp)
-        return self.app
+        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         texts = self.texts
