@@ -102,8 +102,7 @@ class ReviewApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="index", name="load-search-index")
     def load_search_index(self) -> None:
         """Import the search code (rapidfuzz) off the UI thread, then read the stored keys on the app's own
-        connection. Never open the package a second time in this process: closing any other descriptor of
-        the file drops the process's POSIX locks, and another process could then checkpoint the WAL away."""
+        connection (a second connection would only cost another open)."""
         try:
             from ..lookup import load_index
 

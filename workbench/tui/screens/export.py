@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -18,6 +15,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from ...errors import WorkbenchError
 from ...keys import PASSPHRASE_ENV
 from ..context import review_app_of
 from ..i18n import Texts, localize_bindings
@@ -109,30 +107,19 @@ class ExportScreen(ModalScreen["Path | None"]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
     def run_export(self, out: Path, key_file: Path | None, passphrase: str | None, incomplete: bool) -> None:
-        """export_package in a child process (see export_child.py for why); the passphrase goes over stdin."""
+        """The same export_package as `workbench export`, in a thread worker so the UI stays live."""
         fn, reason = export_function()
         if fn is None:
             self.post_message(self.ExportFinished(None, reason))
             return
-        request = {"package": str(self.package), "out": str(out), "key_file": str(key_file) if key_file else None,
-                   "passphrase": passphrase, "allow_incomplete": incomplete}
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "workbench.tui.export_child"], input=json.dumps(request),
-                capture_output=True, text=True, timeout=600,
-            )
-            answer = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
-        except (OSError, subprocess.SubprocessError, ValueError) as exc:
-            self.post_message(self.ExportFinished(None, str(exc)))
+            result = fn(self.package, out, key_file=key_file, passphrase=passphrase, allow_incomplete=incomplete)
+        except WorkbenchError as exc:
+            self.post_message(self.ExportFinished(None, exc.message))
             return
-        if "result" in answer:
-            result = answer["result"]
-            detail = ", ".join(f"{name} {result[name]}" for name in ("rows", "unscored", "seq", "key_id")
-                               if result.get(name) is not None)
-            self.post_message(self.ExportFinished(Path(result.get("path", out)), detail=detail))
-        else:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            self.post_message(self.ExportFinished(None, answer.get("refused") or (lines[-1] if lines else "?")))
+        detail = ", ".join(f"{name} {getattr(result, name)}" for name in ("rows", "unscored", "seq", "key_id")
+                           if getattr(result, name) is not None)
+        self.post_message(self.ExportFinished(Path(result.path), detail=detail))
 
     @on(ExportFinished)
     def finished(self, message: ExportFinished) -> None:
