@@ -6,15 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from support import DEMO
 
 
 @pytest.fixture(scope="session")
 def built_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo 2022 round with its 2021 history, built once for the session (treat as read-only)."""
-    from workbench.demo import setup_files
-    from workbench.setup import import_results, init_round
+    from workbench.setup.demo import setup_files
+    from workbench.setup.round import import_results, init_round
 
     path = tmp_path_factory.mktemp("round") / "round-2022.db"
     init_round(path, "2022", setup_files(DEMO), name="2022年数字政府服务能力评估（演示）", year=2022)
@@ -32,7 +31,7 @@ def round_db(built_round: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def built_package(built_round: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from workbench.package import make_package
+    from workbench.setup.package import make_package
 
     work = tmp_path_factory.mktemp("pkg")
     db = work / "round.db"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from workbench.keys import SecretKey, generate_secret_key, write_secret_key
+from workbench.signed.keys import SecretKey, generate_secret_key, write_secret_key
 
 CHEAP_N = 2**10  # tests need the code path, not the memory-hard cost
 PASSPHRASE = "评审口令 test passphrase"
@@ -52,9 +52,10 @@ class World:
 
 def fill_package(package: Path, seed: int = 7) -> None:
     """Score every pair the way a reviewer would (audited), with N/A, vetoes, deductions and awkward notes."""
-    from workbench.indicators import IndicatorTree
     from workbench.model import NA, IndicatorKind
-    from workbench.store import KIND_PACKAGE, Store
+    from workbench.scoring.indicators import IndicatorTree
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_PACKAGE
 
     rnd = random.Random(seed)
     store = Store.open(package, expect=KIND_PACKAGE)
@@ -79,8 +80,8 @@ def fill_package(package: Path, seed: int = 7) -> None:
 
 
 def _make_world(base: Path, round_source: Path) -> World:
-    from workbench.keyring import add_key
-    from workbench.package import make_package
+    from workbench.setup.package import make_package
+    from workbench.signed.keyring import add_key
 
     base.mkdir(parents=True, exist_ok=True)
     round_db = base / "round.db"
@@ -109,11 +110,11 @@ def world_template(built_round: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def check_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 2019 website-check round (veto and deduction indicators, N/A allowed), built once."""
-    from workbench.demo import setup_files
-    from workbench.setup import init_round
+    from workbench.setup.demo import setup_files
+    from workbench.setup.round import init_round
 
     path = tmp_path_factory.mktemp("check") / "check-2019.db"
-    init_round(path, "2019-check", setup_files(ROOT / "fixtures" / "check-2019"), name="抽查", year=2019)
+    init_round(path, "2019-check", setup_files(ROOT / "workbench" / "fixtures" / "check-2019"), name="抽查", year=2019)
     return path
 
 
@@ -139,7 +140,7 @@ def check_world(check_world_template: World, tmp_path: Path, monkeypatch: pytest
 @pytest.fixture(scope="session")
 def signed_template(world_template: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One signed export of the template world's package (valid against any copy of its round)."""
-    from workbench.export import export_package
+    from workbench.signed.export import export_package
 
     work = tmp_path_factory.mktemp("signed")
     package = work / "R01.wbk"
@@ -186,7 +187,7 @@ def resign(path: Path, secret: SecretKey, mutate: Callable[[dict[str, Any]], Non
            *, payload_bytes: bytes | None = None) -> Path:
     """Rewrite the signature sheet with a (mutated) payload signed by `secret`, as a forger holding that key
     would; the visible sheets are left as they were."""
-    from workbench.signing import canonical_json, sign, trusted_comment_for
+    from workbench.signed.signing import canonical_json, sign, trusted_comment_for
 
     doc, _ = signed_parts(path)
     if mutate is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
+FIXTURES = ROOT / "workbench" / "fixtures"
 DEMO = FIXTURES / "demo-2022"
 CHECK = FIXTURES / "check-2019"
 

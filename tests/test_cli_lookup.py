@@ -6,17 +6,17 @@ import csv
 import io
 import json
 import re
-from decimal import Decimal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
-from workbench.cli import cli
-from workbench.store import Store
+from workbench.cli.main import cli
+from workbench.store.db import Store
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -30,7 +30,7 @@ def test_scores_shows_last_years_consolidated_value(built_round: Path) -> None:
     rows = json.loads(out)
     assert rows and all(r["target"] == "广东省深圳市" and r["indicator"].endswith("互动交流") for r in rows)
     assert {r["round"] for r in rows} == {"2021"}
-    with open(Path(__file__).parent.parent / "fixtures/demo-2022/results-2021.csv", encoding="utf-8") as fh:
+    with open(Path(__file__).parent.parent / "workbench/fixtures/demo-2022/results-2021.csv", encoding="utf-8") as fh:
         expected = next(r["得分"] for r in csv.DictReader(fh) if r["对象编号"] == "S64" and r["指标代码"] == "C4.3")
     assert rows[0]["consolidated"] == f"{Decimal(expected):.1f}"  # step 0.5: one decimal shown
 
@@ -79,7 +79,7 @@ def test_listings_and_formats(built_round: Path) -> None:
 
 
 def test_table_output_aligns_cjk_columns(built_round: Path) -> None:
-    from workbench.output import display_width
+    from workbench.cli.output import display_width
 
     code, out, _ = run("sites", str(built_round))
     lines = out.splitlines()
@@ -101,7 +101,7 @@ def test_not_a_database_is_refused_clearly(tmp_path: Path) -> None:
 def test_lookup_path_imports_nothing_heavy(built_round: Path) -> None:
     probe = (
         "import sys\n"
-        "from workbench.cli import cli\n"
+        "from workbench.cli.main import cli\n"
         "try:\n"
         f"    cli(['scores', {str(built_round)!r}, 'gdsz', '-i', 'hdjl'], standalone_mode=False)\n"
         "finally:\n"

@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, edit_workbook
 
-from workbench.cli_sign import register
-from workbench.keys import generate_secret_key
+from workbench.cli.signed import register
+from workbench.signed.keys import generate_secret_key
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_every_command_is_registered_with_help(cli: click.Group) -> None:
 
 
 def test_module_imports_only_click() -> None:
-    code = ("import sys, workbench.cli_sign; "
+    code = ("import sys, workbench.cli.signed; "
             "print(sorted(m for m in ('openpyxl', 'python_calamine', 'cryptography', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -135,7 +135,7 @@ def test_export_refusals_write_nothing(cli: click.Group, world: World, package_p
 
 
 def test_export_names_unscored_indicators(cli: click.Group, world: World, tmp_path: Path) -> None:
-    from workbench.store import Store
+    from workbench.store.db import Store
 
     store = Store.open(world.package, expect="package")
     store.set_score("site", "S03", "B2.1", None)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from workbench.consolidate import (
+from workbench.consolidation.consolidate import (
     CellStats,
     ConsolidationSettings,
     Dispute,
@@ -18,8 +18,8 @@ from workbench.consolidate import (
     krippendorff_alpha,
     reviewer_bias,
 )
-from workbench.indicators import IndicatorTree, Rules
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.scoring.indicators import IndicatorTree, Rules
 
 D = Decimal
 SCORE, DEDUCT, VETO = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.VETO

@@ -11,9 +11,14 @@ from random import Random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.consolidate import ConsolidationSettings, consolidate, consolidate_cell, krippendorff_alpha
-from workbench.indicators import IndicatorTree, Rules
+from workbench.consolidation.consolidate import (
+    ConsolidationSettings,
+    consolidate,
+    consolidate_cell,
+    krippendorff_alpha,
+)
 from workbench.model import NA, Indicator, IndicatorKind
+from workbench.scoring.indicators import IndicatorTree, Rules
 
 D = Decimal
 Units = list[list[int | None]]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.lookup import lookup_scores
-from workbench.store import Store
+from workbench.search.lookup import lookup_scores
+from workbench.store.db import Store
 
 KILLS_PER_LANE = 25
 LANES = 2

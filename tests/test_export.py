@@ -13,17 +13,17 @@ import python_calamine
 from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, signed_parts
 
-from workbench.export import (
+from workbench.scoring.indicators import IndicatorTree, Rules, compute_total
+from workbench.signed.export import (
     NoRegisteredKey,
     UnscoredIndicators,
     WrongKey,
     check_export,
     export_package,
 )
-from workbench.indicators import IndicatorTree, Rules, compute_total
-from workbench.keys import WrongPassphrase
-from workbench.store import Store
-from workbench.worksheet import COLUMNS, SUMMARY_COLUMNS
+from workbench.signed.keys import WrongPassphrase
+from workbench.signed.worksheet import COLUMNS, SUMMARY_COLUMNS
+from workbench.store.db import Store
 
 HEADERS = ["对象类型", "对象编号", "对象名称", "指标代码", "指标名称", "指标类型",
            "满分", "步长", "得分", "备注", "佐证链接", "更新时间", "版本"]
@@ -132,7 +132,7 @@ def test_wrong_passphrase_writes_nothing(world: World) -> None:
 
 
 def test_missing_key_file_says_how_to_make_one(world: World) -> None:
-    from workbench.keys import KeyFileError
+    from workbench.signed.keys import KeyFileError
 
     with pytest.raises(KeyFileError, match="keygen"):
         check_export(world.package, key_file=world.dir / "nope.key")
@@ -196,7 +196,7 @@ def test_check_round_exports_vetoes_deductions_and_na(check_world: World) -> Non
 
 
 def test_the_payload_is_exactly_canonical_and_matches_the_visible_text(world: World) -> None:
-    from workbench.signing import canonical_json, parse_canonical
+    from workbench.signed.signing import canonical_json, parse_canonical
 
     path = _export(world)
     sheet = openpyxl.load_workbook(path)["workbench_signature"]

@@ -1,4 +1,4 @@
-"""The demo set-up CSVs under fixtures/ hold the invariants a coordinator and the demo rely on."""
+"""The demo set-up CSVs under workbench/fixtures/ hold the invariants a coordinator and the demo rely on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "workbench" / "fixtures"
 DEMO = FIXTURES / "demo-2022"
 CHECK = FIXTURES / "check-2019"
 ROUNDS = [DEMO, CHECK]
@@ -288,7 +288,7 @@ def test_2021_totals_look_like_a_real_round() -> None:
 
 
 def test_generator_reproduces_the_committed_csvs(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("make_demo", FIXTURES / "make_demo.py")
+    spec = importlib.util.spec_from_file_location("make_demo", FIXTURES.parents[1] / "scripts" / "make_demo.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

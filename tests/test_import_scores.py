@@ -12,10 +12,10 @@ from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, edit_workbook, libreoffice_resave
 
 from workbench.errors import InputRefused
-from workbench.export import export_package
-from workbench.import_scores import WorksheetRefused, import_scores
 from workbench.model import NA
-from workbench.store import Store
+from workbench.signed.export import export_package
+from workbench.signed.import_scores import WorksheetRefused, import_scores
+from workbench.store.db import Store
 
 
 def _blank(package: Path, out: Path) -> Path:

@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import NotFound
-from workbench.keyring import KeyringRefused, add_key, list_keys, read_public_key_argument, revoke_key
-from workbench.keys import InvalidPublicKey, generate_secret_key, public_key_line
-from workbench.package import make_package
-from workbench.store import Store
+from workbench.setup.package import make_package
+from workbench.signed.keyring import (
+    KeyringRefused,
+    add_key,
+    list_keys,
+    read_public_key_argument,
+    revoke_key,
+)
+from workbench.signed.keys import InvalidPublicKey, generate_secret_key, public_key_line
+from workbench.store.db import Store
 
 
 def test_added_key_is_listed_as_current_and_recorded_by_new_packages(round_db: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.keys import (
+from workbench.signed.keys import (
     InvalidPublicKey,
     KeyFileError,
     KeyFileExists,

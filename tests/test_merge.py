@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from support import write_csv
-from workbench.cli import cli
-from workbench.export import export_package
-from workbench.keyring import add_key
-from workbench.keys import generate_secret_key, write_secret_key
-from workbench.merge import merge_exports
-from workbench.package import make_package
-from workbench.setup import SetupFiles, init_round
-from workbench.store import KIND_PACKAGE, Store
+
+from workbench.cli.main import cli
+from workbench.consolidation.merge import merge_exports
+from workbench.setup.package import make_package
+from workbench.setup.round import SetupFiles, init_round
+from workbench.signed.export import export_package
+from workbench.signed.keyring import add_key
+from workbench.signed.keys import generate_secret_key, write_secret_key
+from workbench.store.db import Store
+from workbench.store.schema import KIND_PACKAGE
 
 PASS = "merge test passphrase"
 REVIEWERS = ("R1", "R2", "R3")
@@ -227,8 +228,8 @@ def test_kill_9_during_merge_leaves_each_file_whole_or_absent(cycle: dict[str, P
 
 
 def test_a_merge_killed_before_consolidating_is_consolidated_by_the_next(cycle: dict[str, Path]) -> None:
-    from workbench.merge import ingest
-    from workbench.verify import verify_export
+    from workbench.consolidation.merge import ingest
+    from workbench.signed.verify import verify_export
 
     db = cycle["db"]
     store = Store.open(db)

@@ -11,7 +11,7 @@ import pytest
 
 from workbench.errors import InvalidScore
 from workbench.review import ReviewSession, Status
-from workbench.store import Store
+from workbench.store.db import Store
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from workbench.errors import InvalidScore, NotFound
-from workbench.indicators import (
+from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.scoring.indicators import (
     IndicatorTree,
     Rules,
     TotalResult,
@@ -19,7 +20,6 @@ from workbench.indicators import (
     round_half_up,
     step_places,
 )
-from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 
 D = Decimal
 SCORE, DEDUCT, VETO, BONUS = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.VETO, IndicatorKind.BONUS

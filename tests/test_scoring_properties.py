@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.indicators import (
+from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.scoring.indicators import (
     IndicatorTree,
     Rules,
     TotalResult,
@@ -17,7 +18,6 @@ from workbench.indicators import (
     format_value,
     parse_value,
 )
-from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 
 D = Decimal
 STEPS = (D("0.5"), D("1"), D("0.1"))

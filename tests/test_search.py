@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.synthetic import synthetic_site_names
-from workbench.search import (
+from scripts.synthetic import synthetic_site_names
+from workbench.search.index import (
     KEY_SEPARATOR,
     SearchIndex,
     build_entry,
@@ -21,7 +21,7 @@ from workbench.search import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "fixtures" / "demo-2022"
+DEMO = ROOT / "workbench" / "fixtures" / "demo-2022"
 QUERIES = Path(__file__).resolve().parent / "data" / "search_queries.csv"
 
 
@@ -56,7 +56,7 @@ def names(index: SearchIndex, query: str, kinds: Collection[str] | None = None) 
 
 
 def test_importing_search_does_not_load_pypinyin() -> None:
-    code = "import workbench.search, sys; assert 'pypinyin' not in sys.modules, 'pypinyin was imported'"
+    code = "import workbench.search.index, sys; assert 'pypinyin' not in sys.modules, 'pypinyin was imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
 
@@ -64,7 +64,7 @@ def test_importing_search_does_not_load_pypinyin() -> None:
 def test_a_lookup_from_stored_rows_never_loads_pypinyin() -> None:
     row = entry_to_row(build_entry("site", "S64", "广东省深圳市", ("广东",)))
     code = (
-        "import sys; from workbench.search import SearchIndex; "
+        "import sys; from workbench.search.index import SearchIndex; "
         f"index = SearchIndex.from_rows([{row!r}]); "
         "assert [h.entry.id for h in index.search('gdsz')] == ['S64']; "
         "assert [e.id for e in index.nearest('shanzhan')] == ['S64']; "

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from support import CHECK, DEMO, write_csv
-from workbench.cli import cli
-from workbench.demo import setup_files
+
+from workbench.cli.main import cli
 from workbench.errors import InputRefused, WorkbenchError
-from workbench.package import make_package
-from workbench.setup import SetupFiles, import_results, init_round
-from workbench.store import Store
+from workbench.setup.demo import setup_files
+from workbench.setup.package import make_package
+from workbench.setup.round import SetupFiles, import_results, init_round
+from workbench.store.db import Store
 
 INDICATORS = """
 代码,上级,名称,类型,分值,步长,适用,可不适用,说明
@@ -208,7 +208,7 @@ def test_package_refuses_unknown_reviewer_and_round_expected(round_db: Path, tmp
 
 
 def test_rules_are_validated_and_an_empty_value_switches_a_rule_off(tmp_path: Path) -> None:
-    from workbench.consolidate import ConsolidationSettings
+    from workbench.consolidation.consolidate import ConsolidationSettings
 
     rules = write_csv(tmp_path / "rules.csv", "规则,值\n分歧阈值,很大\n")
     files = SetupFiles(**{**small_files(tmp_path).__dict__, "rules": rules})

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 from conftest_tools import require_tool
 
-from workbench.keys import SecretKey, generate_secret_key, parse_public_key, write_secret_key
-from workbench.signing import (
+from workbench.signed.keys import (
+    SecretKey,
+    generate_secret_key,
+    parse_public_key,
+    write_secret_key,
+)
+from workbench.signed.signing import (
     SignatureError,
     canonical_json,
     parse_canonical,

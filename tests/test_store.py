@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import NotFound
-from workbench.store import KIND_PACKAGE, ScoreChange, Store
+from workbench.store.db import ScoreChange, Store
+from workbench.store.schema import KIND_PACKAGE
 
 
 def test_a_batch_writes_all_or_nothing(package_path: Path) -> None:

@@ -10,13 +10,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from benchmarks.synthetic import SMALL, ensure_round, make_round
 from click.testing import CliRunner
 
-from benchmarks.synthetic import SMALL, ensure_round, make_round
-from workbench.cli import cli
-from workbench.indicators import IndicatorTree, format_value, parse_value
+from workbench.cli.main import cli
 from workbench.model import NA
-from workbench.store import KIND_ROUND, Store, decode_value, encode_value
+from workbench.scoring.indicators import IndicatorTree, format_value, parse_value
+from workbench.store.db import Store, decode_value, encode_value
+from workbench.store.schema import KIND_ROUND
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,28 @@ from typing import Any
 
 import pytest
 from conftest_signing import *  # noqa: F403  (fixtures)
-from conftest_signing import PASSPHRASE, World, edit_workbook, libreoffice_resave, resign, signed_parts
+from conftest_signing import (
+    PASSPHRASE,
+    World,
+    edit_workbook,
+    libreoffice_resave,
+    resign,
+    signed_parts,
+)
 from conftest_tools import require_tool
 
-from workbench.export import export_package
-from workbench.keyring import add_key, revoke_key
-from workbench.keys import generate_secret_key
-from workbench.package import make_package
-from workbench.signing import SignatureError
-from workbench.verify import VerifiedExport, check_replay, extract_payload, stale_refusal, verify_export
+from workbench.setup.package import make_package
+from workbench.signed.export import export_package
+from workbench.signed.keyring import add_key, revoke_key
+from workbench.signed.keys import generate_secret_key
+from workbench.signed.signing import SignatureError
+from workbench.signed.verify import (
+    VerifiedExport,
+    check_replay,
+    extract_payload,
+    stale_refusal,
+    verify_export,
+)
 
 
 def _refusal(path: Path, world: World) -> SignatureError:
@@ -37,7 +50,7 @@ def _scores_sheet(edit: Any) -> Any:
 
 
 def test_a_fresh_export_verifies_with_its_signed_content(world: World, signed: Path) -> None:
-    from workbench.store import Store
+    from workbench.store.db import Store
 
     verified = verify_export(signed, world.round_db)
     assert (verified.reviewer_id, verified.reviewer_name, verified.round_id) == ("R01", "张明远", "2022")

@@ -7,11 +7,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest_tools import convert_with_libreoffice
+
 from workbench.errors import NotFound
-from workbench.signing import FAILURE_CODES, SignatureError
-from workbench.xlsxcheck import DEFAULT_LIMITS, MiB, XlsxLimits, check_xlsx
+from workbench.signed.signing import FAILURE_CODES, SignatureError
+from workbench.signed.xlsxcheck import DEFAULT_LIMITS, MiB, XlsxLimits, check_xlsx
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"

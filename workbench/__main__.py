@@ -1,5 +1,5 @@
 """python -m workbench: the same CLI as the workbench command."""
 
-from .cli import main
+from workbench.cli.main import main
 
 main()

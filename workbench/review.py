@@ -17,8 +17,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .errors import InvalidScore, NotFound, WorkbenchError
-from .indicators import (
+from workbench.errors import InvalidScore, NotFound, WorkbenchError
+from workbench.model import NA, Indicator, Score, Target, TargetKind
+from workbench.scoring.indicators import (
     IndicatorTree,
     Rules,
     TotalResult,
@@ -26,8 +27,7 @@ from .indicators import (
     parse_value,
     stored_value,
 )
-from .model import NA, Indicator, Score, Target, TargetKind
-from .store import Store, decode_value, encode_value
+from workbench.store.db import Store, decode_value, encode_value
 
 #: Environment variable naming the opt-in score log (one JSON line per committed change).
 SCORE_LOG_ENV = "WORKBENCH_SCORE_LOG"

@@ -29,12 +29,18 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.synthetic import make_round  # noqa: E402
-from workbench.export import export_package  # noqa: E402
-from workbench.keyring import add_key  # noqa: E402
-from workbench.keys import SCRYPT_N, generate_secret_key, load_secret_key, write_secret_key  # noqa: E402
-from workbench.package import make_package  # noqa: E402
-from workbench.store import KIND_ROUND, Store, transaction  # noqa: E402
-from workbench.verify import verify_export  # noqa: E402
+from workbench.setup.package import make_package  # noqa: E402
+from workbench.signed.export import export_package  # noqa: E402
+from workbench.signed.keyring import add_key  # noqa: E402
+from workbench.signed.keys import (  # noqa: E402
+    SCRYPT_N,
+    generate_secret_key,
+    load_secret_key,
+    write_secret_key,
+)
+from workbench.signed.verify import verify_export  # noqa: E402
+from workbench.store.db import Store, transaction  # noqa: E402
+from workbench.store.schema import KIND_ROUND  # noqa: E402
 
 EXPORT_FLOOR = 1.25
 VERIFY_FLOOR = 3.0

@@ -54,7 +54,7 @@ SOURCES = ("tests/benchmarks/synthetic.py", "workbench/export.py", "workbench/si
 MERGE_CHILD = r"""
 import json, resource, sys
 from pathlib import Path
-from workbench.merge import merge_exports
+from workbench.consolidation.merge import merge_exports
 report = merge_exports(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])
 try:
     with open("/proc/self/status") as status:
@@ -83,7 +83,7 @@ for path in sys.argv[1:]:
 PROFILE_CHILD = r"""
 import cProfile, importlib, io, pstats, sys, time
 from pathlib import Path
-import workbench.merge
+import workbench.consolidation.merge
 spent = {}
 originals = []
 def timed(module, name, label):
@@ -101,28 +101,28 @@ def timed(module, name, label):
     setattr(target, name, wrapper)
     originals.append((target, name, original))
 stages = [
-    ("workbench.merge", "verify_export", "verify, in all"),
-    ("workbench.xlsxcheck", "check_xlsx", "  hostile-file checks (check_xlsx)"),
-    ("workbench.verify", "_read", "  reading the sheets (calamine)"),
-    ("workbench.signing", "verify", "  Ed25519 signature"),
-    ("workbench.signing", "parse_canonical", "  strict canonical parse of the payload"),
-    ("workbench.verify", "_check_pairs", "  pairs against the package"),
-    ("workbench.verify", "_check_values", "  values against the indicators"),
-    ("workbench.verify", "_check_visible", "  visible sheets against the payload, in all"),
-    ("workbench.verify", "first_formula", "    formula scan of the visible sheets' XML"),
-    ("workbench.verify", "summarise", "    汇总 recomputed (summarise)"),
-    ("workbench.verify", "_compare", "    cell by cell comparison"),
-    ("workbench.merge", "ingest", "ingest (upserts, score_events, ledger)"),
-    ("workbench.consolidation_store", "recompute_consolidated", "consolidation of the whole round, in all"),
-    ("workbench.consolidate", "_consolidate_cell", "  cells: statistics, value, flags"),
-    ("workbench.consolidate", "compute_total", "  target totals (not stored by the merge)"),
-    ("workbench.consolidate", "Agreement.add", "  agreement sums (not stored by the merge)"),
+    ("workbench.consolidation.merge", "verify_export", "verify, in all"),
+    ("workbench.signed.xlsxcheck", "check_xlsx", "  hostile-file checks (check_xlsx)"),
+    ("workbench.signed.verify", "_read", "  reading the sheets (calamine)"),
+    ("workbench.signed.signing", "verify", "  Ed25519 signature"),
+    ("workbench.signed.signing", "parse_canonical", "  strict canonical parse of the payload"),
+    ("workbench.signed.verify", "_check_pairs", "  pairs against the package"),
+    ("workbench.signed.verify", "_check_values", "  values against the indicators"),
+    ("workbench.signed.verify", "_check_visible", "  visible sheets against the payload, in all"),
+    ("workbench.signed.verify", "first_formula", "    formula scan of the visible sheets' XML"),
+    ("workbench.signed.verify", "summarise", "    汇总 recomputed (summarise)"),
+    ("workbench.signed.verify", "_compare", "    cell by cell comparison"),
+    ("workbench.consolidation.merge", "ingest", "ingest (upserts, score_events, ledger)"),
+    ("workbench.consolidation.stored", "recompute_consolidated", "consolidation of the whole round, in all"),
+    ("workbench.consolidation.consolidate", "_consolidate_cell", "  cells: statistics, value, flags"),
+    ("workbench.consolidation.consolidate", "compute_total", "  target totals (not stored by the merge)"),
+    ("workbench.consolidation.consolidate", "Agreement.add", "  agreement sums (not stored by the merge)"),
 ]
 for module, name, label in stages:
     timed(module, name, label)
 files = [Path(p) for p in sys.argv[3:]]
 started = time.perf_counter()
-workbench.merge.merge_exports(Path(sys.argv[1]), files)
+workbench.consolidation.merge.merge_exports(Path(sys.argv[1]), files)
 total = time.perf_counter() - started
 print(f"  one merge, stages timed (no profiler): {total:.2f} s inside merge_exports")
 for _, _, label in stages:
@@ -132,7 +132,7 @@ for target, name, original in originals:
     setattr(target, name, original)
 profiler = cProfile.Profile()
 profiler.enable()
-workbench.merge.merge_exports(Path(sys.argv[2]), files)
+workbench.consolidation.merge.merge_exports(Path(sys.argv[2]), files)
 profiler.disable()
 out = io.StringIO()
 pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
@@ -154,11 +154,12 @@ def log(message: str, started: float) -> None:
 
 def build(work: Path, exports: int) -> None:
     """The pristine round (keys registered, packages issued, no scores) and one signed export per reviewer."""
-    from workbench.export import export_package
-    from workbench.keyring import add_key
-    from workbench.keys import generate_secret_key, write_secret_key
-    from workbench.package import make_package
-    from workbench.store import KIND_PACKAGE, KIND_ROUND, Store, checkpoint, transaction
+    from workbench.setup.package import make_package
+    from workbench.signed.export import export_package
+    from workbench.signed.keyring import add_key
+    from workbench.signed.keys import generate_secret_key, write_secret_key
+    from workbench.store.db import Store, checkpoint, transaction
+    from workbench.store.schema import KIND_PACKAGE, KIND_ROUND
 
     started = time.perf_counter()
     work.mkdir(parents=True)

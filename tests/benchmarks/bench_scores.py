@@ -30,8 +30,8 @@ for _path in (ROOT, HERE):
 
 from synthetic import DEFAULT_PATH, ensure_round  # noqa: E402
 
-from workbench.lookup import SCORES_SQL, load_index, resolve  # noqa: E402
-from workbench.store import Store  # noqa: E402
+from workbench.search.lookup import SCORES_SQL, load_index, resolve  # noqa: E402
+from workbench.store.db import Store  # noqa: E402
 
 FLOOR_S = 0.30  # DESIGN §9: ≤ 0.3 s median here
 FLOOR_RATIO = 1.0  # faster than sqlite-utils query running the same SQL
@@ -43,11 +43,11 @@ STAGES = r"""
 import sys, time
 t = [time.perf_counter()]
 def mark(): t.append(time.perf_counter())
-from workbench.cli import cli; mark()
-from workbench.lookup import lookup_scores, load_index, resolve, SCORES_SQL; mark()
-from workbench.store import Store
-from workbench.indicators import IndicatorTree
-from workbench.output import render
+from workbench.cli.main import cli; mark()
+from workbench.search.lookup import lookup_scores, load_index, resolve, SCORES_SQL; mark()
+from workbench.store.db import Store
+from workbench.scoring.indicators import IndicatorTree
+from workbench.cli.output import render
 db, query, indicator = sys.argv[1:4]
 store = Store.open(db); mark()
 index = load_index(store); mark()
@@ -57,7 +57,7 @@ IndicatorTree(store.indicators()); mark()
 store.conn.execute(SCORES_SQL, (target.kind, target.id, target.kind, target.id)).fetchall(); mark()
 result = lookup_scores(store, query, indicator=indicator); mark()
 render(("a",) * 7, [r.cells() for r in result.rows], "table"); mark()
-names = ("import workbench.cli (click)", "import workbench.lookup (search, indicators, store)", "Store.open",
+names = ("import workbench.cli.main (click)", "import workbench.search.lookup (search, indicators, store)", "Store.open",
          "load_index (search_keys → SearchIndex)", "resolve target", "resolve indicator", "indicator tree",
          "SCORES_SQL", "lookup_scores (all of it again)", "render table")
 for name, a, b in zip(names, t, t[1:]):

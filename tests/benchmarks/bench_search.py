@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from fixtures.synthetic import synthetic_site_names  # noqa: E402
-from workbench.search import (  # noqa: E402
+from scripts.synthetic import synthetic_site_names  # noqa: E402
+from workbench.search.index import (  # noqa: E402
     SearchEntry,
     SearchIndex,
     build_entry,
@@ -33,7 +33,7 @@ from workbench.search import (  # noqa: E402
     pinyin_keys,
 )
 
-DEMO = ROOT / "fixtures" / "demo-2022"
+DEMO = ROOT / "workbench" / "fixtures" / "demo-2022"
 QUERIES = ROOT / "tests" / "data" / "search_queries.csv"
 FLOOR_MS = 16.0  # one frame at 60 Hz (DESIGN §9)
 CATEGORIES = ("pinyin", "initials", "chinese", "code", "typo")

@@ -84,7 +84,7 @@ def build_package() -> Path:
     """A package of the reviewer with the most targets, its cells filled with that reviewer's round values."""
     if PACKAGE.exists():
         return PACKAGE
-    from workbench.package import make_package
+    from workbench.setup.package import make_package
 
     round_db = ensure_round(DEFAULT_PATH)
     conn = sqlite3.connect(round_db)
@@ -113,7 +113,7 @@ def build_package() -> Path:
 def queue_rows_json(package: Path) -> Path:
     """The queue's rows as the app shows them (plain text), for the bare app to show."""
     from workbench.review import ReviewSession
-    from workbench.store import Store
+    from workbench.store.db import Store
     from workbench.tui.display import queue_cells
     from workbench.tui.i18n import Texts
 
@@ -190,7 +190,7 @@ def cold_start(package: Path, rows_json: Path, runs: int) -> bool:
 async def confirm_latency(package: Path, presses: int) -> bool:
     from textual import events
 
-    from workbench.store import Store
+    from workbench.store.db import Store
     from workbench.tui.app import make_app
     from workbench.tui.screens.target import TargetScreen
 

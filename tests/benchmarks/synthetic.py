@@ -31,12 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fixtures.synthetic import synthetic_site_names  # noqa: E402
-
-from workbench.indicators import Rules  # noqa: E402
+from scripts.synthetic import synthetic_site_names  # noqa: E402
 from workbench.model import NA  # noqa: E402
-from workbench.setup import DEFAULT_RULES, write_search_keys  # noqa: E402
-from workbench.store import KIND_ROUND, Store, checkpoint, create_database, transaction  # noqa: E402
+from workbench.scoring.indicators import Rules  # noqa: E402
+from workbench.setup.round import DEFAULT_RULES, write_search_keys  # noqa: E402
+from workbench.store.db import Store, checkpoint, transaction  # noqa: E402
+from workbench.store.migrations import create_database  # noqa: E402
+from workbench.store.schema import KIND_ROUND  # noqa: E402
 
 #: Bump when the generated content changes, so a cached round is rebuilt rather than reused.
 GENERATOR_VERSION = "2"
@@ -44,7 +45,7 @@ META_VERSION = "synthetic_generator"
 META_PARAMS = "synthetic_params"
 META_SEARCH = "synthetic_search_source"  # search keys are recomputed (seconds) when workbench/search.py changes
 DEFAULT_PATH = ROOT / "bench-out" / "national.db"
-DEMO_SITES = ROOT / "fixtures" / "demo-2022" / "sites.csv"
+DEMO_SITES = ROOT / "workbench" / "fixtures" / "demo-2022" / "sites.csv"
 CURRENT_YEAR = 2022
 
 DIMENSIONS = ("发布解读", "办事服务", "公众参与", "平台支撑", "安全运维", "创新发展")
@@ -497,7 +498,7 @@ def _current_scores(
 ) -> tuple[dict[str, list[tuple[object, ...]]], list[tuple[object, ...]]]:
     """Every reviewer's score rows (a few left unscored or part-scored) and the round's consolidated rows.
 
-    Consolidated values follow workbench.consolidate's defaults without calling it (too slow for 1.7M cells).
+    Consolidated values follow workbench.consolidation.consolidate's defaults without calling it (too slow for 1.7M cells).
     """
     rnd = rng.random
     by_reviewer: dict[str, list[tuple[object, ...]]] = {}
@@ -609,9 +610,9 @@ def current(path: Path, params: Params = Params()) -> bool:
 def search_source_hash() -> str:
     import hashlib
 
-    import workbench.search
+    import workbench.search.index
 
-    return hashlib.sha256(Path(workbench.search.__file__).read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(Path(workbench.search.index.__file__).read_bytes()).hexdigest()[:16]
 
 
 def refresh_search_keys(path: Path) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench.store import Store
+from workbench.store.db import Store
 from workbench.tui.app import ReviewApp, make_app, open_package
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECK = ROOT / "fixtures" / "check-2019"
+CHECK = ROOT / "workbench" / "fixtures" / "check-2019"
 FIXED_NOW = datetime(2022, 6, 1, 9, 30, 0, tzinfo=UTC)
 
 
@@ -34,9 +34,9 @@ def pinned_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 @pytest.fixture(scope="session")
 def built_check_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Reviewer R01's package of the 2019 website check (veto, deduct, bonus, N/A)."""
-    from workbench.demo import setup_files
-    from workbench.package import make_package
-    from workbench.setup import init_round
+    from workbench.setup.demo import setup_files
+    from workbench.setup.package import make_package
+    from workbench.setup.round import init_round
 
     work = tmp_path_factory.mktemp("check")
     db = work / "check-2019.db"

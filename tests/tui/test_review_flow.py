@@ -439,7 +439,7 @@ class TestExport:
     ) -> None:
         import workbench.tui.screens.export as export_screen
 
-        monkeypatch.setattr(export_screen, "export_function", lambda: (None, "No module named 'workbench.export'"))
+        monkeypatch.setattr(export_screen, "export_function", lambda: (None, "No module named 'workbench.signed.export'"))
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
@@ -473,11 +473,15 @@ class TestExport:
     async def test_export_signs_the_package_with_the_registered_key(
         self, review_app: AppFactory, round_db: Path, tmp_path: Path
     ) -> None:
-        from workbench.keyring import add_key
-        from workbench.keys import generate_secret_key, pub_path_for, write_secret_key
-        from workbench.package import make_package
+        from workbench.setup.package import make_package
+        from workbench.signed.keyring import add_key
+        from workbench.signed.keys import (
+            generate_secret_key,
+            pub_path_for,
+            write_secret_key,
+        )
+        from workbench.signed.verify import verify_export
         from workbench.tui.screens.export import ExportScreen
-        from workbench.verify import verify_export
 
         key = tmp_path / "R01.key"
         write_secret_key(key, generate_secret_key(), "correct horse", scrypt_n=2**10)

@@ -22,16 +22,17 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from ..errors import WorkbenchError
-from ..review import ReviewSession, TargetKey
-from ..store import KIND_PACKAGE, Store, checkpoint
-from .commands import WorkbenchCommands
-from .config import load_config
-from .i18n import Texts, localize_bindings, resolve_lang
-from .screens.queue import QueueScreen
+from workbench.errors import WorkbenchError
+from workbench.review import ReviewSession, TargetKey
+from workbench.store.db import Store, checkpoint
+from workbench.store.schema import KIND_PACKAGE
+from workbench.tui.commands import WorkbenchCommands
+from workbench.tui.config import load_config
+from workbench.tui.i18n import Texts, localize_bindings, resolve_lang
+from workbench.tui.screens.queue import QueueScreen
 
 if TYPE_CHECKING:
-    from ..search import SearchEntry, SearchIndex
+    from workbench.search.index import SearchEntry, SearchIndex
 
 #: The start-up benchmark: 1 runs headless and exits once the queue is painted and interactive; "all" once
 #: every row's total is shown too.
@@ -104,7 +105,7 @@ class ReviewApp(App[None]):
         """Import the search code (rapidfuzz) off the UI thread, then read the stored keys on the app's own
         connection (a second connection would only cost another open)."""
         try:
-            from ..lookup import load_index
+            from workbench.search.lookup import load_index
 
             self.search_index = self.call_from_thread(load_index, self.session.store)
         except (WorkbenchError, ImportError, sqlite3.Error) as exc:
@@ -114,7 +115,7 @@ class ReviewApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-probe", name="probe-export")
     def probe_export(self) -> None:
-        from .screens.export import export_function
+        from workbench.tui.screens.export import export_function
 
         fn, reason = export_function()
         if fn is None:
@@ -138,7 +139,7 @@ class ReviewApp(App[None]):
 
     def open_target(self, key: TargetKey, code: str | None = None) -> None:
         """Show a target for scoring (reusing the scoring screen when it is already open)."""
-        from .screens.target import TargetScreen
+        from workbench.tui.screens.target import TargetScreen
 
         if isinstance(self.screen, TargetScreen):
             self.screen.show_target(key, code)
@@ -147,7 +148,7 @@ class ReviewApp(App[None]):
 
     def open_entry(self, entry: SearchEntry) -> None:
         """Go where a search hit points: a target, or an indicator of the current (or highlighted) target."""
-        from .screens.target import TargetScreen
+        from workbench.tui.screens.target import TargetScreen
 
         if entry.kind in ("site", "case"):
             self.open_target((entry.kind, entry.id))
@@ -178,7 +179,7 @@ class ReviewApp(App[None]):
         return self._first_leaf_under(key, code) is not None
 
     def _jump_into_group(self, screen: Screen[None], entry: SearchEntry) -> None:
-        from .screens.target import TargetScreen
+        from workbench.tui.screens.target import TargetScreen
 
         assert isinstance(screen, TargetScreen)
         leaf = self._first_leaf_under(screen.key, entry.id)
@@ -189,7 +190,7 @@ class ReviewApp(App[None]):
 
     # actions ----------------------------------------------------------------------------------
     def action_search(self) -> None:
-        from .screens.search import SearchScreen
+        from workbench.tui.screens.search import SearchScreen
 
         def chosen(entry: SearchEntry | None) -> None:
             if entry is not None:
@@ -198,12 +199,12 @@ class ReviewApp(App[None]):
         self.push_screen(SearchScreen(self.texts), chosen)
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from workbench.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.texts))
 
     def action_export(self) -> None:
-        from .screens.export import ExportScreen
+        from workbench.tui.screens.export import ExportScreen
 
         store = self.session.store
         out = store.path.with_name(f"{store.path.stem}-{store.round_id}.xlsx")

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .context import review_app_of
-from .display import kind_label
+from workbench.tui.context import review_app_of
+from workbench.tui.display import kind_label
 
 if TYPE_CHECKING:
-    from .app import ReviewApp
+    from workbench.tui.app import ReviewApp
 
 
 class WorkbenchCommands(Provider):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .app import ReviewApp
+    from workbench.tui.app import ReviewApp
 
 
 def review_app_of(app: object) -> ReviewApp:
-    from .app import ReviewApp  # at call time: the app module imports the screens
+    from workbench.tui.app import (
+        ReviewApp,  # at call time: the app module imports the screens
+    )
 
     assert isinstance(app, ReviewApp)
     return app

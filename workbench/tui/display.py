@@ -7,10 +7,10 @@ from decimal import Decimal
 from rich.cells import cell_len
 from rich.text import Text
 
-from ..indicators import TotalResult, format_value, round_half_up
-from ..model import NA, Indicator, IndicatorKind, Score, TargetKind
-from ..review import QueueRow, Status
-from .i18n import Texts
+from workbench.model import NA, Indicator, IndicatorKind, Score, TargetKind
+from workbench.review import QueueRow, Status
+from workbench.scoring.indicators import TotalResult, format_value, round_half_up
+from workbench.tui.i18n import Texts
 
 STATUS_STYLE = {
     Status.TODO: "dim",

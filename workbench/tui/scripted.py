@@ -22,9 +22,9 @@ from textual.app import App
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
-from ..model import Indicator, IndicatorKind
-from .app import make_app, open_package
-from .screens.target import TargetScreen
+from workbench.model import Indicator, IndicatorKind
+from workbench.tui.app import make_app, open_package
+from workbench.tui.screens.target import TargetScreen
 
 
 def valid_keys(leaf: Indicator, rng: random.Random) -> list[str]:

@@ -15,30 +15,30 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from ...errors import WorkbenchError
-from ...keys import PASSPHRASE_ENV
-from ..context import review_app_of
-from ..i18n import Texts, localize_bindings
+from workbench.errors import WorkbenchError
+from workbench.signed.keys import PASSPHRASE_ENV
+from workbench.tui.context import review_app_of
+from workbench.tui.i18n import Texts, localize_bindings
 
 if TYPE_CHECKING:
-    from ..app import ReviewApp
+    from workbench.tui.app import ReviewApp
 
 
 def export_function() -> tuple[object | None, str]:
     """The core export function, or None with the reason it is not available."""
     try:
-        from ... import export
+        from workbench.signed import export
     except ImportError as exc:
         return None, f"{exc}"
     fn = getattr(export, "export_package", None)
     if fn is None:
-        return None, "workbench.export.export_package is missing"
+        return None, "workbench.signed.export.export_package is missing"
     return fn, ""
 
 
 def default_key_placeholder() -> str:
     try:
-        from ...export import default_key_file
+        from workbench.signed.export import default_key_file
     except ImportError:
         return ""
     return str(default_key_file())

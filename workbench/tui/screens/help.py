@@ -12,12 +12,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..config import config_path
-from ..context import review_app_of
-from ..i18n import Texts, localize_bindings
+from workbench.tui.config import config_path
+from workbench.tui.context import review_app_of
+from workbench.tui.i18n import Texts, localize_bindings
 
 if TYPE_CHECKING:
-    from ..app import ReviewApp
+    from workbench.tui.app import ReviewApp
 
 
 class HelpScreen(ModalScreen[None]):
@@ -49,10 +49,10 @@ class HelpScreen(ModalScreen[None]):
         return " ".join(self.app.get_key_display(binding.with_key(k.strip())) for k in keys.split(","))
 
     def render_tables(self) -> Table:
-        from ..widgets.queue_table import QueueTable
-        from .queue import QueueScreen
-        from .search import SearchScreen
-        from .target import TargetScreen
+        from workbench.tui.screens.queue import QueueScreen
+        from workbench.tui.screens.search import SearchScreen
+        from workbench.tui.screens.target import TargetScreen
+        from workbench.tui.widgets.queue_table import QueueTable
 
         texts, app = self.texts, self.review_app
         outer = Table.grid(padding=(0, 0))

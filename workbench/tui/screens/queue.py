@@ -11,15 +11,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from ...review import QueueRow, Status, TargetKey
-from ..context import review_app_of
-from ..display import STATUS_ORDER
-from ..i18n import Texts, localize_bindings
-from ..widgets.key_hints import KeyHints
-from ..widgets.queue_table import QueueTable, target_key
+from workbench.review import QueueRow, Status, TargetKey
+from workbench.tui.context import review_app_of
+from workbench.tui.display import STATUS_ORDER
+from workbench.tui.i18n import Texts, localize_bindings
+from workbench.tui.widgets.key_hints import KeyHints
+from workbench.tui.widgets.queue_table import QueueTable, target_key
 
 if TYPE_CHECKING:
-    from ..app import ReviewApp
+    from workbench.tui.app import ReviewApp
 
 FIRST_SCREEN = 24  # at least this many rows get their totals before the first paint (more on a tall terminal)
 SORTS = ("position", "id", "name", "region", "progress", "total", "status")

@@ -15,14 +15,14 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ...errors import WorkbenchError
-from ..context import review_app_of
-from ..display import kind_label
-from ..i18n import Texts, localize_bindings
+from workbench.errors import WorkbenchError
+from workbench.tui.context import review_app_of
+from workbench.tui.display import kind_label
+from workbench.tui.i18n import Texts, localize_bindings
 
 if TYPE_CHECKING:
-    from ...search import SearchEntry, SearchHit
-    from ..app import ReviewApp
+    from workbench.search.index import SearchEntry, SearchHit
+    from workbench.tui.app import ReviewApp
 
 RESULT_LIMIT = 20
 

@@ -13,21 +13,25 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from ...errors import WorkbenchError
-from ...indicators import format_value
-from ...model import Indicator, IndicatorKind, Score
-from ...review import Change, PastResult, TargetKey
-from ..context import review_app_of
-from ..i18n import Texts, localize_bindings
-from ..widgets.indicator_detail import IndicatorDetail
-from ..widgets.indicator_table import IndicatorTable, column_line, column_widths
-from ..widgets.key_hints import KeyHints
-from ..widgets.score_entry import ScoreEntry
-from ..widgets.target_header import TargetHeader
-from ..widgets.totals_bar import TotalsBar
+from workbench.errors import WorkbenchError
+from workbench.model import Indicator, IndicatorKind, Score
+from workbench.review import Change, PastResult, TargetKey
+from workbench.scoring.indicators import format_value
+from workbench.tui.context import review_app_of
+from workbench.tui.i18n import Texts, localize_bindings
+from workbench.tui.widgets.indicator_detail import IndicatorDetail
+from workbench.tui.widgets.indicator_table import (
+    IndicatorTable,
+    column_line,
+    column_widths,
+)
+from workbench.tui.widgets.key_hints import KeyHints
+from workbench.tui.widgets.score_entry import ScoreEntry
+from workbench.tui.widgets.target_header import TargetHeader
+from workbench.tui.widgets.totals_bar import TotalsBar
 
 if TYPE_CHECKING:
-    from ..app import ReviewApp
+    from workbench.tui.app import ReviewApp
 
 ENTRY_CHARACTERS = frozenset("0123456789.-")
 MAX_BUFFER = 32

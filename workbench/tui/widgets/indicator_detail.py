@@ -9,11 +9,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from ...indicators import IndicatorTree
-from ...model import Indicator, IndicatorKind, Score
-from ...review import local_time
-from ..display import indicator_kind_label, plain, value_text
-from ..i18n import Texts
+from workbench.model import Indicator, IndicatorKind, Score
+from workbench.review import local_time
+from workbench.scoring.indicators import IndicatorTree
+from workbench.tui.display import indicator_kind_label, plain, value_text
+from workbench.tui.i18n import Texts
 
 
 class IndicatorDetail(Vertical):

@@ -22,10 +22,16 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...indicators import IndicatorTree
-from ...model import Indicator, IndicatorKind, Score
-from ..display import indicator_kind_label, plain, state_mark, truncate, value_text
-from ..i18n import Texts
+from workbench.model import Indicator, IndicatorKind, Score
+from workbench.scoring.indicators import IndicatorTree
+from workbench.tui.display import (
+    indicator_kind_label,
+    plain,
+    state_mark,
+    truncate,
+    value_text,
+)
+from workbench.tui.i18n import Texts
 
 COLUMNS = ("state", "code", "indicator", "ikind", "max", "step", "value", "last", "note")
 WIDTHS = {"state": 2, "code": 7, "indicator": 30, "ikind": 4, "max": 5, "step": 5, "value": 7, "last": 7, "note": 2}

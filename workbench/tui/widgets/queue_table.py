@@ -10,9 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from ...review import QueueRow, Status, TargetKey
-from ..display import queue_cells
-from ..i18n import Texts, localize_bindings
+from workbench.review import QueueRow, Status, TargetKey
+from workbench.tui.display import queue_cells
+from workbench.tui.i18n import Texts, localize_bindings
 
 COLUMNS = ("kind", "id", "name", "region", "progress", "status", "total", "grade")
 

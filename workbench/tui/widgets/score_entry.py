@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ...model import Indicator, IndicatorKind
-from ..i18n import Texts
+from workbench.model import Indicator, IndicatorKind
+from workbench.tui.i18n import Texts
 
 
 class ScoreEntry(Static):

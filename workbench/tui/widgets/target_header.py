@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...model import Target, TargetKind
-from ..display import kind_label
-from ..i18n import Texts
+from workbench.model import Target, TargetKind
+from workbench.tui.display import kind_label
+from workbench.tui.i18n import Texts
 
 
 class TargetHeader(Static):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...indicators import TotalResult
-from ...review import PastResult
-from ..display import total_text
-from ..i18n import Texts
+from workbench.review import PastResult
+from workbench.scoring.indicators import TotalResult
+from workbench.tui.display import total_text
+from workbench.tui.i18n import Texts
 
 
 class TotalsBar(Static):

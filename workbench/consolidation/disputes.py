@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from .consolidation_store import stream_consolidation
-from .errors import WorkbenchError
-from .package import Pair, PackageInfo, make_package
-from .store import KIND_ROUND, Store
+from workbench.consolidation.stored import stream_consolidation
+from workbench.errors import WorkbenchError
+from workbench.setup.package import PackageInfo, Pair, make_package
+from workbench.store.db import Store
+from workbench.store.schema import KIND_ROUND
 
 
 def disputed_pairs(round_db: Path) -> dict[str, list[Pair]]:

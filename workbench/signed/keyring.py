@@ -65,8 +65,9 @@ def add_key(round_db: str | Path, reviewer_id: str, public_key_text: str) -> Key
     reviewer reads out on the phone then vouches for the key itself. Keys made by `minisign -G` carry a
     random id and are refused; reviewers make theirs with `workbench keygen`.
     """
-    from workbench.keys import format_key_id, key_id_for, parse_public_key
-    from workbench.store import KIND_ROUND, Store, transaction, utc_now
+    from workbench.signed.keys import format_key_id, key_id_for, parse_public_key
+    from workbench.store.db import Store, transaction, utc_now
+    from workbench.store.schema import KIND_ROUND
 
     public = parse_public_key(public_key_text)
     if public.key_id != key_id_for(public.raw):
@@ -109,7 +110,8 @@ def add_key(round_db: str | Path, reviewer_id: str, public_key_text: str) -> Key
 
 def list_keys(round_db: str | Path, reviewer_id: str | None = None) -> list[KeyRecord]:
     """Every key, by reviewer then age; revoked keys included."""
-    from workbench.store import KIND_ROUND, Store
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
 
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
@@ -124,8 +126,9 @@ def revoke_key(round_db: str | Path, key_id: str) -> KeyChange:
     Rotation is the way to retire a key that was not compromised: add the new key, and exports made
     with the old one for packages issued before stay verifiable.
     """
-    from workbench.keys import format_key_id, parse_key_id
-    from workbench.store import KIND_ROUND, Store, transaction, utc_now
+    from workbench.signed.keys import format_key_id, parse_key_id
+    from workbench.store.db import Store, transaction, utc_now
+    from workbench.store.schema import KIND_ROUND
 
     key_text = format_key_id(parse_key_id(key_id))
     store = Store.open(round_db, expect=KIND_ROUND)
@@ -150,7 +153,7 @@ def lookup_key(conn: sqlite3.Connection, key_id: str) -> KeyRecord | None:
 
 
 def _current_key_id(conn: sqlite3.Connection, reviewer_id: str) -> str | None:
-    from workbench.package import active_key_id
+    from workbench.setup.package import active_key_id
 
     return active_key_id(conn, reviewer_id)
 

@@ -1,23 +1,22 @@
 """Open and create round databases and reviewer packages; typed reads; audited score writes.
 
-The hot paths (lookups, the app's start-up, saving a score) use the standard library's sqlite3
-directly; sqlite-utils serves only schema creation and migrations (imported lazily).
+Only the standard library's sqlite3 is used here: the hot paths (lookups, the app's start-up, saving a
+score) must not pay for sqlite-utils, which serves schema creation and migrations (migrations.py).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import NotAPackage, NotFound, WorkbenchError
-from .model import (
+from workbench.errors import NotAPackage, NotFound, WorkbenchError
+from workbench.model import (
     NA,
     Assignment,
     Case,
@@ -29,67 +28,7 @@ from .model import (
     Target,
     TargetKind,
 )
-
-SCHEMA_VERSION = "1"
-KIND_ROUND = "round"
-KIND_PACKAGE = "package"
-
-SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE rounds (id TEXT PRIMARY KEY, name TEXT, year INTEGER, status TEXT NOT NULL);
-CREATE TABLE indicators (
-    code TEXT PRIMARY KEY, parent TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,
-    max_score TEXT NOT NULL, step TEXT NOT NULL, applies_to TEXT NOT NULL DEFAULT 'both',
-    allow_na INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '',
-    position INTEGER NOT NULL);
-CREATE TABLE rules (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE sites (id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL DEFAULT '',
-    level TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '');
-CREATE TABLE cases (id TEXT PRIMARY KEY, title TEXT NOT NULL, government TEXT NOT NULL DEFAULT '',
-    region TEXT NOT NULL DEFAULT '', area TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL DEFAULT '',
-    synthetic INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE reviewers (id TEXT PRIMARY KEY, name TEXT NOT NULL, org TEXT NOT NULL DEFAULT '',
-    region TEXT NOT NULL DEFAULT '');
-CREATE TABLE keys (key_id TEXT PRIMARY KEY, reviewer_id TEXT NOT NULL, public_key TEXT NOT NULL,
-    added_at TEXT NOT NULL, revoked_at TEXT);
-CREATE TABLE packages (nonce TEXT PRIMARY KEY, round TEXT NOT NULL, reviewer_id TEXT NOT NULL,
-    key_id TEXT, issued_at TEXT NOT NULL, indicators_hash TEXT NOT NULL, targets_hash TEXT NOT NULL,
-    pairs INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'full', superseded_by TEXT);
-CREATE TABLE package_pairs (nonce TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
-    indicator TEXT NOT NULL, PRIMARY KEY (nonce, target_kind, target_id, indicator));
-CREATE TABLE assignments (reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
-    coi_override INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (reviewer_id, target_kind, target_id));
-CREATE INDEX assignments_target ON assignments (target_kind, target_id);
-CREATE TABLE scores (round TEXT NOT NULL, reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL,
-    target_id TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT, note TEXT NOT NULL DEFAULT '',
-    evidence TEXT NOT NULL DEFAULT '', updated_at TEXT, revision INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (round, reviewer_id, target_kind, target_id, indicator));
-CREATE INDEX scores_target ON scores (target_kind, target_id, indicator);
-CREATE TABLE score_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, round TEXT NOT NULL,
-    reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
-    indicator TEXT NOT NULL, old_value TEXT, new_value TEXT, old_note TEXT, new_note TEXT,
-    old_evidence TEXT, new_evidence TEXT, reason TEXT NOT NULL);
-CREATE TRIGGER score_events_no_update BEFORE UPDATE ON score_events
-    BEGIN SELECT RAISE(ABORT, 'score_events is append-only'); END;
-CREATE TRIGGER score_events_no_delete BEFORE DELETE ON score_events
-    BEGIN SELECT RAISE(ABORT, 'score_events is append-only'); END;
-CREATE TABLE submissions (export_id TEXT PRIMARY KEY, nonce TEXT NOT NULL, reviewer_id TEXT NOT NULL,
-    key_id TEXT NOT NULL, seq INTEGER NOT NULL, payload_sha256 TEXT NOT NULL, rows INTEGER NOT NULL,
-    file_name TEXT NOT NULL, created_at TEXT, verified_at TEXT NOT NULL, outcome TEXT NOT NULL);
-CREATE INDEX submissions_nonce ON submissions (nonce, seq);
-CREATE TABLE consolidated (round TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
-    indicator TEXT NOT NULL, value TEXT, n INTEGER NOT NULL DEFAULT 0, method TEXT NOT NULL,
-    flags TEXT NOT NULL DEFAULT '', PRIMARY KEY (round, target_kind, target_id, indicator));
-CREATE INDEX consolidated_target ON consolidated (target_kind, target_id);
-CREATE TABLE search_keys (kind TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, keys TEXT NOT NULL,
-    PRIMARY KEY (kind, id));
-"""
-
-_SCHEMA_TABLES = (
-    "meta", "rounds", "indicators", "rules", "sites", "cases", "reviewers", "keys", "packages",
-    "package_pairs", "assignments", "scores", "score_events", "submissions", "consolidated",
-    "search_keys",
-)
+from workbench.store.schema import KIND_PACKAGE, SCHEMA_TABLES
 
 
 def utc_now() -> str:
@@ -126,83 +65,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def create_database(path: str | Path, kind: str, meta: dict[str, str]) -> sqlite3.Connection:
-    """Create a new, empty database of the given kind (round or package) and return it open.
-
-    The caller fills it inside a transaction; the schema is applied through sqlite-utils'
-    Migrations so later schema versions migrate in place.
-    """
-    path = Path(path)
-    if path.exists():
-        raise WorkbenchError(f"文件已存在，不会覆盖 / {path} already exists; choose another path or remove it first")
-    conn = connect(path)
-    try:
-        _migrate(conn)
-        with transaction(conn):
-            rows = {"schema_version": SCHEMA_VERSION, "kind": kind, **meta}
-            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
-    except BaseException:
-        conn.close()
-        remove_database(path)
-        raise
-    return conn
-
-
-def remove_database(path: Path, *, sidecars_only: bool = False) -> None:
-    """Remove a database file and its WAL sidecars (or only the sidecars)."""
-    for suffix in ("-wal", "-shm") if sidecars_only else ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-
-
-@contextmanager
-def building(path: str | Path, kind: str, meta: dict[str, str]) -> Iterator[sqlite3.Connection]:
-    """Build a new database in a temporary file beside ``path`` and rename it into place at the end.
-
-    Whatever goes wrong, ``path`` is either absent or complete, and no temporary file is left behind.
-    The result is checkpointed: one self-contained file, no -wal needed.
-    """
-    path = Path(path)
-    if path.exists():
-        raise WorkbenchError(f"{path} 已存在，不会覆盖 / already exists; choose another path or remove it first")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    conn = create_database(tmp, kind, meta)
-    try:
-        yield conn
-        checkpoint(conn)
-        conn.close()
-        remove_database(tmp, sidecars_only=True)
-        os.replace(tmp, path)
-    except BaseException:
-        conn.close()
-        remove_database(tmp)
-        raise
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    import sqlite_utils
-
-    migrations = sqlite_utils.Migrations("workbench")
-
-    @migrations(name="0001_initial")
-    def initial(db: sqlite_utils.Database) -> None:
-        # executescript would commit the migration's transaction; run statement by statement.
-        for statement in _statements(SCHEMA):
-            db.conn.execute(statement)
-
-    migrations.apply(sqlite_utils.Database(conn))
-
-
-def _statements(script: str) -> list[str]:
-    out: list[str] = []
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            out.append(pending.strip())
-            pending = ""
-    return out
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:
@@ -263,7 +125,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise NotAPackage(f"{path} 不是工作台数据库 / is not a workbench database (not an SQLite file: {exc})") from exc
-        missing = [t for t in _SCHEMA_TABLES if t not in names]
+        missing = [t for t in SCHEMA_TABLES if t not in names]
         if missing:
             conn.close()
             raise NotAPackage(

@@ -14,18 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotFound, WorkbenchError
-from .indicators import IndicatorTree
-from .model import Assignment, Indicator, TargetKind
-from .store import (
-    KIND_PACKAGE,
-    KIND_ROUND,
-    Store,
-    building,
-    insert_rows,
-    transaction,
-    utc_now,
-)
+from workbench.errors import NotFound, WorkbenchError
+from workbench.model import Assignment, Indicator, TargetKind
+from workbench.scoring.indicators import IndicatorTree
+from workbench.store.db import Store, insert_rows, transaction, utc_now
+from workbench.store.migrations import building
+from workbench.store.schema import KIND_PACKAGE, KIND_ROUND
 
 Pair = tuple[str, str, str]  # (target_kind, target_id, indicator code)
 

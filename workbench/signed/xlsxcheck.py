@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
 from workbench.errors import NotFound
-from workbench.signing import SignatureError
+from workbench.signed.signing import SignatureError
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element

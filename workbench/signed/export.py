@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.worksheet import (
+from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
     CHUNK_CHARS,
@@ -108,7 +108,12 @@ def default_key_file() -> Path:
 
 def key_file_key_id(path: Path) -> str:
     """The key id a secret key file declares, read without its passphrase (the file's AEAD binds it)."""
-    from workbench.keys import _MAX_KEY_FILE_BYTES, SECRET_KEY_FORMAT, KeyFileError, parse_public_key
+    from workbench.signed.keys import (
+        _MAX_KEY_FILE_BYTES,
+        SECRET_KEY_FORMAT,
+        KeyFileError,
+        parse_public_key,
+    )
 
     try:
         with open(path, "rb") as handle:
@@ -146,7 +151,8 @@ def check_export(
     package: Path, *, key_file: Path | None, allow_incomplete: bool = False, blank: bool = False
 ) -> None:
     """Every refusal export_package would make before asking for a passphrase; raises, or returns None."""
-    from workbench.store import KIND_PACKAGE, Store
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_PACKAGE
 
     store = Store.open(package, expect=KIND_PACKAGE)
     try:
@@ -171,8 +177,9 @@ def export_package(
 ) -> ExportResult:
     """Write the package's worksheet to `out`: signed (seq + 1, audited in the package), or with `blank`
     unsigned, carrying the package nonce, for a reviewer who fills it in and imports it back."""
-    from workbench.keys import PassphraseRefused, load_secret_key
-    from workbench.store import KIND_PACKAGE, Store, transaction, utc_now
+    from workbench.signed.keys import PassphraseRefused, load_secret_key
+    from workbench.store.db import Store, transaction, utc_now
+    from workbench.store.schema import KIND_PACKAGE
 
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
@@ -275,8 +282,8 @@ def _refuse_unscored(snapshot: _Snapshot) -> None:
 
 def _read_snapshot(store: Any) -> _Snapshot:
     """The package's rows in worksheet order: sites then cases, by id, leaves in the tree's order."""
-    from workbench.indicators import IndicatorTree, format_value
-    from workbench.store import decode_value
+    from workbench.scoring.indicators import IndicatorTree, format_value
+    from workbench.store.db import decode_value
 
     meta = {r[0]: r[1] for r in store.conn.execute("SELECT key, value FROM meta")}
     indicators = store.indicators()
@@ -343,8 +350,8 @@ def _check_length(text: str | None, kind: str, target_id: str, code: str) -> Non
 def _sign_payload(
     snapshot: _Snapshot, secret: Any, export_id: str, seq: int, created_at: str
 ) -> tuple[bytes, str, str]:
-    from workbench.package import indicators_hash
-    from workbench.signing import sign, trusted_comment_for
+    from workbench.setup.package import indicators_hash
+    from workbench.signed.signing import sign, trusted_comment_for
 
     meta = snapshot.meta
     document = {

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .errors import InputRefused, Problem, WorkbenchError
-from .consolidate import SETTING_ALIASES, ConsolidationSettings
-from .indicators import RULE_ALIASES, IndicatorTree, Rules, parse_value
-from .model import Indicator, IndicatorKind, TargetKind
-from .store import KIND_ROUND, Store, building, checkpoint, encode_value, insert_rows, transaction
-from .tables import Cell, Table, read_table
+from workbench.consolidation.consolidate import SETTING_ALIASES, ConsolidationSettings
+from workbench.errors import InputRefused, Problem, WorkbenchError
+from workbench.model import Indicator, IndicatorKind, TargetKind
+from workbench.scoring.indicators import RULE_ALIASES, IndicatorTree, Rules, parse_value
+from workbench.setup.tables import Cell, Table, read_table
+from workbench.store.db import Store, checkpoint, encode_value, insert_rows, transaction
+from workbench.store.migrations import building
+from workbench.store.schema import KIND_ROUND
 
 KIND_WORDS = {
     "score": IndicatorKind.SCORE, "评分": IndicatorKind.SCORE, "打分": IndicatorKind.SCORE,
@@ -349,7 +351,7 @@ def _leaves_under(tree: IndicatorTree, code: str) -> list[Indicator]:
 
 def write_search_keys(conn: sqlite3.Connection) -> None:
     """Compute pinyin search keys once, at build time, so lookups never import pypinyin."""
-    from .search import build_entry, entry_to_row
+    from workbench.search.index import build_entry, entry_to_row
 
     entries = [build_entry("site", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, name, region FROM sites")]
     entries += [build_entry("case", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")]

@@ -12,10 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .consolidate import rank_targets
-from .consolidation_store import storing, stream_consolidation
-from .indicators import format_value, round_half_up
-from .store import KIND_ROUND, Store, transaction, utc_now
+from workbench.consolidation.consolidate import rank_targets
+from workbench.consolidation.stored import storing, stream_consolidation
+from workbench.scoring.indicators import format_value, round_half_up
+from workbench.store.db import Store, transaction, utc_now
+from workbench.store.schema import KIND_ROUND
 
 KIND_LABEL = {"site": "网站", "case": "案例"}
 REASON_LABEL = {"disagreement": "评分分歧", "missing": "缺少评分", "out-of-range": "超出范围"}

@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from workbench.signing import SignatureError
-from workbench.worksheet import (
+from workbench.signed.signing import SignatureError
+from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
     COL_CODE,
@@ -113,9 +113,9 @@ def verify_export(path: Path, round_db: Path, *, allow_stale: bool = False) -> V
     With allow_stale (the merge, which orders a batch by seq itself) an export older than one already
     merged comes back with replay == "STALE_EXPORT" instead of being refused; stale_refusal gives the
     refusal when the merge decides it is one."""
-    from workbench.xlsxcheck import check_xlsx
-
-    from workbench.store import KIND_ROUND, Store
+    from workbench.signed.xlsxcheck import check_xlsx
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
 
     path = Path(path)
     info = check_xlsx(path)
@@ -141,11 +141,16 @@ def _verify_with_round(
     path: Path, info: Any, sheets: list[SheetData], signature: SheetData, payload: bytes, minisig: str,
     digest: str, store: Any, allow_stale: bool,
 ) -> VerifiedExport:
-    from workbench.indicators import IndicatorTree
-    from workbench.keyring import lookup_key
-    from workbench.keys import format_key_id, parse_public_key
-    from workbench.package import indicators_hash
-    from workbench.signing import parse_canonical, parse_trusted_comment, signature_key_id, verify
+    from workbench.scoring.indicators import IndicatorTree
+    from workbench.setup.package import indicators_hash
+    from workbench.signed.keyring import lookup_key
+    from workbench.signed.keys import format_key_id, parse_public_key
+    from workbench.signed.signing import (
+        parse_canonical,
+        parse_trusted_comment,
+        signature_key_id,
+        verify,
+    )
 
     key_text = format_key_id(signature_key_id(minisig))
     record = lookup_key(store.conn, key_text)
@@ -354,8 +359,8 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
 
 
 def _check_pairs(store: Any, package: sqlite3.Row, rows: list[list[Any]]) -> None:
-    from workbench.indicators import IndicatorTree
-    from workbench.package import assignment_pairs, pairs_hash
+    from workbench.scoring.indicators import IndicatorTree
+    from workbench.setup.package import assignment_pairs, pairs_hash
 
     pairs = []
     for index, row in enumerate(rows):
@@ -399,7 +404,7 @@ class _Checked:
 
 def _check_values(store: Any, tree: Any, rows: list[list[Any]]) -> _Checked:
     from workbench.errors import InvalidScore
-    from workbench.indicators import format_value, parse_value
+    from workbench.scoring.indicators import format_value, parse_value
 
     names = {("site", r[0]): r[1] for r in store.conn.execute("SELECT id, name FROM sites")}
     names.update({("case", r[0]): r[1] for r in store.conn.execute("SELECT id, title FROM cases")})

@@ -9,11 +9,11 @@ from decimal import Context, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from workbench.indicators import IndicatorTree, round_half_up
 from workbench.model import IndicatorKind
+from workbench.scoring.indicators import IndicatorTree, round_half_up
 
 if TYPE_CHECKING:
-    from workbench.consolidate import CellStats
+    from workbench.consolidation.consolidate import CellStats
 
 __all__ = ["Agreement", "BiasStats", "krippendorff_alpha", "reviewer_bias"]
 

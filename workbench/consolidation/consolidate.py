@@ -1,6 +1,6 @@
 """Consolidate reviewers' scores: per-cell statistics and flags, totals and ranks, disputes.
 
-Agreement and bias live in workbench.agreement and are re-exported here.
+Agreement and bias live in workbench.consolidation.agreement and are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,9 +10,15 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation, localcontext
 
-from workbench.agreement import Agreement, BiasStats, krippendorff_alpha, reviewer_bias
+from workbench.consolidation.agreement import (
+    Agreement,
+    BiasStats,
+    krippendorff_alpha,
+    reviewer_bias,
+)
 from workbench.errors import InvalidScore
-from workbench.indicators import (
+from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.scoring.indicators import (
     FALSE_TEXTS,
     TRUE_TEXTS,
     IndicatorTree,
@@ -24,7 +30,6 @@ from workbench.indicators import (
     step_places,
     stored_value,
 )
-from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 
 __all__ = [
     "Agreement",

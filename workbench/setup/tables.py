@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import InputRefused, Problem
+from workbench.errors import InputRefused, Problem
 
 #: canonical column → accepted headers (compared after NFKC, case-folding and stripping spaces)
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .indicators import IndicatorTree
-from .model import TargetKind
-from .store import Store
+from workbench.model import TargetKind
+from workbench.scoring.indicators import IndicatorTree
+from workbench.store.db import Store
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import InputRefused, WorkbenchError
+from workbench.errors import InputRefused, WorkbenchError
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 class Refused(click.ClickException):
@@ -74,7 +72,7 @@ def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path,
         --indicators indicators.csv --sites sites.csv --cases cases.csv \\
         --reviewers reviewers.csv --assignments assignments.csv --rules rules.csv
     """
-    from .setup import SetupFiles, init_round
+    from workbench.setup.round import SetupFiles, init_round
 
     files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules)
     try:
@@ -102,7 +100,7 @@ def import_results_cmd(db: Path, file: Path, round_id: str, name: str, year: int
     Example:
       workbench import-results round.db results-2021.csv --round 2021
     """
-    from .setup import import_results
+    from workbench.setup.round import import_results
 
     try:
         s = import_results(db, file, round_id, name=name, year=year, replace=replace)
@@ -123,7 +121,7 @@ def package(db: Path, reviewer_id: str, out: Path) -> None:
     Example:
       workbench package round.db --reviewer R07 -o R07.wbk
     """
-    from .package import make_package
+    from workbench.setup.package import make_package
 
     try:
         info = make_package(db, reviewer_id, out)
@@ -141,7 +139,7 @@ def package(db: Path, reviewer_id: str, out: Path) -> None:
 
 
 def _open_any(db: Path) -> Any:
-    from .store import Store
+    from workbench.store.db import Store
 
     try:
         return Store.open(db)
@@ -166,8 +164,8 @@ def scores(db: Path, query: str, indicator: str | None, round_id: str | None, re
       workbench scores round.db 深圳 --indicator 互动交流
       workbench scores round.db gdsz --round 2021 --format json
     """
-    from .lookup import SCORE_COLUMNS, SCORE_HEADERS, lookup_scores
-    from .output import render
+    from workbench.cli.output import render
+    from workbench.search.lookup import SCORE_COLUMNS, SCORE_HEADERS, lookup_scores
 
     store = _open_any(db)
     try:
@@ -193,8 +191,8 @@ LISTINGS = {
 
 
 def _listing(kind: str, db: Path, query: str | None, fmt: str) -> None:
-    from .lookup import list_entries
-    from .output import render
+    from workbench.cli.output import render
+    from workbench.search.lookup import list_entries
 
     store = _open_any(db)
     try:
@@ -265,7 +263,8 @@ def indicators(db: Path, query: str | None, fmt: str) -> None:
 
 def _check_package(path: Path) -> None:
     """Refuse anything that is not a reviewer package before any screen appears."""
-    from .store import KIND_PACKAGE, Store
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_PACKAGE
 
     try:
         Store.open(path, expect=KIND_PACKAGE).close()
@@ -286,7 +285,7 @@ def review(package_path: Path, lang: str | None) -> None:
       workbench review R07.wbk --lang en
     """
     _check_package(package_path)
-    from .tui.app import run_review
+    from workbench.tui.app import run_review
 
     try:
         run_review(package_path, lang)
@@ -304,9 +303,10 @@ def status(db: Path, fmt: str) -> None:
     Example:
       workbench status round.db
     """
-    from .output import render
-    from .status import round_status
-    from .store import KIND_ROUND, Store
+    from workbench.cli.output import render
+    from workbench.consolidation.status import round_status
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
 
     try:
         store = Store.open(db, expect=KIND_ROUND)
@@ -360,7 +360,7 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
     Example:
       workbench merge round.db exports/*.xlsx
     """
-    from .merge import FileOutcome, merge_exports
+    from workbench.consolidation.merge import FileOutcome, merge_exports
 
     labels = {"merged": "已合并 / merged", "already-merged": "已合并过 / already merged",
               "superseded": "已被同批更新导出取代 / superseded", "rejected": "拒收 / rejected"}
@@ -401,7 +401,7 @@ def report(db: Path, out: Path) -> None:
     Example:
       workbench report round.db -o consolidated.xlsx
     """
-    from .report import write_report
+    from workbench.consolidation.report import write_report
 
     if out.exists():
         raise Refused(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
@@ -423,7 +423,7 @@ def disputes(db: Path, out: Path) -> None:
     Example:
       workbench disputes round.db -o re-review/
     """
-    from .disputes import issue_rereview_packages
+    from workbench.consolidation.disputes import issue_rereview_packages
 
     try:
         issued = issue_rereview_packages(db, out)
@@ -445,16 +445,16 @@ def disputes(db: Path, out: Path) -> None:
 @click.option("--reviewer", default="R01", show_default=True, help="打开谁的评审包 / whose package to open")
 @click.option("--no-open", is_flag=True, help="只生成，不打开评审界面 / build only, do not open the app")
 def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
-    """Build the demo rounds from fixtures/ in a scratch directory.
+    """Build the demo rounds from the bundled fixtures in a scratch directory.
 
     \b
     Example:
       workbench demo
     """
-    from .demo import build_demo
+    from workbench.setup.demo import build_demo
 
     try:
-        built = build_demo(FIXTURES, directory)
+        built = build_demo(directory)
     except WorkbenchError as exc:
         raise refuse(exc) from exc
     for line in built.describe():
@@ -465,7 +465,7 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
     if no_open:
         click.echo(f"\n打开评审界面 / open the reviewer app with:\n  workbench review {pkg}")
         return
-    from .tui.app import run_review
+    from workbench.tui.app import run_review
 
     try:
         run_review(pkg, None)
@@ -473,7 +473,7 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
         raise refuse(exc) from exc
 
 
-from . import cli_sign  # noqa: E402  (only click at import time; the commands import lazily)
+from workbench.cli import signed as cli_sign  # noqa: E402  (only click at import time; the commands import lazily)
 
 cli_sign.register(cli)
 

@@ -23,7 +23,7 @@ def register(cli: click.Group) -> None:
 
 
 def _fail(exc: Any) -> click.ClickException:
-    from workbench.cli import refuse
+    from workbench.cli.main import refuse
 
     return refuse(exc)
 
@@ -50,8 +50,14 @@ def keygen(out: Path | None) -> None:
     import os
 
     from workbench.errors import WorkbenchError
-    from workbench.export import default_key_file
-    from workbench.keys import KeyFileExists, generate_secret_key, pub_path_for, read_passphrase, write_secret_key
+    from workbench.signed.export import default_key_file
+    from workbench.signed.keys import (
+        KeyFileExists,
+        generate_secret_key,
+        pub_path_for,
+        read_passphrase,
+        write_secret_key,
+    )
 
     path = out or default_key_file()
     try:
@@ -108,7 +114,7 @@ def keys_add(db: Path, reviewer: str, public_key: str) -> None:
       workbench keys add round.db R07 zhang.key.pub
     """
     from workbench.errors import WorkbenchError
-    from workbench.keyring import add_key, read_public_key_argument
+    from workbench.signed.keyring import add_key, read_public_key_argument
 
     try:
         change = add_key(db, reviewer, read_public_key_argument(public_key))
@@ -139,9 +145,9 @@ def keys_list(db: Path, reviewer: str | None, fmt: str) -> None:
     Example:
       workbench keys list round.db --format json
     """
+    from workbench.cli.output import render
     from workbench.errors import WorkbenchError
-    from workbench.keyring import list_keys
-    from workbench.output import render
+    from workbench.signed.keyring import list_keys
 
     try:
         records = list_keys(db, reviewer)
@@ -176,7 +182,7 @@ def keys_revoke(db: Path, key_id: str) -> None:
       workbench keys revoke round.db 1A2B3C4D5E6F7081
     """
     from workbench.errors import WorkbenchError
-    from workbench.keyring import revoke_key
+    from workbench.signed.keyring import revoke_key
 
     try:
         change = revoke_key(db, key_id)
@@ -218,8 +224,8 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
       workbench export R07.wbk -o R07-blank.xlsx --blank
     """
     from workbench.errors import WorkbenchError
-    from workbench.export import check_export, export_package
-    from workbench.keys import read_passphrase
+    from workbench.signed.export import check_export, export_package
+    from workbench.signed.keys import read_passphrase
 
     try:
         check_export(package, key_file=key_file, allow_incomplete=allow_incomplete, blank=blank)
@@ -263,13 +269,13 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
       minisign -Vm out/payload.json -P RWQ…   (the reviewer's public key line; --extract prints it)
     """
     from workbench.errors import WorkbenchError
-    from workbench.signing import SignatureError
-    from workbench.verify import extract_payload, verify_export
+    from workbench.signed.signing import SignatureError
+    from workbench.signed.verify import extract_payload, verify_export
 
     try:
         verified = verify_export(file, round_db)
     except SignatureError as exc:
-        from workbench.cli import Refused
+        from workbench.cli.main import Refused
 
         raise Refused(f"{exc.code}\n  {exc.message}") from exc
     except WorkbenchError as exc:
@@ -285,7 +291,7 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
     if verified.replay == "ALREADY_MERGED":
         click.echo("  已合并过，合并时不会重复计入 / already merged: merging it again changes nothing")
     if extract_dir is not None:
-        from workbench.keyring import list_keys
+        from workbench.signed.keyring import list_keys
 
         payload_path, sig_path = extract_payload(verified, extract_dir)
         line = next((k.public_key for k in list_keys(round_db) if k.key_id == verified.key_id), "")
@@ -309,7 +315,7 @@ def import_scores_cmd(package: Path, file: Path) -> None:
       workbench import-scores R07.wbk R07-blank.xlsx
     """
     from workbench.errors import WorkbenchError
-    from workbench.import_scores import import_scores
+    from workbench.signed.import_scores import import_scores
 
     try:
         result = import_scores(package, file)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from .consolidate import (
+from workbench.consolidation.consolidate import (
     Agreement,
     ConsolidationSettings,
     Dispute,
@@ -15,8 +15,8 @@ from .consolidate import (
     TargetConsolidation,
     iter_consolidation,
 )
-from .indicators import IndicatorTree, Rules, TotalResult
-from .store import Store, decode_value, encode_value, transaction
+from workbench.scoring.indicators import IndicatorTree, Rules, TotalResult
+from workbench.store.db import Store, decode_value, encode_value, transaction
 
 
 @dataclass

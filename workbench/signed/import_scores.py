@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputRefused, Problem, WorkbenchError
-from workbench.store import ScoreChange
-from workbench.worksheet import (
+from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
     COL_CODE,
@@ -36,6 +35,7 @@ from workbench.worksheet import (
     key_values,
     read_sheets,
 )
+from workbench.store.db import ScoreChange
 
 IMPORT_REASON = "import"
 
@@ -58,10 +58,11 @@ class ImportResult:
 
 def import_scores(package: Path, xlsx: Path) -> ImportResult:
     """Read 评分表 of `xlsx` and write what differs into `package`; refuse the whole file on any problem."""
-    from workbench.xlsxcheck import check_xlsx
+    from workbench.signed.xlsxcheck import check_xlsx
 
     xlsx = Path(xlsx)
-    from workbench.store import KIND_PACKAGE, Store
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_PACKAGE
 
     store = Store.open(package, expect=KIND_PACKAGE)
     try:
@@ -127,7 +128,7 @@ def _check_nonce(store: Any, sheets: list[SheetData], path: Path) -> str:
 
 def _changes(store: Any, sheet: SheetData, file_name: str, exported_at: str) -> tuple[list[ScoreChange], int]:
     from workbench.errors import InvalidScore
-    from workbench.indicators import IndicatorTree, parse_value
+    from workbench.scoring.indicators import IndicatorTree, parse_value
 
     tree = IndicatorTree(store.indicators())
     # Pairs the app changed after the worksheet was exported (the audit log says so; imports do not count,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from workbench.errors import WorkbenchError
-from workbench.keys import KEY_ID_BYTES, PublicKey, SecretKey, format_key_id
+from workbench.signed.keys import KEY_ID_BYTES, PublicKey, SecretKey, format_key_id
 
 # The closed list of reasons an export is refused (DESIGN §7); each has a sentence a coordinator understands.
 FAILURE_CODES: tuple[str, ...] = (

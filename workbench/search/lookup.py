@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import NotFound
-from .indicators import IndicatorTree, format_value
-from .model import Indicator
-from .search import SearchEntry, SearchIndex
-from .store import Store, decode_value
+from workbench.errors import NotFound
+from workbench.model import Indicator
+from workbench.scoring.indicators import IndicatorTree, format_value
+from workbench.search.index import SearchEntry, SearchIndex
+from workbench.store.db import Store, decode_value
 
 # In NOT EXISTS, `+s.round` keeps SQLite off the primary key (round, reviewer_id, …): with round alone it
 # would scan every score of the current round per row (13 s on a national round); scores_target is exact.

@@ -18,10 +18,19 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .consolidation_store import STALE_KEY, recompute_consolidated
-from .errors import WorkbenchError
-from .store import KIND_ROUND, Store, encode_value, transaction, utc_now
-from .verify import MERGED_OUTCOME, VerifiedExport, check_replay, replay_refusal, stale_refusal, verify_export
+from workbench.consolidation.stored import STALE_KEY, recompute_consolidated
+from workbench.errors import WorkbenchError
+from workbench.signed.verify import (
+    MERGED_OUTCOME,
+    VerifiedExport,
+    check_replay,
+    replay_refusal,
+    stale_refusal,
+    verify_export,
+)
+from workbench.store.db import Store, encode_value, transaction, utc_now
+from workbench.store.schema import KIND_ROUND
+
 
 @dataclass(frozen=True)
 class FileOutcome:

@@ -1,4 +1,4 @@
-"""Build the demo rounds from fixtures/ in a scratch directory: rounds, past results, packages."""
+"""Build the demo rounds from the bundled fixtures (workbench/fixtures/) in a scratch directory: rounds, past results, packages."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import WorkbenchError
-from .package import make_package
-from .setup import RoundSummary, SetupFiles, import_results, init_round
-from .store import KIND_ROUND, Store
+from workbench.errors import WorkbenchError
+from workbench.setup.package import make_package
+from workbench.setup.round import RoundSummary, SetupFiles, import_results, init_round
+from workbench.store.db import Store
+from workbench.store.schema import KIND_ROUND
+
+#: The demo set-up files, shipped inside the package (written by scripts/make_demo.py).
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @dataclass
@@ -39,11 +43,11 @@ def setup_files(folder: Path) -> SetupFiles:
     )
 
 
-def build_demo(fixtures: Path, directory: Path | None = None) -> DemoBuild:
+def build_demo(directory: Path | None = None, fixtures: Path = FIXTURES) -> DemoBuild:
     """The 2022 digital-government round (with 2021 history) and the 2019 website-check round."""
     if not (fixtures / "demo-2022").is_dir():
         raise WorkbenchError(
-            f"找不到演示数据 {fixtures} / demo fixtures not found; run from a checkout installed with pip install -e ."
+            f"找不到演示数据 {fixtures} / demo fixtures not found; reinstall the workbench package"
         )
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="workbench-demo-"))

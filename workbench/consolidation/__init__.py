@@ -1,0 +1,1 @@
+"""From returned exports to results: merge, consolidate, agreement, report, disputes, round status."""

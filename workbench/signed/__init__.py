@@ -1,0 +1,1 @@
+"""The signed worksheet: layout, export, signing, keys and keyring, hostile-file checks, verify, re-import."""

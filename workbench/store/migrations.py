@@ -1,0 +1,90 @@
+"""Create databases and migrate their schema (sqlite-utils' Migrations); never on the lookup path."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from workbench.errors import WorkbenchError
+from workbench.store.db import checkpoint, connect, transaction
+from workbench.store.schema import SCHEMA, SCHEMA_VERSION
+
+
+def create_database(path: str | Path, kind: str, meta: dict[str, str]) -> sqlite3.Connection:
+    """Create a new, empty database of the given kind (round or package) and return it open.
+
+    The caller fills it inside a transaction; the schema is applied through sqlite-utils'
+    Migrations so later schema versions migrate in place.
+    """
+    path = Path(path)
+    if path.exists():
+        raise WorkbenchError(f"文件已存在，不会覆盖 / {path} already exists; choose another path or remove it first")
+    conn = connect(path)
+    try:
+        _migrate(conn)
+        with transaction(conn):
+            rows = {"schema_version": SCHEMA_VERSION, "kind": kind, **meta}
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+    except BaseException:
+        conn.close()
+        remove_database(path)
+        raise
+    return conn
+
+
+def remove_database(path: Path, *, sidecars_only: bool = False) -> None:
+    """Remove a database file and its WAL sidecars (or only the sidecars)."""
+    for suffix in ("-wal", "-shm") if sidecars_only else ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@contextmanager
+def building(path: str | Path, kind: str, meta: dict[str, str]) -> Iterator[sqlite3.Connection]:
+    """Build a new database in a temporary file beside ``path`` and rename it into place at the end.
+
+    Whatever goes wrong, ``path`` is either absent or complete, and no temporary file is left behind.
+    The result is checkpointed: one self-contained file, no -wal needed.
+    """
+    path = Path(path)
+    if path.exists():
+        raise WorkbenchError(f"{path} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    conn = create_database(tmp, kind, meta)
+    try:
+        yield conn
+        checkpoint(conn)
+        conn.close()
+        remove_database(tmp, sidecars_only=True)
+        os.replace(tmp, path)
+    except BaseException:
+        conn.close()
+        remove_database(tmp)
+        raise
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    migrations = sqlite_utils.Migrations("workbench")
+
+    @migrations(name="0001_initial")
+    def initial(db: sqlite_utils.Database) -> None:
+        # executescript would commit the migration's transaction; run statement by statement.
+        for statement in _statements(SCHEMA):
+            db.conn.execute(statement)
+
+    migrations.apply(sqlite_utils.Database(conn))
+
+
+def _statements(script: str) -> list[str]:
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    return out

@@ -1,0 +1,64 @@
+"""The schema of round databases and reviewer packages, as plain data (no sqlite-utils: the lookup path reads it)."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "1"
+KIND_ROUND = "round"
+KIND_PACKAGE = "package"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE rounds (id TEXT PRIMARY KEY, name TEXT, year INTEGER, status TEXT NOT NULL);
+CREATE TABLE indicators (
+    code TEXT PRIMARY KEY, parent TEXT, name TEXT NOT NULL, kind TEXT NOT NULL,
+    max_score TEXT NOT NULL, step TEXT NOT NULL, applies_to TEXT NOT NULL DEFAULT 'both',
+    allow_na INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '',
+    position INTEGER NOT NULL);
+CREATE TABLE rules (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sites (id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL DEFAULT '',
+    level TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '');
+CREATE TABLE cases (id TEXT PRIMARY KEY, title TEXT NOT NULL, government TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '', area TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL DEFAULT '',
+    synthetic INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE reviewers (id TEXT PRIMARY KEY, name TEXT NOT NULL, org TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '');
+CREATE TABLE keys (key_id TEXT PRIMARY KEY, reviewer_id TEXT NOT NULL, public_key TEXT NOT NULL,
+    added_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE packages (nonce TEXT PRIMARY KEY, round TEXT NOT NULL, reviewer_id TEXT NOT NULL,
+    key_id TEXT, issued_at TEXT NOT NULL, indicators_hash TEXT NOT NULL, targets_hash TEXT NOT NULL,
+    pairs INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'full', superseded_by TEXT);
+CREATE TABLE package_pairs (nonce TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, PRIMARY KEY (nonce, target_kind, target_id, indicator));
+CREATE TABLE assignments (reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    coi_override INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (reviewer_id, target_kind, target_id));
+CREATE INDEX assignments_target ON assignments (target_kind, target_id);
+CREATE TABLE scores (round TEXT NOT NULL, reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL,
+    target_id TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT, note TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '', updated_at TEXT, revision INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (round, reviewer_id, target_kind, target_id, indicator));
+CREATE INDEX scores_target ON scores (target_kind, target_id, indicator);
+CREATE TABLE score_events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, round TEXT NOT NULL,
+    reviewer_id TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, old_value TEXT, new_value TEXT, old_note TEXT, new_note TEXT,
+    old_evidence TEXT, new_evidence TEXT, reason TEXT NOT NULL);
+CREATE TRIGGER score_events_no_update BEFORE UPDATE ON score_events
+    BEGIN SELECT RAISE(ABORT, 'score_events is append-only'); END;
+CREATE TRIGGER score_events_no_delete BEFORE DELETE ON score_events
+    BEGIN SELECT RAISE(ABORT, 'score_events is append-only'); END;
+CREATE TABLE submissions (export_id TEXT PRIMARY KEY, nonce TEXT NOT NULL, reviewer_id TEXT NOT NULL,
+    key_id TEXT NOT NULL, seq INTEGER NOT NULL, payload_sha256 TEXT NOT NULL, rows INTEGER NOT NULL,
+    file_name TEXT NOT NULL, created_at TEXT, verified_at TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE INDEX submissions_nonce ON submissions (nonce, seq);
+CREATE TABLE consolidated (round TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, value TEXT, n INTEGER NOT NULL DEFAULT 0, method TEXT NOT NULL,
+    flags TEXT NOT NULL DEFAULT '', PRIMARY KEY (round, target_kind, target_id, indicator));
+CREATE INDEX consolidated_target ON consolidated (target_kind, target_id);
+CREATE TABLE search_keys (kind TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, keys TEXT NOT NULL,
+    PRIMARY KEY (kind, id));
+"""
+
+SCHEMA_TABLES = (
+    "meta", "rounds", "indicators", "rules", "sites", "cases", "reviewers", "keys", "packages",
+    "package_pairs", "assignments", "scores", "score_events", "submissions", "consolidated",
+    "search_keys",
+)
