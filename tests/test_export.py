@@ -13,6 +13,7 @@ import python_calamine
 from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, signed_parts
 
+from workbench.errors import WrongPassphrase
 from workbench.scoring.indicators import IndicatorTree, Rules, compute_total
 from workbench.signed.export import (
     NoRegisteredKey,
@@ -21,7 +22,6 @@ from workbench.signed.export import (
     check_export,
     export_package,
 )
-from workbench.signed.keys import WrongPassphrase
 from workbench.signed.worksheet import COLUMNS, SUMMARY_COLUMNS
 from workbench.store.db import Store
 
@@ -132,7 +132,7 @@ def test_wrong_passphrase_writes_nothing(world: World) -> None:
 
 
 def test_missing_key_file_says_how_to_make_one(world: World) -> None:
-    from workbench.signed.keys import KeyFileError
+    from workbench.errors import KeyFileError
 
     with pytest.raises(KeyFileError, match="keygen"):
         check_export(world.package, key_file=world.dir / "nope.key")

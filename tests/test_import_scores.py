@@ -11,10 +11,10 @@ import pytest
 from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, edit_workbook, libreoffice_resave
 
-from workbench.errors import InputRefused
+from workbench.errors import InputRefused, WorksheetRefused
 from workbench.model import NA
 from workbench.signed.export import export_package
-from workbench.signed.import_scores import WorksheetRefused, import_scores
+from workbench.signed.import_scores import import_scores
 from workbench.store.db import Store
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import NotFound
+from workbench.errors import InvalidPublicKey, NotFound
 from workbench.setup.package import make_package
 from workbench.signed.keyring import (
     KeyringRefused,
@@ -16,7 +16,7 @@ from workbench.signed.keyring import (
     read_public_key_argument,
     revoke_key,
 )
-from workbench.signed.keys import InvalidPublicKey, generate_secret_key, public_key_line
+from workbench.signed.keys import generate_secret_key, public_key_line
 from workbench.store.db import Store
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import InvalidScore
+from workbench.model import TargetKey, TargetKind
 from workbench.review import ReviewSession, Status
 from workbench.store.db import Store
 
@@ -22,7 +23,7 @@ def session(package_path: Path) -> Iterator[ReviewSession]:
 
 
 def test_queue_totals_first_screen_then_the_rest_equal_the_whole(session: ReviewSession) -> None:
-    for key in [(t.kind.value, t.id) for t in session.targets[:6]]:
+    for key in [t.key for t in session.targets[:6]]:
         for leaf in session.leaves(key, session.cells(key))[:3]:
             session.enter(key, leaf.code, format(leaf.max_score, "f"))
     whole = session.queue()
@@ -34,7 +35,7 @@ def test_queue_totals_first_screen_then_the_rest_equal_the_whole(session: Review
 
 
 def test_status_follows_progress_and_problems(session: ReviewSession, package_path: Path) -> None:
-    key = ("site", "S03")
+    key = TargetKey(TargetKind.SITE, "S03")
     assert session.queue_row(key).status is Status.TODO
     session.enter(key, "A1.1", "1")
     assert session.queue_row(key).status is Status.IN_PROGRESS
@@ -47,7 +48,7 @@ def test_status_follows_progress_and_problems(session: ReviewSession, package_pa
 
 
 def test_refused_entry_writes_nothing_and_undo_is_audited(session: ReviewSession, package_path: Path) -> None:
-    key = ("site", "S03")
+    key = TargetKey(TargetKind.SITE, "S03")
     with pytest.raises(InvalidScore):
         session.enter(key, "A1.1", "2.5")
     assert not session.can_undo

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest_tools import require_tool
 
+from workbench.errors import FailureCode
 from workbench.signed.keys import (
     SecretKey,
     generate_secret_key,
@@ -240,9 +241,9 @@ class TestSignAndVerify:
             sign(payload, secret, "x" * 1024)
 
     def test_signature_errors_only_carry_known_codes(self) -> None:
-        assert SignatureError("REVOKED_KEY", "…").code == "REVOKED_KEY"
+        assert SignatureError(FailureCode.REVOKED_KEY, "…").code == "REVOKED_KEY"
         with pytest.raises(ValueError):
-            SignatureError("SOMETHING_ELSE", "…")
+            SignatureError("SOMETHING_ELSE", "…")  # type: ignore[arg-type]
 
 
 class TestTrustedComment:

@@ -22,11 +22,11 @@ from conftest_signing import (
 )
 from conftest_tools import require_tool
 
+from workbench.errors import SignatureError
 from workbench.setup.package import make_package
 from workbench.signed.export import export_package
 from workbench.signed.keyring import add_key, revoke_key
 from workbench.signed.keys import generate_secret_key
-from workbench.signed.signing import SignatureError
 from workbench.signed.verify import (
     VerifiedExport,
     check_replay,

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from conftest_tools import convert_with_libreoffice
 
-from workbench.errors import NotFound
-from workbench.signed.signing import FAILURE_CODES, SignatureError
+from workbench.errors import FailureCode, NotFound, SignatureError
 from workbench.signed.xlsxcheck import DEFAULT_LIMITS, MiB, XlsxLimits, check_xlsx
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -102,7 +101,7 @@ def relationships(*rels: tuple[str, str, str | None]) -> bytes:
 
 def refused(path: Path, code: str, *named: str, limits: XlsxLimits = DEFAULT_LIMITS) -> str:
     """check_xlsx refuses path with code, and its message names each of `named`."""
-    assert code in FAILURE_CODES
+    assert code in {c.value for c in FailureCode}
     with pytest.raises(SignatureError) as caught:
         check_xlsx(path, limits)
     message = caught.value.message

@@ -5,18 +5,26 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 
-class IndicatorKind(str, enum.Enum):
+class IndicatorKind(enum.StrEnum):
     SCORE = "score"    # 0 … max in steps
     VETO = "veto"      # yes/no; a yes fails the target
     DEDUCT = "deduct"  # points deducted, capped at the indicator's points
     BONUS = "bonus"    # added points, capped by the round's bonus cap
 
 
-class TargetKind(str, enum.Enum):
+class TargetKind(enum.StrEnum):
     SITE = "site"
     CASE = "case"
+
+
+class TargetKey(NamedTuple):
+    """Which target: its kind and id. The one key for a site or a case in every subsystem."""
+
+    kind: TargetKind
+    id: str
 
 
 #: Stored value of a leaf judged "not applicable" (distinct from 0 and from "not scored").
@@ -36,9 +44,8 @@ class Indicator:
     position: int = 0
     allow_na: bool = False
 
-    def applies(self, target_kind: TargetKind | str) -> bool:
-        kind = target_kind.value if isinstance(target_kind, TargetKind) else target_kind
-        return self.applies_to in ("both", kind)
+    def applies(self, target_kind: TargetKind) -> bool:
+        return self.applies_to in ("both", target_kind)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,10 @@ class Target:
     url: str = ""
     area: str = ""
     summary: str = ""
+
+    @property
+    def key(self) -> TargetKey:
+        return TargetKey(self.kind, self.id)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from workbench.errors import InvalidScore, NotFound, WorkbenchError
-from workbench.model import NA, Indicator, Score, Target, TargetKind
+from workbench.model import NA, Indicator, Score, Target, TargetKey, TargetKind
 from workbench.scoring.indicators import (
     IndicatorTree,
     Rules,
@@ -32,10 +32,7 @@ from workbench.store.db import Store, decode_value, encode_value
 #: Environment variable naming the opt-in score log (one JSON line per committed change).
 SCORE_LOG_ENV = "WORKBENCH_SCORE_LOG"
 
-TargetKey = tuple[str, str]  # (target_kind value, target_id)
-
-
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     TODO = "todo"
     IN_PROGRESS = "in_progress"
     DONE = "done"
@@ -63,7 +60,7 @@ class QueueRow:
 
     @property
     def key(self) -> TargetKey:
-        return (self.target.kind.value, self.target.id)
+        return self.target.key
 
     @property
     def status(self) -> Status:
@@ -86,7 +83,7 @@ class Change:
 
     @property
     def key(self) -> TargetKey:
-        return (self.after.target_kind.value, self.after.target_id)
+        return TargetKey(self.after.target_kind, self.after.target_id)
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,7 @@ class ReviewSession:
         self.tree = IndicatorTree(store.indicators())
         self.rules = Rules.from_mapping(store.rules_mapping())
         self.targets: list[Target] = store.targets()
-        self._by_key: dict[TargetKey, Target] = {(t.kind.value, t.id): t for t in self.targets}
+        self._by_key: dict[TargetKey, Target] = {t.key: t for t in self.targets}
         past = store.past_round_ids()
         self.past_round: str | None = past[0] if past else None
         self._undo: list[Change] = []
@@ -176,11 +173,11 @@ class ReviewSession:
         try:
             return self._by_key[key]
         except KeyError:
-            raise NotFound(f"{key[0]} {key[1]} 不在本评审包中 / is not part of this package") from None
+            raise NotFound(f"{key.kind} {key.id} 不在本评审包中 / is not part of this package") from None
 
     def leaves(self, key: TargetKey, cells: Mapping[str, Score]) -> list[Indicator]:
         """The leaves this package scores the target on, in display order (a re-review package holds a few)."""
-        return [leaf for leaf in self.tree.leaves(key[0]) if leaf.code in cells]
+        return [leaf for leaf in self.tree.leaves(key.kind) if leaf.code in cells]
 
     def queue(self, *, totals_for: int | None = None) -> list[QueueRow]:
         """Every assigned target with its progress, status and total, from one pass over the package's scores.
@@ -210,7 +207,7 @@ class ReviewSession:
                     seen[item] = known
                 values[known[0]] = known[1]
                 problem = problem or known[2]
-            found[(kind, tid)] = (pairs, values, problem)
+            found[TargetKey(TargetKind(kind), tid)] = (pairs, values, problem)
         out: list[QueueRow] = []
         for target in self.targets:
             key = (target.kind.value, target.id)
@@ -254,27 +251,27 @@ class ReviewSession:
         rows = self.store.conn.execute(
             "SELECT indicator, value, note, evidence, updated_at, revision FROM scores "
             "WHERE round = ? AND reviewer_id = ? AND target_kind = ? AND target_id = ?",
-            (self.store.round_id, self.reviewer_id, key[0], key[1]),
+            (self.store.round_id, self.reviewer_id, key.kind, key.id),
         )
-        kind = TargetKind(key[0])
+        kind = key.kind
         return {
-            r[0]: Score(self.store.round_id, self.reviewer_id, kind, key[1], r[0], decode_value(r[1]),
+            r[0]: Score(self.store.round_id, self.reviewer_id, kind, key.id, r[0], decode_value(r[1]),
                         r[2], r[3], r[4] or "", r[5])
             for r in rows
         }
 
     def total(self, key: TargetKey, cells: Mapping[str, Score]) -> TotalResult:
-        return compute_total(self.tree, key[0], {c: s.value for c, s in cells.items()}, self.rules)
+        return compute_total(self.tree, key.kind, {c: s.value for c, s in cells.items()}, self.rules)
 
     def past(self, key: TargetKey) -> PastResult | None:
         """The target's values and total in the newest past round, or None without history."""
         if self.past_round is None:
             return None
-        values = self.store.consolidated_values(self.past_round, key[0], key[1])
+        values = self.store.consolidated_values(self.past_round, key.kind, key.id)
         if not values:
             return None
         try:
-            result: TotalResult | None = compute_total(self.tree, key[0], values, self.rules)
+            result: TotalResult | None = compute_total(self.tree, key.kind, values, self.rules)
         except InvalidScore:
             result = None  # the past round used values this round's system does not accept
         return PastResult(self.past_round, values, result)
@@ -322,7 +319,7 @@ class ReviewSession:
 
     def _leaf(self, key: TargetKey, code: str) -> Indicator:
         indicator = self.tree.get(code)
-        if not self.tree.is_leaf(code) or not indicator.applies(key[0]):
+        if not self.tree.is_leaf(code) or not indicator.applies(key.kind):
             raise NotFound(f"「{indicator.name}」不是本对象的评分项 / {code} is not scored for this target")
         return indicator
 
@@ -330,11 +327,11 @@ class ReviewSession:
         row = self.store.conn.execute(
             "SELECT value, note, evidence, updated_at, revision FROM scores WHERE round = ? AND reviewer_id = ? "
             "AND target_kind = ? AND target_id = ? AND indicator = ?",
-            (self.store.round_id, self.reviewer_id, key[0], key[1], code),
+            (self.store.round_id, self.reviewer_id, key.kind, key.id, code),
         ).fetchone()
         if row is None:
             return None
-        return Score(self.store.round_id, self.reviewer_id, TargetKind(key[0]), key[1], code, decode_value(row[0]),
+        return Score(self.store.round_id, self.reviewer_id, key.kind, key.id, code, decode_value(row[0]),
                      row[1], row[2], row[3] or "", row[4])
 
     def _write(
@@ -343,10 +340,10 @@ class ReviewSession:
     ) -> Change:
         before = self.cell(key, code)
         if before is None:
-            raise NotFound(f"{key[0]} {key[1]} / {code} 不在本评审包中 / is not part of this package")
+            raise NotFound(f"{key.kind} {key.id} / {code} 不在本评审包中 / is not part of this package")
         new_value = before.value if value is ... else value
         assert new_value is None or isinstance(new_value, (Decimal, str))
-        after = self.store.set_score(key[0], key[1], code, new_value, note=note, evidence=evidence, reason=reason)
+        after = self.store.set_score(key.kind, key.id, code, new_value, note=note, evidence=evidence, reason=reason)
         change = Change(before, after, reason)
         if after.revision != before.revision:
             self._undo.append(change)

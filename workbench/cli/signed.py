@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from workbench.errors import FailureCode
+
 _KEY_HELP = (
     "私钥文件，默认 $WORKBENCH_KEY 或 ~/.config/workbench/workbench.key / secret key file "
     "(default: $WORKBENCH_KEY, else $XDG_CONFIG_HOME/workbench/workbench.key, i.e. ~/.config/workbench/workbench.key)"
@@ -49,10 +51,9 @@ def keygen(out: Path | None) -> None:
     """
     import os
 
-    from workbench.errors import WorkbenchError
+    from workbench.errors import KeyFileExists, WorkbenchError
     from workbench.signed.export import default_key_file
     from workbench.signed.keys import (
-        KeyFileExists,
         generate_secret_key,
         pub_path_for,
         read_passphrase,
@@ -268,8 +269,7 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
       workbench verify R07-2022.xlsx --keyring round.db --extract out/
       minisign -Vm out/payload.json -P RWQ…   (the reviewer's public key line; --extract prints it)
     """
-    from workbench.errors import WorkbenchError
-    from workbench.signed.signing import SignatureError
+    from workbench.errors import SignatureError, WorkbenchError
     from workbench.signed.verify import extract_payload, verify_export
 
     try:
@@ -288,7 +288,7 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
         f"  导出序号 / seq       {verified.seq}\n"
         f"  评分行 / rows        {len(verified.rows)}"
     )
-    if verified.replay == "ALREADY_MERGED":
+    if verified.replay == FailureCode.ALREADY_MERGED:
         click.echo("  已合并过，合并时不会重复计入 / already merged: merging it again changes nothing")
     if extract_dir is not None:
         from workbench.signed.keyring import list_keys

@@ -17,7 +17,7 @@ from workbench.consolidation.agreement import (
     reviewer_bias,
 )
 from workbench.errors import InvalidScore
-from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
 from workbench.scoring.indicators import (
     FALSE_TEXTS,
     TRUE_TEXTS,
@@ -58,7 +58,6 @@ MAJORITY = "majority"
 NONE = "none"
 
 Value = Decimal | str | None
-TargetKey = tuple[str, str]
 CellKey = tuple[str, str, str]
 Review = tuple[str, str, str, str, Value]
 """(target kind, target id, indicator code, reviewer id, value) — one row of `scores`; a TargetKind will do
@@ -196,7 +195,7 @@ class CellStats:
     counted as capped at the indicator's points, since that is what they take from the total.
     """
 
-    target_kind: str
+    target_kind: TargetKind
     target_id: str
     indicator: str
     n: int
@@ -255,8 +254,8 @@ def _usable(indicator: Indicator, raw: Value | int) -> Decimal | str | object | 
     return value
 
 
-def _kind(kind: TargetKind | str) -> str:
-    return kind.value if isinstance(kind, TargetKind) else str(kind)
+def _kind(kind: TargetKind | str) -> TargetKind:
+    return TargetKind(kind)
 
 
 def _median(ordered: Sequence[Decimal]) -> Decimal:
@@ -292,7 +291,7 @@ def consolidate_cell(
     settings: ConsolidationSettings,
     expected: Collection[str] | None = None,
     *,
-    target_kind: TargetKind | str = "",
+    target_kind: TargetKind = TargetKind.SITE,
     target_id: str = "",
 ) -> CellStats:
     """One cell's statistics, consolidated value and flags.
@@ -314,7 +313,7 @@ def _consolidate_cell(
     reviews: Mapping[str, Value],
     settings: ConsolidationSettings,
     expected: Collection[str] | None,
-    kind: str,
+    kind: TargetKind,
     target_id: str,
 ) -> CellStats:
     usable: list[tuple[str, Decimal | str]] = []
@@ -400,7 +399,7 @@ class Dispute:
     """One (reviewer, cell) pair to send back for re-review, and why."""
 
     reviewer_id: str
-    target_kind: str
+    target_kind: TargetKind
     target_id: str
     indicator: str
     reason: str
@@ -420,7 +419,7 @@ class IgnoredReview:
 class TargetConsolidation:
     """One target consolidated: its cells in display order, its total, and its disputes."""
 
-    target_kind: str
+    target_kind: TargetKind
     target_id: str
     cells: tuple[CellStats, ...]
     total: TotalResult
@@ -463,7 +462,7 @@ def consolidate(
     disputes: list[Dispute] = []
     for target in iter_consolidation(tree, rules, settings, grouped, assignments, ignored=ignored, agreement=agreement):
         cells.update((cell.key, cell) for cell in target.cells)
-        totals[(target.target_kind, target.target_id)] = target.total
+        totals[TargetKey(target.target_kind, target.target_id)] = target.total
         disputes.extend(target.disputes)
     order = {leaf.code: index for index, leaf in enumerate(tree.leaves())}
     disputes.sort(key=lambda d: (d.reviewer_id, d.target_kind, d.target_id, order[d.indicator], d.reason))
@@ -499,7 +498,7 @@ def iter_consolidation(
     over the consolidated values. Rows that cannot count are appended to `ignored`; every cell is fed to
     `agreement`.
     """
-    assigned = {(_kind(kind), target_id): set(reviewers) for (kind, target_id), reviewers in assignments.items()}
+    assigned = {TargetKey(_kind(kind), target_id): set(reviewers) for (kind, target_id), reviewers in assignments.items()}
     applicable: dict[str, set[str]] = {}
     done: set[TargetKey] = set()
     current: TargetKey | None = None
@@ -514,7 +513,7 @@ def iter_consolidation(
 
     for review in reviews:
         kind_value, target_id, code, reviewer, value = review
-        target = (_kind(kind_value), target_id)
+        target = TargetKey(_kind(kind_value), target_id)
         if target != current:
             if target in done:
                 raise ValueError(f"reviews must come grouped by target; {target[0]} {target_id} came back")

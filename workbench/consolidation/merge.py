@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.consolidation.stored import STALE_KEY, recompute_consolidated
-from workbench.errors import WorkbenchError
+from workbench.errors import FailureCode, WorkbenchError
 from workbench.signed.verify import (
     MERGED_OUTCOME,
     VerifiedExport,
@@ -141,14 +141,14 @@ def _merge_one(
     if isinstance(verified, _Refusal):
         return FileOutcome(path, "rejected", verified.code, verified.message)
     verified = replace(verified, replay=check_replay(store.conn, verified))
-    if verified.replay == "SEQ_CONFLICT":
-        refusal = replay_refusal("SEQ_CONFLICT", verified)
+    if verified.replay == FailureCode.SEQ_CONFLICT:
+        refusal = replay_refusal(FailureCode.SEQ_CONFLICT, verified)
         return FileOutcome(path, "rejected", refusal.code, refusal.message, verified.reviewer_id, verified.seq)
-    if verified.replay == "ALREADY_MERGED":
-        return FileOutcome(path, "already-merged", "ALREADY_MERGED",
+    if verified.replay == FailureCode.ALREADY_MERGED:
+        return FileOutcome(path, "already-merged", FailureCode.ALREADY_MERGED,
                            "此文件已合并过，未作改动 / this file was merged before; nothing changed",
                            verified.reviewer_id, verified.seq, len(verified.rows))
-    if verified.replay == "STALE_EXPORT":
+    if verified.replay == FailureCode.STALE_EXPORT:
         newer = merged_here.get(verified.nonce)
         if newer is None or newer <= verified.seq:
             refusal = stale_refusal(verified)

@@ -209,10 +209,9 @@ class Rules:
 # ----------------------------------------------------------------------------------------------- tree
 
 
-def _kind_key(target_kind: TargetKind | str | None) -> str | None:
-    if target_kind is None:
-        return None
-    return target_kind.value if isinstance(target_kind, TargetKind) else str(target_kind)
+def _kind_key(target_kind: TargetKind | str | None) -> TargetKind | None:
+    """A target kind as the tree keys it (stored kinds arrive as text)."""
+    return None if target_kind is None else TargetKind(target_kind)
 
 
 class IndicatorTree:

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import (
+    ExportRefused,
+    NoRegisteredKey,
+    UnscoredIndicators,
+    WorkbenchError,
+    WrongKey,
+)
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
@@ -57,30 +63,6 @@ _VALIDATION = (
 )
 
 
-class ExportRefused(WorkbenchError):
-    """The package cannot be exported as asked; nothing was written."""
-
-    code = "EXPORT_REFUSED"
-
-
-class NoRegisteredKey(ExportRefused):
-    code = "NO_KEY_REGISTERED"
-
-
-class WrongKey(ExportRefused):
-    code = "WRONG_KEY"
-
-
-class UnscoredIndicators(ExportRefused):
-    """Some pairs have no value yet; `unscored` lists them as (target label, target id, name, code, name)."""
-
-    code = "UNSCORED_INDICATORS"
-
-    def __init__(self, message: str, unscored: list[tuple[str, str, str, str, str]]) -> None:
-        super().__init__(message)
-        self.unscored = unscored
-
-
 @dataclass(frozen=True)
 class ExportResult:
     path: Path
@@ -108,10 +90,10 @@ def default_key_file() -> Path:
 
 def key_file_key_id(path: Path) -> str:
     """The key id a secret key file declares, read without its passphrase (the file's AEAD binds it)."""
+    from workbench.errors import KeyFileError
     from workbench.signed.keys import (
         _MAX_KEY_FILE_BYTES,
         SECRET_KEY_FORMAT,
-        KeyFileError,
         parse_public_key,
     )
 
@@ -177,7 +159,8 @@ def export_package(
 ) -> ExportResult:
     """Write the package's worksheet to `out`: signed (seq + 1, audited in the package), or with `blank`
     unsigned, carrying the package nonce, for a reviewer who fills it in and imports it back."""
-    from workbench.signed.keys import PassphraseRefused, load_secret_key
+    from workbench.errors import PassphraseRefused
+    from workbench.signed.keys import load_secret_key
     from workbench.store.db import Store, transaction, utc_now
     from workbench.store.schema import KIND_PACKAGE
 

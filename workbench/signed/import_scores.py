@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import InputRefused, Problem, WorkbenchError
+from workbench.errors import InputRefused, Problem, WorksheetRefused
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
@@ -38,12 +38,6 @@ from workbench.signed.worksheet import (
 from workbench.store.db import ScoreChange
 
 IMPORT_REASON = "import"
-
-
-class WorksheetRefused(WorkbenchError):
-    """The file is not a worksheet of this package (another package's, or not a workbench worksheet)."""
-
-    code = "WORKSHEET_REFUSED"
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.errors import NotFound, WorkbenchError
+from workbench.errors import KeyringRefused, NotFound
 
 _MAX_PUB_FILE_BYTES = 4096
-
-
-class KeyringRefused(WorkbenchError):
-    """A key cannot be added or revoked: taken by another reviewer, revoked before, or not self-consistent."""
-
-    code = "KEYRING_REFUSED"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.errors import WorkbenchError
+from workbench.errors import (
+    InvalidPublicKey,
+    KeyFileError,
+    KeyFileExists,
+    PassphraseRefused,
+    WrongPassphrase,
+)
 
 KEY_ID_BYTES = 8
 PUBLIC_KEY_ALG = b"Ed"  # minisign's algorithm tag for an Ed25519 public key
@@ -33,36 +39,6 @@ _SEED_BYTES = 32
 _SALT_BYTES = 32
 _NONCE_BYTES = 12
 _CHECK_BYTES = 16
-
-
-class KeyFileError(WorkbenchError):
-    """A key file or public key is not what it claims to be: unreadable, malformed or altered."""
-
-    code = "BAD_KEY_FILE"
-
-
-class InvalidPublicKey(KeyFileError):
-    """Text offered as a public key is not a minisign Ed25519 public key."""
-
-    code = "INVALID_PUBLIC_KEY"
-
-
-class KeyFileExists(KeyFileError):
-    """Writing a key would replace an existing file; a secret key is never overwritten."""
-
-    code = "KEY_FILE_EXISTS"
-
-
-class WrongPassphrase(WorkbenchError):
-    """The passphrase does not open this secret key file (a caller may ask again)."""
-
-    code = "WRONG_PASSPHRASE"
-
-
-class PassphraseRefused(WorkbenchError):
-    """An empty passphrase, or the confirmation did not match."""
-
-    code = "PASSPHRASE_REFUSED"
 
 
 def key_id_for(public_key_raw: bytes) -> bytes:

@@ -11,35 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-from workbench.errors import WorkbenchError
+from workbench.errors import FailureCode, SignatureError
 from workbench.signed.keys import KEY_ID_BYTES, PublicKey, SecretKey, format_key_id
-
-# The closed list of reasons an export is refused (DESIGN §7); each has a sentence a coordinator understands.
-FAILURE_CODES: tuple[str, ...] = (
-    "NOT_XLSX",
-    "CORRUPT_ZIP",
-    "ENCRYPTED_OR_LEGACY",
-    "ZIP_BOMB_SUSPECTED",
-    "ACTIVE_CONTENT",
-    "BAD_XML",
-    "UNSIGNED",
-    "BLANK_WORKSHEET",
-    "AMBIGUOUS_SIGNATURE",
-    "PAYLOAD_DIGEST_MISMATCH",
-    "UNKNOWN_KEY",
-    "REVOKED_KEY",
-    "BAD_SIGNATURE",
-    "NON_CANONICAL_PAYLOAD",
-    "IDENTITY_MISMATCH",
-    "WRONG_ROUND",
-    "UNKNOWN_PACKAGE",
-    "STALE_PACKAGE",
-    "PAIRS_MISMATCH",
-    "INVALID_VALUE",
-    "STALE_EXPORT",
-    "SEQ_CONFLICT",
-    "EDITED_AFTER_SIGNING",
-)
 
 SIGNATURE_ALG = b"ED"  # minisign's tag for Ed25519 over BLAKE2b-512(message)
 UNTRUSTED_PREFIX = "untrusted comment: "
@@ -55,18 +28,6 @@ TRUSTED_COMMENT_TAG = "workbench"
 _TRUSTED_FIELDS = ("export_id", "reviewer", "round", "seq", "rows", "sha256")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
-
-
-class SignatureError(WorkbenchError):
-    """An export's signature or signed payload was refused; `code` is one of FAILURE_CODES."""
-
-    code = "BAD_SIGNATURE"
-
-    def __init__(self, code: str, message: str) -> None:
-        if code not in FAILURE_CODES:
-            raise ValueError(f"unknown failure code {code!r}")
-        super().__init__(message)
-        self.code = code
 
 
 def canonical_json(obj: object) -> bytes:
@@ -159,25 +120,25 @@ def verify(payload: bytes, minisig_text: str, public_key: PublicKey) -> str:
     parsed = _parse_minisig(minisig_text)
     if parsed.key_id != public_key.key_id:
         raise SignatureError(
-            "UNKNOWN_KEY",
+            FailureCode.UNKNOWN_KEY,
             f"此文件由密钥 {format_key_id(parsed.key_id)} 签名，不是密钥 {public_key.key_id_text} / "
             f"signed with key {format_key_id(parsed.key_id)}, not with key {public_key.key_id_text}",
         )
     try:
         verifier = Ed25519PublicKey.from_public_bytes(public_key.raw)
     except ValueError:
-        raise SignatureError("BAD_SIGNATURE", "公钥无效 / the public key is not a valid Ed25519 key") from None
+        raise SignatureError(FailureCode.BAD_SIGNATURE, "公钥无效 / the public key is not a valid Ed25519 key") from None
     try:
         verifier.verify(parsed.signature, hashlib.blake2b(payload, digest_size=64).digest())
     except InvalidSignature:
         raise SignatureError(
-            "BAD_SIGNATURE", "签名与内容不符 / the signature does not match the signed content"
+            FailureCode.BAD_SIGNATURE, "签名与内容不符 / the signature does not match the signed content"
         ) from None
     try:
         verifier.verify(parsed.global_signature, parsed.signature + parsed.trusted_comment.encode("utf-8"))
     except InvalidSignature:
         raise SignatureError(
-            "BAD_SIGNATURE", "可信注释的签名无效 / the trusted comment's signature is not valid"
+            FailureCode.BAD_SIGNATURE, "可信注释的签名无效 / the trusted comment's signature is not valid"
         ) from None
     return parsed.trusted_comment
 
@@ -213,7 +174,7 @@ def trusted_comment_for(
 def parse_trusted_comment(text: str) -> dict[str, object]:
     """The inverse of trusted_comment_for: keys export_id, reviewer_id, round_id, seq, rows, payload_sha256."""
     refused = SignatureError(
-        "BAD_SIGNATURE",
+        FailureCode.BAD_SIGNATURE,
         f"可信注释不是工作台格式 / the trusted comment is not a workbench one: {text[:120]!r}",
     )
     tokens = text.split(" ")
@@ -255,7 +216,7 @@ class _Minisig:
 def _parse_minisig(text: str) -> _Minisig:
     def malformed(reason: str) -> SignatureError:
         return SignatureError(
-            "BAD_SIGNATURE", f"签名格式不正确 / the signature is not a valid minisign signature: {reason}"
+            FailureCode.BAD_SIGNATURE, f"签名格式不正确 / the signature is not a valid minisign signature: {reason}"
         )
 
     if len(text) > _MINISIG_MAX_CHARS:
@@ -341,7 +302,7 @@ def _refuse_float(literal: str) -> object:
 
 def _non_canonical(reason: str) -> SignatureError:
     return SignatureError(
-        "NON_CANONICAL_PAYLOAD", f"签名内容不是规范格式 / the signed payload is not canonical: {reason}"
+        FailureCode.NON_CANONICAL_PAYLOAD, f"签名内容不是规范格式 / the signed payload is not canonical: {reason}"
     )
 
 

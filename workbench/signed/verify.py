@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from workbench.signed.signing import SignatureError
+from workbench.errors import FailureCode, SignatureError
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
@@ -99,10 +99,10 @@ class VerifiedExport:
     payload: bytes
     minisig: str
     payload_sha256: str
-    replay: str | None = None
+    replay: FailureCode | None = None
 
 
-def refused(code: str, zh: str, en: str) -> SignatureError:
+def refused(code: FailureCode, zh: str, en: str) -> SignatureError:
     return SignatureError(code, f"{zh} / {en}")
 
 
@@ -111,7 +111,7 @@ def verify_export(path: Path, round_db: Path, *, allow_stale: bool = False) -> V
     failure, else return the signed content.
 
     With allow_stale (the merge, which orders a batch by seq itself) an export older than one already
-    merged comes back with replay == "STALE_EXPORT" instead of being refused; stale_refusal gives the
+    merged comes back with replay == FailureCode.STALE_EXPORT instead of being refused; stale_refusal gives the
     refusal when the merge decides it is one."""
     from workbench.signed.xlsxcheck import check_xlsx
     from workbench.store.db import Store
@@ -155,46 +155,46 @@ def _verify_with_round(
     key_text = format_key_id(signature_key_id(minisig))
     record = lookup_key(store.conn, key_text)
     if record is None:
-        raise refused("UNKNOWN_KEY", f"签名所用密钥 {key_text} 不在本轮次的密钥环中",
+        raise refused(FailureCode.UNKNOWN_KEY, f"签名所用密钥 {key_text} 不在本轮次的密钥环中",
                       f"it is signed with key {key_text}, which is not in this round's keyring "
                       "(register the reviewer's key with `workbench keys add`)")
     if record.revoked:
-        raise refused("REVOKED_KEY", f"签名所用密钥 {key_text}（评审专家 {record.reviewer_id}）已于 {record.revoked_at} 吊销",
+        raise refused(FailureCode.REVOKED_KEY, f"签名所用密钥 {key_text}（评审专家 {record.reviewer_id}）已于 {record.revoked_at} 吊销",
                       f"it is signed with key {key_text} of reviewer {record.reviewer_id}, revoked at "
                       f"{record.revoked_at}; nothing signed with a revoked key is accepted")
     trusted = parse_trusted_comment(verify(payload, minisig, parse_public_key(record.public_key)))
     if trusted["payload_sha256"] != digest:
-        raise refused("BAD_SIGNATURE", "签名的可信注释描述的是另一份内容",
+        raise refused(FailureCode.BAD_SIGNATURE, "签名的可信注释描述的是另一份内容",
                       "the signature's trusted comment describes other content than the signed payload")
     doc: dict[str, Any] = parse_canonical(payload)
     rows = _payload_rows(doc, trusted)
     reviewer_id, nonce = str(doc["reviewer_id"]), str(doc["nonce"])
 
     if record.reviewer_id != reviewer_id or doc["key_id"] != key_text:
-        raise refused("IDENTITY_MISMATCH", f"签名密钥 {key_text} 属于评审专家 {record.reviewer_id}，而文件自称来自 {reviewer_id}",
+        raise refused(FailureCode.IDENTITY_MISMATCH, f"签名密钥 {key_text} 属于评审专家 {record.reviewer_id}，而文件自称来自 {reviewer_id}",
                       f"the signing key {key_text} belongs to reviewer {record.reviewer_id}, but the export "
                       f"claims to come from {reviewer_id} (key {doc['key_id']})")
     if doc["round_id"] != store.round_id:
-        raise refused("WRONG_ROUND", f"此文件属于轮次 {doc['round_id']}，不是本轮次 {store.round_id}",
+        raise refused(FailureCode.WRONG_ROUND, f"此文件属于轮次 {doc['round_id']}，不是本轮次 {store.round_id}",
                       f"this export belongs to round {doc['round_id']}, not to this round {store.round_id}")
     package = store.conn.execute("SELECT * FROM packages WHERE nonce = ?", (nonce,)).fetchone()
     if package is None or package["round"] != store.round_id:
-        raise refused("UNKNOWN_PACKAGE", f"本轮次从未签发过编号为 {nonce} 的评审包",
+        raise refused(FailureCode.UNKNOWN_PACKAGE, f"本轮次从未签发过编号为 {nonce} 的评审包",
                       f"this round never issued a package with nonce {nonce}")
     if package["reviewer_id"] != reviewer_id:
-        raise refused("IDENTITY_MISMATCH", f"评审包 {nonce} 是签发给评审专家 {package['reviewer_id']} 的，不是 {reviewer_id}",
+        raise refused(FailureCode.IDENTITY_MISMATCH, f"评审包 {nonce} 是签发给评审专家 {package['reviewer_id']} 的，不是 {reviewer_id}",
                       f"package {nonce} was issued to reviewer {package['reviewer_id']}, not to {reviewer_id}")
     if package["key_id"] != key_text:
-        raise refused("IDENTITY_MISMATCH",
+        raise refused(FailureCode.IDENTITY_MISMATCH,
                       f"评审包 {nonce} 签发时登记的密钥为 {package['key_id'] or '（无）'}，而此文件由密钥 {key_text} 签名",
                       f"package {nonce} was issued for key {package['key_id'] or '(none)'}, but this export is "
                       f"signed with key {key_text}")
     indicators = store.indicators()
     if package["superseded_by"]:
-        raise refused("STALE_PACKAGE", f"评审包 {nonce} 已被 {package['superseded_by']} 取代",
+        raise refused(FailureCode.STALE_PACKAGE, f"评审包 {nonce} 已被 {package['superseded_by']} 取代",
                       f"package {nonce} has been superseded by package {package['superseded_by']}")
     if not doc["indicators_hash"] == package["indicators_hash"] == indicators_hash(indicators):
-        raise refused("STALE_PACKAGE", "评分所依据的指标体系与本轮次现行指标体系不一致",
+        raise refused(FailureCode.STALE_PACKAGE, "评分所依据的指标体系与本轮次现行指标体系不一致",
                       "the export was scored against another indicator system than this round's current one")
     _check_pairs(store, package, rows)
     tree = IndicatorTree(indicators)
@@ -207,7 +207,7 @@ def _verify_with_round(
         rows=checked.rows, payload=payload, minisig=minisig, payload_sha256=digest,
     )
     replay = check_replay(store.conn, verified)
-    if replay == "SEQ_CONFLICT" or (replay == "STALE_EXPORT" and not allow_stale):
+    if replay == FailureCode.SEQ_CONFLICT or (replay == FailureCode.STALE_EXPORT and not allow_stale):
         raise replay_refusal(replay, verified)
     verified = replace(verified, replay=replay)
 
@@ -215,7 +215,7 @@ def _verify_with_round(
     return verified
 
 
-def check_replay(conn: sqlite3.Connection, verified: VerifiedExport) -> str | None:
+def check_replay(conn: sqlite3.Connection, verified: VerifiedExport) -> FailureCode | None:
     """The replay ledger's word on an export: None (new), "ALREADY_MERGED" (the same file again, a no-op),
     "STALE_EXPORT" (a later export of the package was merged) or "SEQ_CONFLICT" (the same seq or export id
     merged with other content)."""
@@ -226,17 +226,17 @@ def check_replay(conn: sqlite3.Connection, verified: VerifiedExport) -> str | No
     ).fetchall()
     for export_id, _, _, digest in merged:
         if export_id == verified.export_id:
-            return "ALREADY_MERGED" if digest == verified.payload_sha256 else "SEQ_CONFLICT"
+            return FailureCode.ALREADY_MERGED if digest == verified.payload_sha256 else FailureCode.SEQ_CONFLICT
     if any(nonce == verified.nonce and seq == verified.seq for _, nonce, seq, _ in merged):
-        return "SEQ_CONFLICT"
+        return FailureCode.SEQ_CONFLICT
     if any(nonce == verified.nonce and seq > verified.seq for _, nonce, seq, _ in merged):
-        return "STALE_EXPORT"
+        return FailureCode.STALE_EXPORT
     return None
 
 
-def replay_refusal(code: str, v: VerifiedExport) -> SignatureError:
+def replay_refusal(code: FailureCode, v: VerifiedExport) -> SignatureError:
     """The refusal for a replay code check_replay returned (STALE_EXPORT or SEQ_CONFLICT)."""
-    if code == "STALE_EXPORT":
+    if code == FailureCode.STALE_EXPORT:
         return refused(code, f"评审包 {v.nonce} 已合并过更新的导出（此文件为第 {v.seq} 次导出），此文件已过时",
                        f"a later export of package {v.nonce} has been merged already; this one (seq {v.seq}) "
                        "is out of date")
@@ -248,7 +248,7 @@ def replay_refusal(code: str, v: VerifiedExport) -> SignatureError:
 def stale_refusal(verified: VerifiedExport) -> SignatureError:
     """STALE_EXPORT's refusal, for a merge that verified with allow_stale=True and found nothing newer
     in its own batch."""
-    return replay_refusal("STALE_EXPORT", verified)
+    return replay_refusal(FailureCode.STALE_EXPORT, verified)
 
 
 def extract_payload(verified: VerifiedExport, directory: Path) -> tuple[Path, Path]:
@@ -271,16 +271,16 @@ def _read(path: Path) -> list[SheetData]:
     try:
         return read_sheets(path)
     except python_calamine.PasswordError:
-        raise refused("ENCRYPTED_OR_LEGACY", "文件已加密", "the file is encrypted") from None
+        raise refused(FailureCode.ENCRYPTED_OR_LEGACY, "文件已加密", "the file is encrypted") from None
     except python_calamine.ZipError:
         with open(path, "rb") as handle:
             if handle.read(4) != b"PK\x03\x04":
-                raise refused("NOT_XLSX", "不是 Excel 工作簿（.xlsx）", "it is not an Excel workbook (.xlsx)") from None
-        raise refused("CORRUPT_ZIP", "文件已损坏，无法解压", "the file is damaged and cannot be unpacked") from None
+                raise refused(FailureCode.NOT_XLSX, "不是 Excel 工作簿（.xlsx）", "it is not an Excel workbook (.xlsx)") from None
+        raise refused(FailureCode.CORRUPT_ZIP, "文件已损坏，无法解压", "the file is damaged and cannot be unpacked") from None
     except python_calamine.XmlError:
-        raise refused("BAD_XML", "文件内部的表格数据已损坏", "the workbook's sheet data is malformed") from None
+        raise refused(FailureCode.BAD_XML, "文件内部的表格数据已损坏", "the workbook's sheet data is malformed") from None
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
-        raise refused("NOT_XLSX", "无法作为 Excel 工作簿读取", f"it cannot be read as an Excel workbook ({exc})") from None
+        raise refused(FailureCode.NOT_XLSX, "无法作为 Excel 工作簿读取", f"it cannot be read as an Excel workbook ({exc})") from None
 
 
 def _first_row(sheet: SheetData) -> tuple[object, object]:
@@ -291,14 +291,14 @@ def _first_row(sheet: SheetData) -> tuple[object, object]:
 def _signature_sheet(sheets: list[SheetData]) -> SheetData:
     found = [s for s in sheets if s.name.lower() == SIGNATURE_SHEET or _first_row(s) == ("format", SIGNATURE_FORMAT)]
     if len(found) > 1:
-        raise refused("AMBIGUOUS_SIGNATURE", f"文件中有 {len(found)} 个签名表",
+        raise refused(FailureCode.AMBIGUOUS_SIGNATURE, f"文件中有 {len(found)} 个签名表",
                       f"the file holds {len(found)} signature sheets; a signed export has exactly one")
     if not found:
         if any(s.name.lower() == BLANK_SHEET or _first_row(s) == ("format", BLANK_FORMAT) for s in sheets):
-            raise refused("BLANK_WORKSHEET", "这是未签名的空白评分表（export --blank），不能作为评审结果提交",
+            raise refused(FailureCode.BLANK_WORKSHEET, "这是未签名的空白评分表（export --blank），不能作为评审结果提交",
                           "this is an unsigned blank worksheet (export --blank); the reviewer loads it with "
                           "`workbench import-scores` and sends a signed export instead")
-        raise refused("UNSIGNED", "文件没有签名", "the file carries no workbench signature")
+        raise refused(FailureCode.UNSIGNED, "文件没有签名", "the file carries no workbench signature")
     return found[0]
 
 
@@ -307,20 +307,20 @@ def _signed_payload(sheet: SheetData) -> tuple[bytes, str, str]:
     unknown = sorted(set(entries) - _SIGNATURE_FIELDS)
     repeated = sorted(k for k, v in entries.items() if k != "payload" and len(v) > 1)
     if unknown or repeated:
-        raise refused("AMBIGUOUS_SIGNATURE", f"签名表含有多余的项：{'、'.join(unknown + repeated)}",
+        raise refused(FailureCode.AMBIGUOUS_SIGNATURE, f"签名表含有多余的项：{'、'.join(unknown + repeated)}",
                       f"the signature sheet holds entries a workbench export never writes twice or at all: "
                       f"{', '.join(unknown + repeated)}")
     if entries.get("format") != [SIGNATURE_FORMAT]:
-        raise refused("UNSIGNED", "签名表格式无法识别", "the signature sheet is of a format this version does not read")
+        raise refused(FailureCode.UNSIGNED, "签名表格式无法识别", "the signature sheet is of a format this version does not read")
     missing = sorted(_SIGNATURE_FIELDS - set(entries))
     if missing:
-        raise refused("UNSIGNED", f"签名表不完整，缺少 {'、'.join(missing)}",
+        raise refused(FailureCode.UNSIGNED, f"签名表不完整，缺少 {'、'.join(missing)}",
                       f"the signature sheet is incomplete: {', '.join(missing)} missing")
     chunks = entries["payload"]
     digest = entries["payload_sha256"][0]
     payload = "".join(chunks).encode("utf-8")
     if entries["payload_chunks"][0] != str(len(chunks)) or hashlib.sha256(payload).hexdigest() != digest:
-        raise refused("PAYLOAD_DIGEST_MISMATCH", "签名内容与其摘要不符，签名内容已被改动",
+        raise refused(FailureCode.PAYLOAD_DIGEST_MISMATCH, "签名内容与其摘要不符，签名内容已被改动",
                       "the signed payload no longer matches its digest: it was altered")
     return payload, entries["minisig"][0], digest
 
@@ -330,7 +330,7 @@ def _signed_payload(sheet: SheetData) -> tuple[bytes, str, str]:
 
 def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[Any]]:
     def bad(reason: str) -> SignatureError:
-        return refused("NON_CANONICAL_PAYLOAD", f"签名内容的结构不正确：{reason}",
+        return refused(FailureCode.NON_CANONICAL_PAYLOAD, f"签名内容的结构不正确：{reason}",
                        f"the signed payload is not a workbench export: {reason}")
 
     if set(doc) != _PAYLOAD_FIELDS or doc["format"] != PAYLOAD_FORMAT:
@@ -366,7 +366,7 @@ def _check_pairs(store: Any, package: sqlite3.Row, rows: list[list[Any]]) -> Non
     for index, row in enumerate(rows):
         kind = TARGET_KINDS.get(row[COL_KIND])
         if kind is None:
-            raise refused("PAIRS_MISMATCH", f"第 {index + 2} 行的对象类型「{row[COL_KIND]}」无法识别",
+            raise refused(FailureCode.PAIRS_MISMATCH, f"第 {index + 2} 行的对象类型「{row[COL_KIND]}」无法识别",
                           f"row {index + 2} names an unknown target type {row[COL_KIND]!r}")
         pairs.append((kind, row[COL_TARGET], row[COL_CODE]))
     if len(set(pairs)) == len(pairs) == package["pairs"] and pairs_hash(pairs) == package["targets_hash"]:
@@ -388,7 +388,7 @@ def _check_pairs(store: Any, package: sqlite3.Row, rows: list[list[Any]]) -> Non
             detail_en += f"; missing: {' / '.join(missing[0])}"
     if len(set(pairs)) != len(pairs):
         detail_zh, detail_en = detail_zh + "；有重复行", detail_en + "; some rows repeat"
-    raise refused("PAIRS_MISMATCH", f"签名的评分项与签发的评审包不一致（{detail_zh}）",
+    raise refused(FailureCode.PAIRS_MISMATCH, f"签名的评分项与签发的评审包不一致（{detail_zh}）",
                   f"the signed (target, indicator) pairs are not exactly the package's ({detail_en})")
 
 
@@ -420,7 +420,7 @@ def _check_values(store: Any, tree: Any, rows: list[list[Any]]) -> _Checked:
         kind, target_id, code = TARGET_KINDS[row[COL_KIND]], row[COL_TARGET], row[COL_CODE]
 
         def bad(zh: str, en: str) -> SignatureError:
-            return refused("INVALID_VALUE", f"第 {index + 2} 行（{target_id} / {code}）{zh}",
+            return refused(FailureCode.INVALID_VALUE, f"第 {index + 2} 行（{target_id} / {code}）{zh}",
                            f"row {index + 2} ({target_id} / {code}): {en}")
 
         fact = facts.get(code)
@@ -471,7 +471,7 @@ def _reviewer_name(conn: sqlite3.Connection, reviewer_id: str) -> str:
 
 
 def _edited(where: str, zh: str, en: str) -> SignatureError:
-    return refused("EDITED_AFTER_SIGNING", f"{where} {zh}，文件在签名后被改动过",
+    return refused(FailureCode.EDITED_AFTER_SIGNING, f"{where} {zh}，文件在签名后被改动过",
                    f"{where} {en}: the worksheet was changed after it was signed")
 
 

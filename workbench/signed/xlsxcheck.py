@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
-from workbench.errors import NotFound
-from workbench.signed.signing import SignatureError
+from workbench.errors import (
+    FailureCode,
+    NotFound,
+    SignatureError,
+    XmlDeclarationForbidden,
+)
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -61,7 +65,7 @@ class XlsxInfo:
 
 
 def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
-    """Refuse a hostile or broken .xlsx with a SignatureError (a code of FAILURE_CODES); else describe it.
+    """Refuse a hostile or broken .xlsx with a SignatureError (with its FailureCode); else describe it.
 
     Every member is decompressed once, in bounded chunks, so each CRC is tested and the size limits hold
     on the bytes actually produced, not on what the zip declares. External hyperlinks to http(s) or
@@ -75,109 +79,109 @@ def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
     return _Check(path, limits).run()
 
 
-_ADVICE: dict[str, tuple[str, str]] = {
-    "NOT_XLSX": ("请让评审专家用工作台重新导出 .xlsx 文件", "ask the reviewer to export the .xlsx again"),
-    "CORRUPT_ZIP": (
+_ADVICE: dict[FailureCode, tuple[str, str]] = {
+    FailureCode.NOT_XLSX: ("请让评审专家用工作台重新导出 .xlsx 文件", "ask the reviewer to export the .xlsx again"),
+    FailureCode.CORRUPT_ZIP: (
         "文件已损坏，可能在传输中被截断或改动；请让评审专家重新发送或重新导出",
         "the file was damaged, perhaps cut short or altered on the way; ask the reviewer to send or export it again",
     ),
-    "ENCRYPTED_OR_LEGACY": (
+    FailureCode.ENCRYPTED_OR_LEGACY: (
         "请让评审专家取消文件密码并另存为「Excel 工作簿 (.xlsx)」，或重新导出",
         "ask the reviewer to remove the password and save as “Excel Workbook (.xlsx)”, or to export again",
     ),
-    "ZIP_BOMB_SUSPECTED": (
+    FailureCode.ZIP_BOMB_SUSPECTED: (
         "这样的文件解压后会耗尽内存，疑似恶意构造，未予读取；请让评审专家重新导出",
         "such a file would exhaust memory when unpacked and looks crafted, so it was not read; "
         "ask the reviewer to export again",
     ),
-    "ACTIVE_CONTENT": (
+    FailureCode.ACTIVE_CONTENT: (
         "工作台不接受含宏、外部链接、嵌入对象或控件的文件；"
         "请让评审专家重新导出，导出后不要再加入这些内容",
         "the workbench accepts no macros, external links, embedded objects or controls; "
         "ask the reviewer to export again and add none of these afterwards",
     ),
-    "BAD_XML": (
+    FailureCode.BAD_XML: (
         "文件内部的 XML 不合规或被改动过，未予读取；请让评审专家重新导出",
         "the XML inside the file is invalid or was tampered with, so it was not read; ask the reviewer to export again",
     ),
 }
 
 # Every refusal: its code, then what is wrong in Chinese and in English ({…} filled in by name).
-_REASONS: dict[str, tuple[str, str, str]] = {
-    "empty": ("NOT_XLSX", "文件是空的（0 字节）", "the file is empty (0 bytes)"),
-    "pdf": ("NOT_XLSX", "这是 PDF 文件，不是 Excel 工作簿", "it is a PDF file, not an Excel workbook"),
-    "html": ("NOT_XLSX", "这是网页或 XML 文本（可能是「另存为网页」的结果），不是 .xlsx 工作簿",
+_REASONS: dict[str, tuple[FailureCode, str, str]] = {
+    "empty": (FailureCode.NOT_XLSX, "文件是空的（0 字节）", "the file is empty (0 bytes)"),
+    "pdf": (FailureCode.NOT_XLSX, "这是 PDF 文件，不是 Excel 工作簿", "it is a PDF file, not an Excel workbook"),
+    "html": (FailureCode.NOT_XLSX, "这是网页或 XML 文本（可能是「另存为网页」的结果），不是 .xlsx 工作簿",
              "it is an HTML or XML text file (saved as a web page, perhaps), not an .xlsx workbook"),
-    "text": ("NOT_XLSX", "这是文本文件（如 CSV），只是扩展名被改成了 .xlsx",
+    "text": (FailureCode.NOT_XLSX, "这是文本文件（如 CSV），只是扩展名被改成了 .xlsx",
              "it is a text file (a CSV, say) renamed to .xlsx"),
-    "not_zip": ("NOT_XLSX", "它不是 zip 格式，不可能是 .xlsx 工作簿", "it is not a zip archive, so not an .xlsx workbook"),
-    "word": ("NOT_XLSX", "这是 Word 文档，不是 Excel 工作簿", "it is a Word document, not an Excel workbook"),
-    "powerpoint": ("NOT_XLSX", "这是 PowerPoint 文件，不是 Excel 工作簿", "it is a PowerPoint file, not an Excel workbook"),
-    "xlsb": ("NOT_XLSX", "这是二进制工作簿（.xlsb），不是 .xlsx", "it is a binary workbook (.xlsb), not an .xlsx"),
-    "ods": ("NOT_XLSX", "这是 OpenDocument 表格（.ods），不是 .xlsx",
+    "not_zip": (FailureCode.NOT_XLSX, "它不是 zip 格式，不可能是 .xlsx 工作簿", "it is not a zip archive, so not an .xlsx workbook"),
+    "word": (FailureCode.NOT_XLSX, "这是 Word 文档，不是 Excel 工作簿", "it is a Word document, not an Excel workbook"),
+    "powerpoint": (FailureCode.NOT_XLSX, "这是 PowerPoint 文件，不是 Excel 工作簿", "it is a PowerPoint file, not an Excel workbook"),
+    "xlsb": (FailureCode.NOT_XLSX, "这是二进制工作簿（.xlsb），不是 .xlsx", "it is a binary workbook (.xlsb), not an .xlsx"),
+    "ods": (FailureCode.NOT_XLSX, "这是 OpenDocument 表格（.ods），不是 .xlsx",
             "it is an OpenDocument spreadsheet (.ods), not an .xlsx"),
-    "no_parts": ("NOT_XLSX", "这是 zip 压缩包，但缺少 Excel 工作簿必有的 {missing}",
+    "no_parts": (FailureCode.NOT_XLSX, "这是 zip 压缩包，但缺少 Excel 工作簿必有的 {missing}",
                  "it is a zip archive without {missing}, which every Excel workbook has"),
-    "not_workbook": ("NOT_XLSX", "{part} 不是工作簿", "its {part} is not a workbook"),
-    "no_workbook_rels": ("NOT_XLSX", "缺少 {part}", "{part} is missing"),
-    "no_sheets": ("NOT_XLSX", "工作簿中没有任何工作表", "the workbook has no sheets"),
-    "missing_sheet": ("NOT_XLSX", "工作表「{name}」指向的 {part} 不存在或不是工作表",
+    "not_workbook": (FailureCode.NOT_XLSX, "{part} 不是工作簿", "its {part} is not a workbook"),
+    "no_workbook_rels": (FailureCode.NOT_XLSX, "缺少 {part}", "{part} is missing"),
+    "no_sheets": (FailureCode.NOT_XLSX, "工作簿中没有任何工作表", "the workbook has no sheets"),
+    "missing_sheet": (FailureCode.NOT_XLSX, "工作表「{name}」指向的 {part} 不存在或不是工作表",
                       "sheet {name!r} points to {part}, which is missing or not a sheet"),
-    "ole": ("ENCRYPTED_OR_LEGACY", "这是旧版 .xls 文件，或设有打开密码的加密 Excel 文件，无法检查其内容",
+    "ole": (FailureCode.ENCRYPTED_OR_LEGACY, "这是旧版 .xls 文件，或设有打开密码的加密 Excel 文件，无法检查其内容",
             "it is a legacy .xls file or a password-encrypted Excel file, whose content cannot be checked"),
-    "encrypted_member": ("ENCRYPTED_OR_LEGACY", "压缩包成员 {part} 被加密了", "its zip member {part} is encrypted"),
-    "no_directory": ("CORRUPT_ZIP", "找不到压缩包的目录，文件可能被截断了",
+    "encrypted_member": (FailureCode.ENCRYPTED_OR_LEGACY, "压缩包成员 {part} 被加密了", "its zip member {part} is encrypted"),
+    "no_directory": (FailureCode.CORRUPT_ZIP, "找不到压缩包的目录，文件可能被截断了",
                      "its zip directory is missing, so the file was probably cut short"),
-    "bad_directory": ("CORRUPT_ZIP", "压缩包目录已损坏（{detail}）", "its zip directory is damaged ({detail})"),
-    "duplicate": ("CORRUPT_ZIP", "压缩包中有两个同名成员 {part}，不同软件会读到不同的内容",
+    "bad_directory": (FailureCode.CORRUPT_ZIP, "压缩包目录已损坏（{detail}）", "its zip directory is damaged ({detail})"),
+    "duplicate": (FailureCode.CORRUPT_ZIP, "压缩包中有两个同名成员 {part}，不同软件会读到不同的内容",
                   "its zip holds two members named {part}, which programs may read differently"),
-    "method": ("CORRUPT_ZIP", "成员 {part} 使用了电子表格从不使用的压缩方式 {method}",
+    "method": (FailureCode.CORRUPT_ZIP, "成员 {part} 使用了电子表格从不使用的压缩方式 {method}",
                "its member {part} uses compression method {method}, which spreadsheets never use"),
-    "overlap": ("CORRUPT_ZIP", "成员 {part} 与 {other} 的数据重叠", "its member {part} overlaps the data of {other}"),
-    "bad_header": ("CORRUPT_ZIP", "成员 {part} 的文件头已损坏", "the header of its member {part} is damaged"),
-    "damaged": ("CORRUPT_ZIP", "成员 {part} 已损坏（{detail_zh}）", "its member {part} is damaged ({detail_en})"),
-    "claimed_members": ("ZIP_BOMB_SUSPECTED", "压缩包目录声称有 {count} 个成员（上限 {limit}）",
+    "overlap": (FailureCode.CORRUPT_ZIP, "成员 {part} 与 {other} 的数据重叠", "its member {part} overlaps the data of {other}"),
+    "bad_header": (FailureCode.CORRUPT_ZIP, "成员 {part} 的文件头已损坏", "the header of its member {part} is damaged"),
+    "damaged": (FailureCode.CORRUPT_ZIP, "成员 {part} 已损坏（{detail_zh}）", "its member {part} is damaged ({detail_en})"),
+    "claimed_members": (FailureCode.ZIP_BOMB_SUSPECTED, "压缩包目录声称有 {count} 个成员（上限 {limit}）",
                         "its zip directory claims {count} members (the limit is {limit})"),
-    "big_directory": ("ZIP_BOMB_SUSPECTED", "压缩包目录长达 {size}（上限 {limit}）",
+    "big_directory": (FailureCode.ZIP_BOMB_SUSPECTED, "压缩包目录长达 {size}（上限 {limit}）",
                       "its zip directory is {size} long (the limit is {limit})"),
-    "members": ("ZIP_BOMB_SUSPECTED", "压缩包有 {count} 个成员（上限 {limit}）",
+    "members": (FailureCode.ZIP_BOMB_SUSPECTED, "压缩包有 {count} 个成员（上限 {limit}）",
                 "its zip holds {count} members (the limit is {limit})"),
-    "total": ("ZIP_BOMB_SUSPECTED", "解压后共 {size}（上限 {limit}）", "it unpacks to {size} (the limit is {limit})"),
-    "unpacked": ("ZIP_BOMB_SUSPECTED", "解压到 {part} 时已超过 {limit}", "it unpacked to more than {limit} by {part}"),
-    "big_part": ("ZIP_BOMB_SUSPECTED", "{part} 解压后有 {size}（上限 {limit}）",
+    "total": (FailureCode.ZIP_BOMB_SUSPECTED, "解压后共 {size}（上限 {limit}）", "it unpacks to {size} (the limit is {limit})"),
+    "unpacked": (FailureCode.ZIP_BOMB_SUSPECTED, "解压到 {part} 时已超过 {limit}", "it unpacked to more than {limit} by {part}"),
+    "big_part": (FailureCode.ZIP_BOMB_SUSPECTED, "{part} 解压后有 {size}（上限 {limit}）",
                  "{part} unpacks to {size} (the limit is {limit})"),
-    "ratio": ("ZIP_BOMB_SUSPECTED", "成员 {part} 的压缩比为 {ratio}:1（上限 {limit}:1）",
+    "ratio": (FailureCode.ZIP_BOMB_SUSPECTED, "成员 {part} 的压缩比为 {ratio}:1（上限 {limit}:1）",
               "its member {part} is compressed {ratio}:1 (the limit is {limit}:1)"),
-    "active_part": ("ACTIVE_CONTENT", "文件含有{what_zh}（{where}）", "it holds {what_en} ({where})"),
-    "active_rel": ("ACTIVE_CONTENT", "{part} 引用了{what_zh}（{target}）", "{part} refers to {what_en} ({target})"),
-    "external": ("ACTIVE_CONTENT", "{part} 含有指向文件之外的引用（{kind}: {target}），打开时可能自动访问该地址",
+    "active_part": (FailureCode.ACTIVE_CONTENT, "文件含有{what_zh}（{where}）", "it holds {what_en} ({where})"),
+    "active_rel": (FailureCode.ACTIVE_CONTENT, "{part} 引用了{what_zh}（{target}）", "{part} refers to {what_en} ({target})"),
+    "external": (FailureCode.ACTIVE_CONTENT, "{part} 含有指向文件之外的引用（{kind}: {target}），打开时可能自动访问该地址",
                  "{part} holds an external reference ({kind}: {target}) that may be fetched on opening"),
-    "dde": ("ACTIVE_CONTENT", "工作表 {part} 中的公式像是 DDE 调用（{formula}）",
+    "dde": (FailureCode.ACTIVE_CONTENT, "工作表 {part} 中的公式像是 DDE 调用（{formula}）",
             "worksheet {part} has a formula that looks like a DDE call ({formula})"),
-    "dtd": ("BAD_XML", "{part} 含有 DTD 或实体声明（<!DOCTYPE …>/<!ENTITY …>），可被用来耗尽内存或读取本机文件",
+    "dtd": (FailureCode.BAD_XML, "{part} 含有 DTD 或实体声明（<!DOCTYPE …>/<!ENTITY …>），可被用来耗尽内存或读取本机文件",
             "{part} holds a DTD or entity declaration (<!DOCTYPE …>/<!ENTITY …>), "
             "which can exhaust memory or read local files"),
-    "malformed": ("BAD_XML", "{part} 不是格式正确的 XML（{detail}）", "{part} is not well-formed XML ({detail})"),
-    "encoding": ("BAD_XML", "{part} 的编码不是带字节顺序标记的 UTF-8/UTF-16",
+    "malformed": (FailureCode.BAD_XML, "{part} 不是格式正确的 XML（{detail}）", "{part} is not well-formed XML ({detail})"),
+    "encoding": (FailureCode.BAD_XML, "{part} 的编码不是带字节顺序标记的 UTF-8/UTF-16",
                  "{part} is not encoded in UTF-8, or in UTF-16 with a byte order mark"),
-    "declared_encoding": ("BAD_XML", "{part} 声明了 UTF-8/UTF-16 以外的编码 {encoding!r}",
+    "declared_encoding": (FailureCode.BAD_XML, "{part} 声明了 UTF-8/UTF-16 以外的编码 {encoding!r}",
                           "{part} declares the encoding {encoding!r}; only UTF-8 and UTF-16 are accepted"),
-    "sheet_name": ("BAD_XML", "工作簿中的工作表名「{name}」为空或重复",
+    "sheet_name": (FailureCode.BAD_XML, "工作簿中的工作表名「{name}」为空或重复",
                    "the workbook has an empty or repeated sheet name {name!r}"),
-    "sheet_state": ("BAD_XML", "工作表「{name}」的状态 {state!r} 无效", "sheet {name!r} has the invalid state {state!r}"),
-    "sheet_rel": ("BAD_XML", "工作表「{name}」引用的关系 {rel!r} 不存在",
+    "sheet_state": (FailureCode.BAD_XML, "工作表「{name}」的状态 {state!r} 无效", "sheet {name!r} has the invalid state {state!r}"),
+    "sheet_rel": (FailureCode.BAD_XML, "工作表「{name}」引用的关系 {rel!r} 不存在",
                   "sheet {name!r} refers to a relationship {rel!r} that does not exist"),
-    "cells": ("BAD_XML", "工作表 {part} 的单元格达 {rows} 行 × {columns} 列"
+    "cells": (FailureCode.BAD_XML, "工作表 {part} 的单元格达 {rows} 行 × {columns} 列"
               "（上限 {max_columns} 列、{max_cells} 个单元格），读取时会耗尽内存",
               "worksheet {part} has cells reaching {rows} rows × {columns} columns (the limits are {max_columns} "
               "columns and {max_cells} cells), which would exhaust memory when read"),
-    "dimension": ("BAD_XML", "工作表 {part} 的尺寸声明 <dimension ref> 达 {rows} 行 × {columns} 列"
+    "dimension": (FailureCode.BAD_XML, "工作表 {part} 的尺寸声明 <dimension ref> 达 {rows} 行 × {columns} 列"
                   "（上限 {max_columns} 列、{max_cells} 个单元格）",
                   "worksheet {part} claims (<dimension ref>) {rows} rows × {columns} columns (the limits are "
                   "{max_columns} columns and {max_cells} cells)"),
-    "long_tag": ("BAD_XML", "工作表 {part} 中有超过 {limit} 的单个标记或文本",
+    "long_tag": (FailureCode.BAD_XML, "工作表 {part} 中有超过 {limit} 的单个标记或文本",
                  "worksheet {part} holds a tag or text longer than {limit}"),
-    "empty_sheet": ("BAD_XML", "工作表 {part} 是空的", "worksheet {part} is empty"),
+    "empty_sheet": (FailureCode.BAD_XML, "工作表 {part} 是空的", "worksheet {part} is empty"),
 }
 
 # What makes a part active, found in lower-cased part names, content types and relationship types.
@@ -425,7 +429,7 @@ class _Check:
             for chunk in chunks:
                 size += len(chunk)
                 feed(chunk)
-        except (SignatureError, _Forbidden, expat.ExpatError):
+        except (SignatureError, XmlDeclarationForbidden, expat.ExpatError):
             for _ in chunks:
                 pass
             raise
@@ -559,7 +563,7 @@ class _Check:
         try:
             self.consume(zf, info, feed)
             parser.Parse(b"", True)
-        except _Forbidden:
+        except XmlDeclarationForbidden:
             raise self.refuse("dtd", part=info.filename) from None
         except expat.ExpatError as exc:
             raise self.refuse("malformed", part=info.filename, detail=exc) from None
@@ -723,14 +727,10 @@ def _exact_extent(check: _Check, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
         for chunk in check.chunks(zf, info, count=False):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
-    except _Forbidden:
+    except XmlDeclarationForbidden:
         raise check.refuse("dtd", part=info.filename) from None
     except expat.ExpatError as exc:
         raise check.refuse("malformed", part=info.filename, detail=exc) from None
-
-
-class _Forbidden(Exception):
-    """A DTD, an entity declaration or an external reference, met while streaming."""
 
 
 def _guarded_expat() -> expat.XMLParserType:
@@ -740,7 +740,7 @@ def _guarded_expat() -> expat.XMLParserType:
     """
 
     def forbid(*_: object) -> NoReturn:
-        raise _Forbidden
+        raise XmlDeclarationForbidden
 
     parser = expat.ParserCreate()
     parser.StartDoctypeDeclHandler = forbid

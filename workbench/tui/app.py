@@ -23,7 +23,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from workbench.errors import WorkbenchError
-from workbench.review import ReviewSession, TargetKey
+from workbench.model import TargetKey, TargetKind
+from workbench.review import ReviewSession
 from workbench.store.db import Store, checkpoint
 from workbench.store.schema import KIND_PACKAGE
 from workbench.tui.commands import WorkbenchCommands
@@ -128,7 +129,7 @@ class ReviewApp(App[None]):
         return self.clock()
 
     def all_target_keys(self) -> list[TargetKey]:
-        return [(t.kind.value, t.id) for t in self.session.targets]
+        return [t.key for t in self.session.targets]
 
     def target_changed(self, key: TargetKey) -> None:
         self._changed.add(key)
@@ -151,7 +152,7 @@ class ReviewApp(App[None]):
         from workbench.tui.screens.target import TargetScreen
 
         if entry.kind in ("site", "case"):
-            self.open_target((entry.kind, entry.id))
+            self.open_target(TargetKey(TargetKind(entry.kind), entry.id))
             return
         screen = self.screen
         if isinstance(screen, TargetScreen):

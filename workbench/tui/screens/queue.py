@@ -11,7 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from workbench.review import QueueRow, Status, TargetKey
+from workbench.model import TargetKey
+from workbench.review import QueueRow, Status
 from workbench.tui.context import review_app_of
 from workbench.tui.display import STATUS_ORDER
 from workbench.tui.i18n import Texts, localize_bindings

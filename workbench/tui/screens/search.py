@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from workbench.errors import WorkbenchError
+from workbench.model import TargetKey, TargetKind
 from workbench.tui.context import review_app_of
 from workbench.tui.display import kind_label
 from workbench.tui.i18n import Texts, localize_bindings
@@ -139,7 +140,7 @@ class SearchScreen(ModalScreen["SearchEntry | None"]):
                 return ""
             return " › ".join(node.name for node in session.tree.path(entry.id)[:-1])
         try:
-            target = session.target((entry.kind, entry.id))
+            target = session.target(TargetKey(TargetKind(entry.kind), entry.id))
         except WorkbenchError:
             return ""
         return target.detail if entry.kind == "case" else target.region

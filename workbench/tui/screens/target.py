@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from workbench.errors import WorkbenchError
-from workbench.model import Indicator, IndicatorKind, Score
-from workbench.review import Change, PastResult, TargetKey
+from workbench.model import Indicator, IndicatorKind, Score, TargetKey
+from workbench.review import Change, PastResult
 from workbench.scoring.indicators import format_value
 from workbench.tui.context import review_app_of
 from workbench.tui.i18n import Texts, localize_bindings

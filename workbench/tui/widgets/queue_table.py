@@ -10,7 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from workbench.review import QueueRow, Status, TargetKey
+from workbench.model import TargetKey, TargetKind
+from workbench.review import QueueRow, Status
 from workbench.tui.display import queue_cells
 from workbench.tui.i18n import Texts, localize_bindings
 
@@ -23,7 +24,7 @@ def row_key(key: TargetKey) -> str:
 
 def target_key(row_key_value: str) -> TargetKey:
     kind, _, tid = row_key_value.partition(":")
-    return (kind, tid)
+    return TargetKey(TargetKind(kind), tid)
 
 
 class QueueTable(DataTable[str | Text]):
