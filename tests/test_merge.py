@@ -13,7 +13,8 @@ from support import write_csv
 
 from workbench.cli.main import cli
 from workbench.consolidation.merge import merge_exports
-from workbench.setup.package import make_package
+from workbench.model import TargetKind
+from workbench.setup.package import RE_REVIEW_COPY_REASON, make_package
 from workbench.setup.round import SetupFiles, init_round
 from workbench.signed.export import export_package
 from workbench.signed.keyring import add_key
@@ -169,7 +170,10 @@ def test_disputes_issue_rereview_packages_and_merging_updates_only_those_pairs(
     assert [p.name for p in packages] == ["R2-复核.wbk"]
     store = Store.open(packages[0], expect=KIND_PACKAGE)
     assert [(s.target_id, s.indicator, s.value) for s in store.scores()] == [("S2", "A2", Decimal("3"))]
-    store.set_score("site", "S2", "A2", Decimal("9"), reason="re-review")
+    # The merged value the package starts from is audited like any other change of the cell.
+    events = store.conn.execute("SELECT target_id, indicator, old_value, new_value, reason FROM score_events")
+    assert [tuple(e) for e in events] == [("S2", "A2", None, "3", RE_REVIEW_COPY_REASON)]
+    store.set_score(TargetKind.SITE, "S2", "A2", Decimal("9"), reason="re-review")
     store.close()
     before = dict(sqlite3.connect(db).execute(
         "SELECT target_id || indicator, value FROM scores WHERE reviewer_id = 'R2'").fetchall())

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from workbench.errors import NotFound
-from workbench.store.db import ScoreChange, Store
+from workbench.model import TargetKey, TargetKind
+from workbench.review import ReviewSession
+from workbench.store.db import ScoreChange, Store, transaction
 from workbench.store.schema import KIND_PACKAGE
 
 
 def test_a_batch_writes_all_or_nothing(package_path: Path) -> None:
     store = Store.open(package_path, expect=KIND_PACKAGE)
     first, second = store.scores()[:2]
-    good = [ScoreChange(s.target_kind.value, s.target_id, s.indicator, Decimal(1)) for s in (first, second)]
+    good = [ScoreChange(s.target_kind, s.target_id, s.indicator, Decimal(1)) for s in (first, second)]
     with pytest.raises(NotFound):
-        store.set_scores([*good, ScoreChange("site", "S999", first.indicator, Decimal(1))], reason="import")
+        store.set_scores([*good, ScoreChange(TargetKind.SITE, "S999", first.indicator, Decimal(1))], reason="import")
     assert all(s.value is None for s in store.scores()[:2])
     assert store.conn.execute("SELECT count(*) FROM score_events").fetchone()[0] == 0
     assert store.set_scores(good, reason="import") == 2
@@ -29,8 +32,8 @@ def test_a_batch_writes_all_or_nothing(package_path: Path) -> None:
 def test_every_change_is_audited_and_the_audit_cannot_be_rewritten(package_path: Path) -> None:
     store = Store.open(package_path, expect=KIND_PACKAGE)
     cell = store.scores()[0]
-    store.set_score(cell.target_kind.value, cell.target_id, cell.indicator, Decimal(1), note="初评")
-    store.set_score(cell.target_kind.value, cell.target_id, cell.indicator, None, reason="undo")
+    store.set_score(cell.target_kind, cell.target_id, cell.indicator, Decimal(1), note="初评")
+    store.set_score(cell.target_kind, cell.target_id, cell.indicator, None, reason="undo")
     events = store.conn.execute("SELECT old_value, new_value, reason FROM score_events ORDER BY id").fetchall()
     assert [tuple(e) for e in events] == [(None, "1", "entry"), ("1", None, "undo")]
     for statement in ("UPDATE score_events SET reason = 'x'", "DELETE FROM score_events"):
@@ -52,3 +55,30 @@ def test_a_stranger_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) ->
         Store.open(path)
     assert path.read_bytes() == before
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_a_confirmed_score_costs_one_read(package_path: Path) -> None:
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    session = ReviewSession(store)
+    key = session.targets[0].key
+    leaf = session.leaves(key, session.cells(key))[0]
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    change = session.enter(key, leaf.code, format(leaf.max_score, "f"))
+    store.conn.set_trace_callback(None)
+    assert change.after.value == leaf.max_score and change.after.revision == change.before.revision + 1
+    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"]
+    store.close()
+
+
+def test_put_scores_lands_only_inside_the_callers_transaction(package_path: Path) -> None:
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    cell = store.scores()[0]
+    with pytest.raises(RuntimeError, match="inside transaction"):
+        store.put_scores(cell.reviewer_id, [replace(cell, value=Decimal(1))], reason="merge")
+    with transaction(store.conn):
+        put = store.put_scores(cell.reviewer_id, [replace(cell, value=Decimal(1)), store.scores()[1]], reason="merge")
+    assert put.cells == 1 and put.targets == {TargetKey(cell.target_kind, cell.target_id)}
+    events = store.conn.execute("SELECT indicator, old_value, new_value, reason FROM score_events").fetchall()
+    assert [tuple(e) for e in events] == [(cell.indicator, None, "1", "merge")]
+    store.close()

@@ -27,7 +27,7 @@ from workbench.scoring.indicators import (
     parse_value,
     stored_value,
 )
-from workbench.store.db import Store, decode_value, encode_value
+from workbench.store.db import KEEP, Keep, Store, decode_value, encode_value
 
 #: Environment variable naming the opt-in score log (one JSON line per committed change).
 SCORE_LOG_ENV = "WORKBENCH_SCORE_LOG"
@@ -304,13 +304,12 @@ class ReviewSession:
             return None
         last = self._undo.pop()
         b = last.before
-        before = self.store.set_score(
-            b.target_kind.value, b.target_id, b.indicator, b.value, note=b.note, evidence=b.evidence,
-            reason="undo",
+        written = self.store.set_score(
+            b.target_kind, b.target_id, b.indicator, b.value, note=b.note, evidence=b.evidence, reason="undo",
         )
-        change = Change(last.after, before, "undo")
+        change = Change(written.before, written.after, "undo")
         if self._log is not None:
-            self._log.record(before)
+            self._log.record(written.after)
         return change
 
     @property
@@ -335,15 +334,10 @@ class ReviewSession:
                      row[1], row[2], row[3] or "", row[4])
 
     def _write(
-        self, key: TargetKey, code: str, *, value: Decimal | str | None | object = ..., note: str | None = None,
+        self, key: TargetKey, code: str, *, value: Decimal | str | None | Keep = KEEP, note: str | None = None,
         evidence: str | None = None, reason: str,
     ) -> Change:
-        before = self.cell(key, code)
-        if before is None:
-            raise NotFound(f"{key.kind} {key.id} / {code} 不在本评审包中 / is not part of this package")
-        new_value = before.value if value is ... else value
-        assert new_value is None or isinstance(new_value, (Decimal, str))
-        after = self.store.set_score(key.kind, key.id, code, new_value, note=note, evidence=evidence, reason=reason)
+        before, after = self.store.set_score(key.kind, key.id, code, value, note=note, evidence=evidence, reason=reason)
         change = Change(before, after, reason)
         if after.revision != before.revision:
             self._undo.append(change)

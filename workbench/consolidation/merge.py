@@ -20,6 +20,7 @@ from pathlib import Path
 
 from workbench.consolidation.stored import STALE_KEY, recompute_consolidated
 from workbench.errors import FailureCode, WorkbenchError
+from workbench.model import TargetKey
 from workbench.signed.verify import (
     MERGED_OUTCOME,
     VerifiedExport,
@@ -28,7 +29,7 @@ from workbench.signed.verify import (
     stale_refusal,
     verify_export,
 )
-from workbench.store.db import Store, encode_value, transaction, utc_now
+from workbench.store.db import Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
 
 
@@ -75,7 +76,7 @@ def merge_exports(
         workers = min(os.cpu_count() or 1, 4) if len(paths) > 2 else 0
     report = MergeReport()
     merged_here: dict[str, int] = {}  # nonce → highest seq merged in this batch
-    touched: set[tuple[str, str]] = set()  # targets whose scores changed: only these are re-consolidated
+    touched: set[TargetKey] = set()  # targets whose scores changed: only these are re-consolidated
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
         # Set with every ingest, cleared with the re-consolidation: if a merge was killed in between,
@@ -136,7 +137,7 @@ def _verified(round_db: Path, paths: list[Path], workers: int) -> Iterator[tuple
 
 
 def _merge_one(
-    store: Store, path: Path, verified: Verified, merged_here: dict[str, int], touched: set[tuple[str, str]]
+    store: Store, path: Path, verified: Verified, merged_here: dict[str, int], touched: set[TargetKey]
 ) -> FileOutcome:
     if isinstance(verified, _Refusal):
         return FileOutcome(path, "rejected", verified.code, verified.message)
@@ -166,7 +167,7 @@ def _merge_one(
 
 
 def ingest(
-    store: Store, verified: VerifiedExport, *, rows: bool = True, touched: set[tuple[str, str]] | None = None
+    store: Store, verified: VerifiedExport, *, rows: bool = True, touched: set[TargetKey] | None = None
 ) -> int:
     """Upsert the signed rows and the ledger row in one transaction; returns how many cells changed.
 
@@ -174,46 +175,13 @@ def ingest(
     merged (so merging it again is a no-op) but its values never land.
     """
     now = utc_now()
-    reason = f"merge {verified.export_id} seq {verified.seq}"
-    changed = 0
     conn = store.conn
     with transaction(conn):
-        current = {
-            (r[0], r[1], r[2]): (r[3], r[4], r[5])
-            for r in conn.execute(
-                "SELECT target_kind, target_id, indicator, value, note, evidence FROM scores "
-                "WHERE round = ? AND reviewer_id = ?",
-                (store.round_id, verified.reviewer_id),
-            )
-        }
-        upserts, events = [], []
-        for row in verified.rows if rows else ():
-            key = (row.target_kind, row.target_id, row.indicator)
-            new = (encode_value(row.value), row.note, row.evidence)
-            old = current.get(key)
-            if old == new:
-                continue
-            changed += 1
-            if touched is not None:
-                touched.add((row.target_kind, row.target_id))
-            upserts.append((store.round_id, verified.reviewer_id, *key, *new, row.updated_at or now, row.revision))
-            before = old or (None, None, None)
-            events.append((now, store.round_id, verified.reviewer_id, *key, before[0], new[0], before[1], new[1],
-                           before[2], new[2], reason))
-        conn.executemany(
-            "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator, value, note, evidence, "
-            "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (round, reviewer_id, target_kind, target_id, indicator) DO UPDATE SET "
-            "value = excluded.value, note = excluded.note, evidence = excluded.evidence, "
-            "updated_at = excluded.updated_at, revision = excluded.revision",
-            upserts,
+        put = store.put_scores(
+            verified.reviewer_id, verified.rows if rows else (), reason=f"merge {verified.export_id} seq {verified.seq}"
         )
-        conn.executemany(
-            "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, old_value, "
-            "new_value, old_note, new_note, old_evidence, new_evidence, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            events,
-        )
+        if touched is not None:
+            touched.update(put.targets)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, now))
         conn.execute(
             "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
@@ -222,4 +190,4 @@ def ingest(
              verified.payload_sha256, len(verified.rows), verified.path.name, verified.created_at, now,
              MERGED_OUTCOME),
         )
-    return changed
+    return put.cells

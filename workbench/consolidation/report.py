@@ -14,6 +14,7 @@ from typing import Any
 
 from workbench.consolidation.consolidate import rank_targets
 from workbench.consolidation.stored import storing, stream_consolidation
+from workbench.model import TargetKey, TargetKind
 from workbench.scoring.indicators import format_value, round_half_up
 from workbench.store.db import Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
@@ -46,7 +47,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
     out = Path(out)
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
-        names = {(t.kind.value, t.id): t for t in store.targets()}
+        names = {t.key: t for t in store.targets()}
         reviewers = {r.id: r for r in store.reviewers()}
         summary, targets = stream_consolidation(store)
         tree = summary.tree
@@ -86,7 +87,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         cells = 0
         with transaction(store.conn):  # the report's consolidation is also what `scores` shows from now on
             for target in storing(store, targets, whole_round=True):
-                t = names.get((target.target_kind, target.target_id))
+                t = names.get(TargetKey(target.target_kind, target.target_id))
                 for c in target.cells:
                     ind = tree.get(c.indicator)
                     cells += 1
@@ -101,13 +102,13 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
 
         header(totals_sheet, ["排名", "类型", "编号", "名称", "地区", "总分", "等级", "待复核"],
                [6, 6, 10, 30, 10, 8, 8, 10])
-        disputed = Counter((d.target_kind, d.target_id) for d in summary.disputes)
-        order = sorted(summary.totals, key=lambda k: (k[0] != "site", ranks[k], k[1]))
+        disputed = Counter(TargetKey(d.target_kind, d.target_id) for d in summary.disputes)
+        order = sorted(summary.totals, key=lambda k: (k.kind != TargetKind.SITE, ranks[k], k.id))
         for key in order:
             total = summary.totals[key]
             t = names.get(key)
             totals_sheet.append([
-                ranks[key], KIND_LABEL[key[0]], key[1], t.name if t else "", t.region if t else "",
+                ranks[key], KIND_LABEL[key.kind], key.id, t.name if t else "", t.region if t else "",
                 number(totals_sheet, total.total, "0.0"), total.grade, disputed.get(key, 0) or None,
             ])
 
@@ -126,7 +127,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         header(disputes, ["评审专家", "类型", "编号", "名称", "指标代码", "指标名称", "原因"],
                [10, 6, 10, 28, 10, 20, 12])
         for d in summary.disputes:
-            t = names.get((d.target_kind, d.target_id))
+            t = names.get(TargetKey(d.target_kind, d.target_id))
             disputes.append([d.reviewer_id, KIND_LABEL[d.target_kind], d.target_id, t.name if t else "",
                              d.indicator, tree.get(d.indicator).name, REASON_LABEL.get(d.reason, d.reason)])
 

@@ -15,6 +15,7 @@ from workbench.consolidation.consolidate import (
     TargetConsolidation,
     iter_consolidation,
 )
+from workbench.model import TargetKey
 from workbench.scoring.indicators import IndicatorTree, Rules, TotalResult
 from workbench.store.db import Store, decode_value, encode_value, transaction
 
@@ -27,12 +28,11 @@ class RoundConsolidation:
     rules: Rules
     settings: ConsolidationSettings
     agreement: Agreement
-    totals: dict[tuple[str, str], TotalResult] = field(default_factory=dict)
+    totals: dict[TargetKey, TotalResult] = field(default_factory=dict)
     disputes: list[Dispute] = field(default_factory=list)
     ignored: list[IgnoredReview] = field(default_factory=list)
 
 
-Target = tuple[str, str]
 #: meta key set by every ingest and cleared by the re-consolidation that follows it
 STALE_KEY = "consolidation_stale_since"
 
@@ -49,7 +49,7 @@ def _reviews(store: Store, only: bool) -> Iterator[Review]:
         yield (r[0], r[1], r[2], r[3], decode_value(r[4]))
 
 
-def _mark_touched(store: Store, targets: Collection[Target]) -> None:
+def _mark_touched(store: Store, targets: Collection[TargetKey]) -> None:
     store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (target_kind TEXT, target_id TEXT, "
                        "PRIMARY KEY (target_kind, target_id))")
     store.conn.execute("DELETE FROM temp.touched")
@@ -57,7 +57,7 @@ def _mark_touched(store: Store, targets: Collection[Target]) -> None:
 
 
 def stream_consolidation(
-    store: Store, *, targets: Collection[Target] | None = None, agreement: bool = True
+    store: Store, *, targets: Collection[TargetKey] | None = None, agreement: bool = True
 ) -> tuple[RoundConsolidation, Iterator[TargetConsolidation]]:
     """The round's consolidation (or only ``targets``'), one target at a time; the summary fills as the
     iterator runs. ``agreement=False`` skips the agreement sums nobody will read."""
@@ -78,14 +78,14 @@ def stream_consolidation(
         for target in iter_consolidation(tree, rules, settings, _reviews(store, targets is not None), assignments,
                                          ignored=summary.ignored,
                                          agreement=summary.agreement if agreement else None):
-            summary.totals[(target.target_kind, target.target_id)] = target.total
+            summary.totals[TargetKey(target.target_kind, target.target_id)] = target.total
             summary.disputes.extend(target.disputes)
             yield target
 
     return summary, run()
 
 
-def recompute_consolidated(store: Store, targets: Collection[Target] | None = None) -> RoundConsolidation:
+def recompute_consolidated(store: Store, targets: Collection[TargetKey] | None = None) -> RoundConsolidation:
     """Replace the current round's rows of `consolidated` (all, or only those of ``targets``) from its
     merged scores, in one transaction."""
     summary, results = stream_consolidation(store, targets=targets, agreement=False)

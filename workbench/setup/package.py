@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from workbench.store.migrations import building
 from workbench.store.schema import KIND_PACKAGE, KIND_ROUND
 
 Pair = tuple[str, str, str]  # (target_kind, target_id, indicator code)
+
+#: The audit reason of the merged values a re-review package starts from.
+RE_REVIEW_COPY_REASON = "re-review copy"
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def make_package(
             "package_kind": kind,
         }
         with building(out, KIND_PACKAGE, meta) as conn:
-            _fill_package(conn, store, reviewer_id, pairs, record)
+            _fill_package(Store(conn, out), store, reviewer_id, pairs, record)
         with transaction(store.conn):
             insert_rows(store.conn, "packages", [record])
             if kind == "re-review":
@@ -126,9 +129,9 @@ def make_package(
 
 
 def _fill_package(
-    conn: sqlite3.Connection, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: dict[str, object]
+    package: Store, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: Mapping[str, object]
 ) -> None:
-    src = store.conn
+    src, conn = store.conn, package.conn
     site_ids = sorted({p[1] for p in pairs if p[0] == "site"})
     case_ids = sorted({p[1] for p in pairs if p[0] == "case"})
     with transaction(conn):
@@ -156,17 +159,10 @@ def _fill_package(
             ((store.round_id, reviewer_id, *p) for p in pairs),
         )
         if record["kind"] == "re-review":
-            # The reviewer re-checks what they gave before: start from their merged values.
-            previous = src.execute(
-                "SELECT target_kind, target_id, indicator, value, note, evidence, updated_at, revision FROM scores "
-                "WHERE round = ? AND reviewer_id = ?",
-                (store.round_id, reviewer_id),
-            )
-            conn.executemany(
-                "UPDATE scores SET value = ?, note = ?, evidence = ?, updated_at = ?, revision = ? "
-                "WHERE target_kind = ? AND target_id = ? AND indicator = ?",
-                ((r[3], r[4], r[5], r[6], r[7], r[0], r[1], r[2]) for r in previous),
-            )
+            # The reviewer re-checks what they gave before: start from their merged values, audited.
+            wanted = set(pairs)
+            previous = (s for s in store.scores(reviewer_id) if (s.target_kind, s.target_id, s.indicator) in wanted)
+            package.put_scores(reviewer_id, previous, reason=RE_REVIEW_COPY_REASON)
 
 
 def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, args: Sequence[object]) -> None:

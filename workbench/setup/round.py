@@ -135,7 +135,8 @@ def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
         if applies is None:
             c.add(row["applies_to"].where, f"适用对象「{row['applies_to'].value}」应为 网站/案例/全部 / applies_to must be site, case or both")
         allow_na = c.boolean(row["allow_na"], "可不适用")
-        max_score = step = Decimal(0)
+        max_score: Decimal | None = Decimal(0)
+        step: Decimal | None = Decimal(0)
         if is_leaf:
             max_score = c.decimal(row["max_score"], "分值") if row["max_score"].value else (Decimal(0) if kind is IndicatorKind.VETO else None)
             if row["max_score"].value == "" and kind is not IndicatorKind.VETO:

@@ -417,9 +417,9 @@ def _write_workbook(
     _layout(summary_sheet, _SUMMARY_WIDTHS, len(summary) - 2)
     for index, line in enumerate(summary):
         if index == 0:
-            summary_sheet.append([_header(WriteOnlyCell(summary_sheet, h), header_font, header_fill) for h in line])
+            summary_sheet.append([_header(WriteOnlyCell(summary_sheet, str(h)), header_font, header_fill) for h in line])
         elif index == len(summary) - 1:
-            note = WriteOnlyCell(summary_sheet, line[0])
+            note = WriteOnlyCell(summary_sheet, str(line[0]))
             note.alignment = Alignment(wrap_text=False)
             note.font = Font(italic=True, color="666666")
             summary_sheet.append([note])

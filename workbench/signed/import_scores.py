@@ -7,6 +7,8 @@ cell never erases what the package holds, and a pair the app changed since the w
 
 from __future__ import annotations
 
+from workbench.model import TargetKind
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,7 +191,7 @@ def _changes(store: Any, sheet: SheetData, file_name: str, exported_at: str) -> 
                 "re-enter it",
             ))
             continue
-        changes.append(ScoreChange(key[0], key[1], key[2], value, note, evidence))
+        changes.append(ScoreChange(TargetKind(key[0]), key[1], key[2], value, note, evidence))
     if problems:
         raise InputRefused(problems, f"{file_name}: {len(problems)} 处问题，未作任何修改 / "
                                      f"{len(problems)} problem(s) found; nothing was changed")

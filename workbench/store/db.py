@@ -6,14 +6,15 @@ score) must not pay for sqlite-utils, which serves schema creation and migration
 
 from __future__ import annotations
 
+import enum
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from workbench.errors import NotAPackage, NotFound, WorkbenchError
 from workbench.model import (
@@ -26,6 +27,7 @@ from workbench.model import (
     Score,
     Site,
     Target,
+    TargetKey,
     TargetKind,
 )
 from workbench.store.schema import KIND_PACKAGE, SCHEMA_TABLES
@@ -99,6 +101,15 @@ def encode_value(value: Decimal | str | None) -> str | None:
     if value == NA:
         return NA
     return str(value)
+
+
+class Keep(enum.Enum):
+    """The type of KEEP: "leave this field as the cell has it"."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 class Store:
@@ -240,22 +251,23 @@ class Store:
         )
         return {r[0]: decode_value(r[1]) for r in rows}
 
+    # the one writer of scores and their audit events ------------------------------------------
     def set_score(
         self,
-        target_kind: str,
+        target_kind: TargetKind,
         target_id: str,
         indicator: str,
-        value: Decimal | str | None,
+        value: Decimal | str | None | Keep = KEEP,
         *,
         note: str | None = None,
         evidence: str | None = None,
         reason: str = "entry",
         reviewer_id: str | None = None,
-    ) -> Score:
-        """Write one cell and its audit event in one durable transaction; returns the new state.
+    ) -> ScoreWritten:
+        """Write one cell and its audit event in one durable transaction; returns the cell before and after.
 
-        Only cells that exist (the package's (target, indicator) pairs) can be written; ``None`` for
-        note or evidence keeps what the cell has.
+        Only cells that exist (the package's (target, indicator) pairs) can be written. ``KEEP`` (the
+        default) for the value, and ``None`` for note or evidence, keep what the cell has.
         """
         with transaction(self.conn):
             return self._write_score(
@@ -271,26 +283,70 @@ class Store:
                 count += 1
         return count
 
-    def _write_score(self, change: ScoreChange, reason: str, reviewer_id: str | None) -> Score:
+    def put_scores(self, reviewer_id: str, cells: Iterable[CellState], *, reason: str) -> ScoresPut:
+        """Make a reviewer's cells equal to another copy of them (a merged export, the merged values a re-review
+        package starts from), upserting value, note, evidence, updated_at and revision as that copy has them.
+
+        A cell whose value, note and evidence are already equal is left alone; every other is audited with
+        ``reason``. Runs inside the caller's transaction, so that the cells land together with whatever
+        the caller records beside them (the merge's ledger row). Returns what changed.
+        """
+        if not self.conn.in_transaction:
+            raise RuntimeError("put_scores must run inside transaction(store.conn)")
+        now = utc_now()
+        current = {
+            (r[0], r[1], r[2]): (r[3], r[4], r[5])
+            for r in self.conn.execute(
+                "SELECT target_kind, target_id, indicator, value, note, evidence FROM scores "
+                "WHERE round = ? AND reviewer_id = ?",
+                (self.round_id, reviewer_id),
+            )
+        }
+        upserts, events = [], []
+        changed: set[TargetKey] = set()
+        for cell in cells:
+            key = (cell.target_kind, cell.target_id, cell.indicator)
+            new = (encode_value(cell.value), cell.note, cell.evidence)
+            old = current.get(key)
+            if old == new:
+                continue
+            changed.add(TargetKey(TargetKind(cell.target_kind), cell.target_id))
+            upserts.append((self.round_id, reviewer_id, *key, *new, cell.updated_at or now, cell.revision))
+            before = old or (None, None, None)
+            events.append((now, self.round_id, reviewer_id, *key, before[0], new[0], before[1], new[1],
+                           before[2], new[2], reason))
+        self.conn.executemany(
+            "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator, value, note, evidence, "
+            "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (round, reviewer_id, target_kind, target_id, indicator) DO UPDATE SET "
+            "value = excluded.value, note = excluded.note, evidence = excluded.evidence, "
+            "updated_at = excluded.updated_at, revision = excluded.revision",
+            upserts,
+        )
+        self.conn.executemany(_INSERT_EVENT, events)
+        return ScoresPut(len(upserts), changed)
+
+    def _write_score(self, change: ScoreChange, reason: str, reviewer_id: str | None) -> ScoreWritten:
         reviewer = reviewer_id or self.reviewer_id
         if reviewer is None:
             raise WorkbenchError("no reviewer for this score")
         key = (self.round_id, reviewer, change.target_kind, change.target_id, change.indicator)
-        select = (
+        row = self.conn.execute(
             "SELECT * FROM scores WHERE round = ? AND reviewer_id = ? AND target_kind = ? "
-            "AND target_id = ? AND indicator = ?"
-        )
-        row = self.conn.execute(select, key).fetchone()
+            "AND target_id = ? AND indicator = ?",
+            key,
+        ).fetchone()
         if row is None:
             raise NotFound(
                 f"{change.target_kind} {change.target_id} / {change.indicator} 不在本评审包中 / "
                 "is not part of this package"
             )
-        new_value = encode_value(change.value)
+        before = _score(row)
+        new_value = row["value"] if change.value is KEEP else encode_value(change.value)
         new_note = row["note"] if change.note is None else change.note
         new_evidence = row["evidence"] if change.evidence is None else change.evidence
         if (new_value, new_note, new_evidence) == (row["value"], row["note"], row["evidence"]):
-            return _score(row)
+            return ScoreWritten(before, before)
         now = utc_now()
         self.conn.execute(
             "UPDATE scores SET value = ?, note = ?, evidence = ?, updated_at = ?, revision = revision + 1 "
@@ -298,12 +354,19 @@ class Store:
             (new_value, new_note, new_evidence, now, *key),
         )
         self.conn.execute(
-            "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
-            "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _INSERT_EVENT,
             (now, *key, row["value"], new_value, row["note"], new_note, row["evidence"], new_evidence, reason),
         )
-        return _score(self.conn.execute(select, key).fetchone())
+        after = replace(before, value=decode_value(new_value), note=new_note, evidence=new_evidence, updated_at=now,
+                        revision=before.revision + 1)
+        return ScoreWritten(before, after)
+
+
+_INSERT_EVENT = (
+    "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
+    "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _score(r: sqlite3.Row) -> Score:
@@ -316,17 +379,52 @@ def _score(r: sqlite3.Row) -> Score:
 
 @dataclass(frozen=True)
 class ScoreChange:
-    """One cell to write: a value (None = not scored, NA, or a Decimal); None note/evidence keeps them."""
+    """One cell to write: a value (None = not scored, NA, a Decimal, or KEEP); None note/evidence keeps them."""
 
-    target_kind: str
+    target_kind: TargetKind
     target_id: str
     indicator: str
-    value: Decimal | str | None
+    value: Decimal | str | None | Keep
     note: str | None = None
     evidence: str | None = None
 
 
-def insert_rows(conn: sqlite3.Connection, table: str, rows: Iterable[dict[str, Any]]) -> int:
+class ScoreWritten(NamedTuple):
+    """A cell before and after a write (the same when nothing changed)."""
+
+    before: Score
+    after: Score
+
+
+class ScoresPut(NamedTuple):
+    """What put_scores changed: how many cells, and in which targets."""
+
+    cells: int
+    targets: set[TargetKey]
+
+
+class CellState(Protocol):
+    """A whole cell as another copy holds it: a signed row of an export, or a Score of the round."""
+
+    @property
+    def target_kind(self) -> str: ...
+    @property
+    def target_id(self) -> str: ...
+    @property
+    def indicator(self) -> str: ...
+    @property
+    def value(self) -> Decimal | str | None: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def evidence(self) -> str: ...
+    @property
+    def updated_at(self) -> str | None: ...
+    @property
+    def revision(self) -> int: ...
+
+
+def insert_rows(conn: sqlite3.Connection, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
     """Bulk insert dicts that share one set of keys; returns the count."""
     rows = list(rows)
     if not rows:
