@@ -9,7 +9,6 @@ import pytest
 
 from workbench.consolidation.consolidate import (
     CellStats,
-    ConsolidationSettings,
     Dispute,
     IgnoredReview,
     consolidate,
@@ -18,8 +17,10 @@ from workbench.consolidation.consolidate import (
     krippendorff_alpha,
     reviewer_bias,
 )
+from workbench.errors import InvalidRule
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
-from workbench.scoring.indicators import IndicatorTree, Rules
+from workbench.scoring.indicators import IndicatorTree
+from workbench.scoring.rules import ConsolidationSettings, Rules
 
 D = Decimal
 SCORE, DEDUCT, VETO = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.VETO
@@ -482,5 +483,5 @@ def test_settings_read_from_the_round_rules_in_chinese_or_english() -> None:
      {"min_reviews": "2.5"}, {"trim": "1", "去掉最高最低": "0"}],
 )
 def test_bad_settings_are_refused(rules: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidRule, match="trim|disagreement_spread|disagreement_z|min_reviews"):
         ConsolidationSettings.from_rules(rules)

@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbench.consolidation.consolidate import (
-    ConsolidationSettings,
     consolidate,
     consolidate_cell,
     krippendorff_alpha,
 )
 from workbench.model import NA, Indicator, IndicatorKind
-from workbench.scoring.indicators import IndicatorTree, Rules
+from workbench.scoring.indicators import IndicatorTree
+from workbench.scoring.rules import ConsolidationSettings, Rules
 
 D = Decimal
 Units = list[list[int | None]]

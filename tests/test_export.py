@@ -14,7 +14,8 @@ from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, signed_parts
 
 from workbench.errors import WrongPassphrase
-from workbench.scoring.indicators import IndicatorTree, Rules, compute_total
+from workbench.scoring.indicators import IndicatorTree, compute_total
+from workbench.scoring.rules import Rules
 from workbench.signed.export import (
     NoRegisteredKey,
     UnscoredIndicators,

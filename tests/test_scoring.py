@@ -6,11 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from workbench.errors import InvalidScore, NotFound
+from workbench.errors import InvalidRule, InvalidScore, NotFound
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import (
     IndicatorTree,
-    Rules,
     TotalResult,
     compute_total,
     dense_ranks,
@@ -20,6 +19,7 @@ from workbench.scoring.indicators import (
     round_half_up,
     step_places,
 )
+from workbench.scoring.rules import Rules
 
 D = Decimal
 SCORE, DEDUCT, VETO, BONUS = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.VETO, IndicatorKind.BONUS
@@ -457,7 +457,7 @@ def test_rules_accept_chinese_keys_and_defaults() -> None:
     ],
 )
 def test_bad_rule_text_is_refused_naming_the_key(rows: dict[str, str], key: str) -> None:
-    with pytest.raises(ValueError, match=key):
+    with pytest.raises(InvalidRule, match=key):
         Rules.from_mapping(rows)
 
 

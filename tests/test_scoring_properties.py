@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import (
     IndicatorTree,
-    Rules,
     TotalResult,
     compute_total,
     dense_ranks,
     format_value,
     parse_value,
 )
+from workbench.scoring.rules import Rules
 
 D = Decimal
 STEPS = (D("0.5"), D("1"), D("0.1"))

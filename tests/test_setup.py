@@ -208,7 +208,7 @@ def test_package_refuses_unknown_reviewer_and_round_expected(round_db: Path, tmp
 
 
 def test_rules_are_validated_and_an_empty_value_switches_a_rule_off(tmp_path: Path) -> None:
-    from workbench.consolidation.consolidate import ConsolidationSettings
+    from workbench.scoring.rules import ConsolidationSettings
 
     rules = write_csv(tmp_path / "rules.csv", "规则,值\n分歧阈值,很大\n")
     files = SetupFiles(**{**small_files(tmp_path).__dict__, "rules": rules})

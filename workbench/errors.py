@@ -47,6 +47,12 @@ class NotFound(WorkbenchError):
     code = "NOT_FOUND"
 
 
+class InvalidRule(WorkbenchError, ValueError):
+    """A row of the round's rules is not what its rule needs: a bad number, flag or grade band, or a repeat."""
+
+    code = "INVALID_RULE"
+
+
 class InvalidScore(WorkbenchError):
     """A value the reviewer typed is out of range, off step, negative or of the wrong kind."""
 

@@ -21,12 +21,12 @@ from workbench.errors import InvalidScore, NotFound, WorkbenchError
 from workbench.model import NA, Indicator, Score, Target, TargetKey, TargetKind
 from workbench.scoring.indicators import (
     IndicatorTree,
-    Rules,
     TotalResult,
     compute_total,
     parse_value,
     stored_value,
 )
+from workbench.scoring.rules import Rules
 from workbench.store.db import KEEP, Keep, Store, decode_value, encode_value
 
 #: Environment variable naming the opt-in score log (one JSON line per committed change).

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 
 from scripts.synthetic import synthetic_site_names  # noqa: E402
 from workbench.model import NA  # noqa: E402
-from workbench.scoring.indicators import Rules  # noqa: E402
+from workbench.scoring.rules import Rules  # noqa: E402
 from workbench.setup.round import DEFAULT_RULES, write_search_keys  # noqa: E402
 from workbench.store.db import Store, checkpoint, transaction  # noqa: E402
 from workbench.store.migrations import create_database  # noqa: E402

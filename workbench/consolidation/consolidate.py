@@ -5,10 +5,9 @@ Agreement and bias live in workbench.consolidation.agreement and are re-exported
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, localcontext
 
 from workbench.consolidation.agreement import (
     Agreement,
@@ -19,10 +18,7 @@ from workbench.consolidation.agreement import (
 from workbench.errors import InvalidScore
 from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
 from workbench.scoring.indicators import (
-    FALSE_TEXTS,
-    TRUE_TEXTS,
     IndicatorTree,
-    Rules,
     TotalResult,
     compute_total,
     dense_ranks,
@@ -30,6 +26,7 @@ from workbench.scoring.indicators import (
     step_places,
     stored_value,
 )
+from workbench.scoring.rules import ConsolidationSettings, Rules
 
 __all__ = [
     "Agreement",
@@ -70,118 +67,6 @@ _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
 _MAD_TO_SIGMA = Decimal("1.4826")  # MAD × 1.4826 estimates σ of a normal sample
 _INVALID = object()
-
-
-# ------------------------------------------------------------------------------------------ settings
-
-SETTING_ALIASES: dict[str, str] = {
-    "trim": "trim",
-    "去掉最高最低": "trim",
-    "去掉最高分和最低分": "trim",
-    "min_reviews": "min_reviews",
-    "最少评审数": "min_reviews",
-    "disagreement_spread": "disagreement_spread",
-    "分歧阈值": "disagreement_spread",
-    "disagreement_z": "disagreement_z",
-    "稳健z阈值": "disagreement_z",
-    "value_places": "value_places",
-    "得分小数位": "value_places",
-}
-
-
-def _setting_decimal(key: str, text: str) -> Decimal | None:
-    normal = unicodedata.normalize("NFKC", text).strip()
-    if not normal:
-        return None
-    percent = normal.endswith("%")
-    try:
-        value = Decimal(normal.rstrip("%").strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0:
-        raise ValueError(
-            f"规则「{key}」须为不小于 0 的数字，收到 {text!r} / rule {key} must be a number of 0 or more, got {text!r}"
-        )
-    return value / _HUNDRED if percent else value
-
-
-def _setting_count(key: str, text: str, default: int) -> int:
-    normal = unicodedata.normalize("NFKC", text).strip()
-    if not normal:
-        return default
-    if not normal.isdigit() or len(normal) > 6:
-        raise ValueError(
-            f"规则「{key}」须为整数，收到 {text!r} / rule {key} must be a whole number, got {text!r}"
-        )
-    return int(normal)
-
-
-@dataclass(frozen=True)
-class ConsolidationSettings:
-    """How a round turns several reviews of a cell into one value, and when it calls them disputed."""
-
-    trim: bool = True
-    """Drop exactly one highest and one lowest value when there are 3 or more (去掉一个最高分和一个最低分)."""
-    min_reviews: int = 3
-    """Fewer usable reviews than this flags the cell missing."""
-    spread_threshold: Decimal | None = Decimal("0.4")
-    """(max − min) beyond this share of the indicator's points → disagreement; None turns it off."""
-    z_threshold: Decimal | None = Decimal("3.5")
-    """Robust z |x − median| / (1.4826 · MAD) beyond this → that reviewer is an outlier; None turns it off."""
-    value_places: int = 2
-    """Consolidated values are rounded half-up to this many places, never fewer than the step's places + 1."""
-
-    def __post_init__(self) -> None:
-        if self.min_reviews < 1 or self.value_places < 0:
-            raise ValueError("min_reviews must be at least 1 and value_places at least 0")
-        for name in ("spread_threshold", "z_threshold"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
-                raise ValueError(f"ConsolidationSettings.{name} must be a Decimal of 0 or more, or None")
-
-    @classmethod
-    def from_rules(cls, rules: Mapping[str, str]) -> ConsolidationSettings:
-        """Read the round's `rules(key, value)` rows; keys in English or Chinese, other rules left alone.
-
-        An absent key keeps its default; an empty threshold turns that check off; a threshold may be
-        written as a share (0.4) or a percentage (40%).
-        """
-        given: dict[str, str] = {}
-        for key, value in rules.items():
-            name = SETTING_ALIASES.get(unicodedata.normalize("NFKC", str(key)).strip().casefold().replace(" ", ""))
-            if name is None:
-                continue
-            if name in given:
-                raise ValueError(f"规则「{name}」重复出现 / rule {name} is given more than once")
-            given[name] = "" if value is None else str(value)
-        default = cls()
-        trim = default.trim
-        if "trim" in given:
-            folded = unicodedata.normalize("NFKC", given["trim"]).strip().lower()
-            if folded in TRUE_TEXTS:
-                trim = True
-            elif folded in FALSE_TEXTS:
-                trim = False
-            elif folded:
-                raise ValueError(
-                    f"规则「trim」须为 是/否（1/0），收到 {given['trim']!r} / rule trim must be yes/no (1/0)"
-                )
-        spread = default.spread_threshold
-        if "disagreement_spread" in given:
-            spread = _setting_decimal("disagreement_spread", given["disagreement_spread"])
-        z = default.z_threshold
-        if "disagreement_z" in given:
-            z = _setting_decimal("disagreement_z", given["disagreement_z"])
-        min_reviews = _setting_count("min_reviews", given.get("min_reviews", ""), default.min_reviews)
-        if min_reviews < 1:
-            raise ValueError("规则「min_reviews」须至少为 1 / rule min_reviews must be at least 1")
-        return cls(
-            trim=trim,
-            min_reviews=min_reviews,
-            spread_threshold=spread,
-            z_threshold=z,
-            value_places=_setting_count("value_places", given.get("value_places", ""), default.value_places),
-        )
 
 
 # ---------------------------------------------------------------------------------------------- cells

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from workbench.consolidation.consolidate import (
     Agreement,
-    ConsolidationSettings,
     Dispute,
     IgnoredReview,
     Review,
@@ -16,7 +15,8 @@ from workbench.consolidation.consolidate import (
     iter_consolidation,
 )
 from workbench.model import TargetKey
-from workbench.scoring.indicators import IndicatorTree, Rules, TotalResult
+from workbench.scoring.indicators import IndicatorTree, TotalResult
+from workbench.scoring.rules import ConsolidationSettings, Rules
 from workbench.store.db import Store, decode_value, encode_value, transaction
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import (
@@ -19,10 +17,10 @@ from typing import TypeVar
 
 from workbench.errors import InvalidScore, NotFound
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.scoring.rules import MAX_NUMBER_CHARS, NUMBER, Rules, plain
 
 __all__ = [
     "IndicatorTree",
-    "Rules",
     "TotalResult",
     "compute_total",
     "dense_ranks",
@@ -43,8 +41,6 @@ _ONE = Decimal(1)
 
 # Reviewers type on Chinese keyboards: full-width ASCII forms (１２．５, Ｎ／Ａ, －) and the ideographic space.
 _FULL_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
-_MAX_NUMBER_CHARS = 30
 _NA_TEXTS = frozenset({"不适用", "na", "n/a"})
 _VETO_YES = frozenset({"是", "y", "yes", "1"})
 _VETO_NO = frozenset({"否", "n", "no", "0"})
@@ -63,147 +59,6 @@ def step_places(step: Decimal) -> int:
     exponent = step.normalize().as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal as people write it: no exponent, no trailing zeros (100, 0.5, 4)."""
-    return format(value.normalize(), "f")
-
-
-# ---------------------------------------------------------------------------------------------- rules
-
-RULE_ALIASES: dict[str, str] = {
-    "pass_mark": "pass_mark",
-    "及格线": "pass_mark",
-    "合格线": "pass_mark",
-    "bonus_gate": "bonus_gate",
-    "加分门槛": "bonus_gate",
-    "bonus_cap": "bonus_cap",
-    "加分上限": "bonus_cap",
-    "grade_bands": "grade_bands",
-    "等级": "grade_bands",
-    "等级划分": "grade_bands",
-    "fail_label": "fail_label",
-    "不合格标签": "fail_label",
-    "rescale_na": "rescale_na",
-    "不适用折算": "rescale_na",
-}
-TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
-FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
-_BAND_SEPARATORS = re.compile(r"[;,、\n]")
-
-
-def _rule_number(key: str, text: str) -> Decimal | None:
-    normal = unicodedata.normalize("NFKC", text).strip()
-    if not normal:
-        return None
-    if len(normal) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(normal):
-        raise ValueError(
-            f"规则「{key}」须为不小于 0 的数字，收到 {text!r} / rule {key} must be a number of 0 or more, got {text!r}"
-        )
-    return Decimal(normal)
-
-
-def _rule_bands(text: str) -> tuple[tuple[str, Decimal], ...]:
-    normal = unicodedata.normalize("NFKC", text).strip()
-    bands: list[tuple[str, Decimal]] = []
-    for item in _BAND_SEPARATORS.split(normal):
-        item = item.strip()
-        if not item:
-            continue
-        label, colon, bound_text = item.rpartition(":")
-        label, bound_text = label.strip(), bound_text.strip()
-        if not colon or not label or not _NUMBER.fullmatch(bound_text) or len(bound_text) > _MAX_NUMBER_CHARS:
-            raise ValueError(
-                f"规则「grade_bands」的「{item}」须写作“等级:下限”，如 卓越:95;优秀:85;准备:0 / "
-                f"rule grade_bands: {item!r} must be written label:lower bound, e.g. 卓越:95;优秀:85;准备:0"
-            )
-        bands.append((label, Decimal(bound_text)))
-    labels = [label for label, _ in bands]
-    bounds = [bound for _, bound in bands]
-    if len(set(labels)) != len(labels) or len(set(bounds)) != len(bounds):
-        raise ValueError(
-            f"规则「grade_bands」中的等级名称与下限都不能重复，收到 {text!r} / "
-            f"rule grade_bands: labels and lower bounds must each be distinct, got {text!r}"
-        )
-    return tuple(bands)
-
-
-def _rule_flag(key: str, text: str, default: bool) -> bool:
-    normal = unicodedata.normalize("NFKC", text).strip().lower()
-    if not normal:
-        return default
-    if normal in TRUE_TEXTS:
-        return True
-    if normal in FALSE_TEXTS:
-        return False
-    raise ValueError(f"规则「{key}」须为 是/否（1/0），收到 {text!r} / rule {key} must be yes/no (1/0), got {text!r}")
-
-
-@dataclass(frozen=True)
-class Rules:
-    """A round's scoring rules; every rule is data so that one engine serves every indicator system."""
-
-    pass_mark: Decimal | None = None
-    """Rounded base total below it → 不合格; at it the target passes."""
-    bonus_gate: Decimal | None = None
-    """The bonus part counts only when the rounded base total is strictly above it."""
-    bonus_cap: Decimal | None = None
-    """Cap on the sum of bonus leaves."""
-    grade_bands: tuple[tuple[str, Decimal], ...] = ()
-    """(label, inclusive lower bound), highest first."""
-    fail_label: str = "不合格"
-    rescale_na: bool = True
-    """N/A leaves are left out and their part rescaled to its full points."""
-
-    def __post_init__(self) -> None:
-        # Whoever builds Rules directly may list bands in any order; grade_for needs highest first.
-        bands = tuple(sorted(((label, Decimal(bound)) for label, bound in self.grade_bands), key=lambda b: -b[1]))
-        object.__setattr__(self, "grade_bands", bands)
-        for name in ("pass_mark", "bonus_gate", "bonus_cap"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Decimal):
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise TypeError(f"Rules.{name} must be a Decimal, not {type(value).__name__}")
-                object.__setattr__(self, name, Decimal(value))
-
-    @classmethod
-    def from_mapping(cls, rules: Mapping[str, str]) -> Rules:
-        """Read the round's `rules(key, value)` rows; keys in English or Chinese, keys of other settings left alone.
-
-        >>> Rules.from_mapping({"pass_mark": "60", "grade_bands": "卓越：95，优秀：85，准备：0"}).grade_bands[0]
-        ('卓越', Decimal('95'))
-        """
-        given: dict[str, str] = {}
-        for key, value in rules.items():
-            name = RULE_ALIASES.get(unicodedata.normalize("NFKC", str(key)).strip().lower())
-            if name is None:
-                continue
-            if name in given:
-                raise ValueError(f"规则「{name}」重复出现 / rule {name} is given more than once")
-            given[name] = "" if value is None else str(value)
-        fail_label = given.get("fail_label", "").strip()
-        return cls(
-            pass_mark=_rule_number("pass_mark", given.get("pass_mark", "")),
-            bonus_gate=_rule_number("bonus_gate", given.get("bonus_gate", "")),
-            bonus_cap=_rule_number("bonus_cap", given.get("bonus_cap", "")),
-            grade_bands=_rule_bands(given.get("grade_bands", "")),
-            fail_label=fail_label or cls.fail_label,
-            rescale_na=_rule_flag("rescale_na", given.get("rescale_na", ""), cls.rescale_na),
-        )
-
-    def to_mapping(self) -> dict[str, str]:
-        """The rules as `rules(key, value)` rows; `Rules.from_mapping(r.to_mapping()) == r`."""
-        out: dict[str, str] = {}
-        for name in ("pass_mark", "bonus_gate", "bonus_cap"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = _plain(value)
-        if self.grade_bands:
-            out["grade_bands"] = ";".join(f"{label}:{_plain(bound)}" for label, bound in self.grade_bands)
-        out["fail_label"] = self.fail_label
-        out["rescale_na"] = "1" if self.rescale_na else "0"
-        return out
 
 
 # ----------------------------------------------------------------------------------------------- tree
@@ -380,8 +235,8 @@ def stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | 
         )
     if leaf.kind in (IndicatorKind.SCORE, IndicatorKind.BONUS) and value > leaf.max_score:
         raise InvalidScore(
-            f"「{leaf.name}」的存储值 {raw} 超过满分 {_plain(leaf.max_score)} / "
-            f"stored value {raw} of {leaf.code} exceeds its maximum {_plain(leaf.max_score)}"
+            f"「{leaf.name}」的存储值 {raw} 超过满分 {plain(leaf.max_score)} / "
+            f"stored value {raw} of {leaf.code} exceeds its maximum {plain(leaf.max_score)}"
         )
     return value
 
@@ -474,7 +329,7 @@ def _shown(text: str) -> str:
 
 def _allowed(indicator: Indicator) -> tuple[str, str]:
     """What may be entered for an indicator, in Chinese and in English."""
-    step = _plain(indicator.step)
+    step = plain(indicator.step)
     if indicator.kind == IndicatorKind.VETO:
         if indicator.allow_na:
             return "填“是”、“否”或“不适用”", "是 (yes), 否 (no) or 不适用 (N/A)"
@@ -482,7 +337,7 @@ def _allowed(indicator: Indicator) -> tuple[str, str]:
     if indicator.kind == IndicatorKind.DEDUCT:
         zh, en = f"不小于 0、步长 {step} 的扣分数", f"points deducted, 0 or more in steps of {step}"
     else:
-        top = _plain(indicator.max_score)
+        top = plain(indicator.max_score)
         zh, en = f"0 至 {top} 之间、步长 {step} 的数值", f"0–{top} in steps of {step}"
     if indicator.allow_na:
         zh, en = zh + "（或“不适用”）", en + " (or N/A)"
@@ -516,7 +371,7 @@ def parse_value(indicator: Indicator, text: str) -> Decimal | str | None:
 
     negative = normal.startswith("-")
     digits = normal[1:] if negative else normal
-    if len(digits) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(digits):
+    if len(digits) > MAX_NUMBER_CHARS or not NUMBER.fullmatch(digits):
         raise _refused(indicator, got)
     with localcontext(_CONTEXT):
         value = Decimal(digits)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from workbench.consolidation.consolidate import SETTING_ALIASES, ConsolidationSettings
-from workbench.errors import InputRefused, Problem, WorkbenchError
+from workbench.errors import InputRefused, InvalidRule, Problem, WorkbenchError
 from workbench.model import Indicator, IndicatorKind, TargetKind
-from workbench.scoring.indicators import RULE_ALIASES, IndicatorTree, Rules, parse_value
+from workbench.scoring.indicators import IndicatorTree, parse_value
+from workbench.scoring.rules import ALIASES, read_rules, rule_name
 from workbench.setup.tables import Cell, Table, read_table
 from workbench.store.db import Store, checkpoint, encode_value, insert_rows, transaction
 from workbench.store.migrations import building
@@ -35,8 +35,6 @@ APPLIES_WORDS = {
 TARGET_WORDS = {"site": TargetKind.SITE, "网站": TargetKind.SITE, "case": TargetKind.CASE, "案例": TargetKind.CASE}
 TRUE_WORDS = {"是", "1", "true", "yes", "y", "√"}
 FALSE_WORDS = {"否", "0", "false", "no", "n", ""}
-RULE_KEYS = {**RULE_ALIASES, **SETTING_ALIASES}  # the scoring engine's and the consolidation's rules
-ENGINE_RULES = frozenset(RULE_ALIASES.values())
 DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}
 
 
@@ -187,18 +185,17 @@ def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
     seen: set[str] = set()
     for row in table.rows:
         key_cell, value_cell = row["key"], row["rule_value"]
-        key = RULE_KEYS.get(key_cell.value.casefold().replace(" ", ""))
+        key = rule_name(key_cell.value)
         if key is None:
-            c.add(key_cell.where, f"未知规则「{key_cell.value}」/ unknown rule; known: {', '.join(sorted(set(RULE_KEYS.values())))}")
+            c.add(key_cell.where, f"未知规则「{key_cell.value}」/ unknown rule; known: {', '.join(sorted(set(ALIASES.values())))}")
             continue
         if key in seen:
             c.add(key_cell.where, f"规则「{key_cell.value}」重复 / rule given twice")
         seen.add(key)
         rules[key] = value_cell.value  # empty switches a rule off (no pass mark, no disagreement check, …)
     try:
-        Rules.from_mapping({k: v for k, v in rules.items() if k in ENGINE_RULES})
-        ConsolidationSettings.from_rules({k: v for k, v in rules.items() if k not in ENGINE_RULES})
-    except ValueError as exc:
+        read_rules(rules)
+    except InvalidRule as exc:
         c.add(table.name, f"规则无效 / invalid rules: {exc}")
     return rules
 

@@ -7,14 +7,13 @@ cell never erases what the package holds, and a pair the app changed since the w
 
 from __future__ import annotations
 
-from workbench.model import TargetKind
-
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputRefused, Problem, WorksheetRefused
+from workbench.model import TargetKind
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,

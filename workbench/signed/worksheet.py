@@ -177,12 +177,8 @@ def summarise(
     """Per target, in worksheet order: total and grade (when every applicable leaf is in the sheet), and
     how many of its rows are scored. `values` are the rows' parsed values when the caller has them;
     otherwise the payload texts are parsed (assumed valid)."""
-    from workbench.scoring.indicators import (
-        IndicatorTree,
-        Rules,
-        compute_total,
-        parse_value,
-    )
+    from workbench.scoring.indicators import IndicatorTree, compute_total, parse_value
+    from workbench.scoring.rules import Rules
 
     tree = IndicatorTree(indicators)
     rules = Rules.from_mapping(rules_mapping)

@@ -1,0 +1,259 @@
+"""The one reader of a round's `rules(key, value)` table: the scoring rules and the consolidation settings.
+
+Keys come in English or Chinese; every value is checked here, and a bad one raises InvalidRule naming the
+rule, the value and what it must be.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from workbench.errors import InvalidRule
+
+#: A plain decimal of 0 or more as a person types it (no sign, no exponent), and how long one may be.
+NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+MAX_NUMBER_CHARS = 30
+_HUNDRED = Decimal(100)
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as people write it: no exponent, no trailing zeros (100, 0.5, 4)."""
+    return format(value.normalize(), "f")
+
+
+def rule_name(key: str) -> str | None:
+    """The canonical name of a rule key written in English or Chinese (any width, case or spacing), or None."""
+    return ALIASES.get(unicodedata.normalize("NFKC", str(key)).strip().casefold().replace(" ", ""))
+
+
+def _given(rules: Mapping[str, str], names: frozenset[str]) -> dict[str, str]:
+    """The rows of `rules` that name one of `names`, by canonical name; a rule given twice is refused."""
+    given: dict[str, str] = {}
+    for key, value in rules.items():
+        name = rule_name(key)
+        if name is None or name not in names:
+            continue
+        if name in given:
+            raise InvalidRule(f"规则「{name}」重复出现 / rule {name} is given more than once")
+        given[name] = "" if value is None else str(value)
+    return given
+
+
+def _number(key: str, text: str, *, percent: bool = False) -> Decimal | None:
+    """A number of 0 or more (empty → None); with ``percent``, "40%" reads as 0.4."""
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal:
+        return None
+    share = percent and normal.endswith("%")
+    digits = normal.rstrip("%").strip() if share else normal
+    if len(digits) > MAX_NUMBER_CHARS or not NUMBER.fullmatch(digits):
+        raise InvalidRule(
+            f"规则「{key}」须为不小于 0 的数字，收到 {text!r} / rule {key} must be a number of 0 or more, got {text!r}"
+        )
+    value = Decimal(digits)
+    return value / _HUNDRED if share else value
+
+
+SCORING_ALIASES: dict[str, str] = {
+    "pass_mark": "pass_mark",
+    "及格线": "pass_mark",
+    "合格线": "pass_mark",
+    "bonus_gate": "bonus_gate",
+    "加分门槛": "bonus_gate",
+    "bonus_cap": "bonus_cap",
+    "加分上限": "bonus_cap",
+    "grade_bands": "grade_bands",
+    "等级": "grade_bands",
+    "等级划分": "grade_bands",
+    "fail_label": "fail_label",
+    "不合格标签": "fail_label",
+    "rescale_na": "rescale_na",
+    "不适用折算": "rescale_na",
+}
+TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
+FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
+_BAND_SEPARATORS = re.compile(r"[;,、\n]")
+
+
+def _rule_bands(text: str) -> tuple[tuple[str, Decimal], ...]:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    bands: list[tuple[str, Decimal]] = []
+    for item in _BAND_SEPARATORS.split(normal):
+        item = item.strip()
+        if not item:
+            continue
+        label, colon, bound_text = item.rpartition(":")
+        label, bound_text = label.strip(), bound_text.strip()
+        if not colon or not label or not NUMBER.fullmatch(bound_text) or len(bound_text) > MAX_NUMBER_CHARS:
+            raise InvalidRule(
+                f"规则「grade_bands」的「{item}」须写作“等级:下限”，如 卓越:95;优秀:85;准备:0 / "
+                f"rule grade_bands: {item!r} must be written label:lower bound, e.g. 卓越:95;优秀:85;准备:0"
+            )
+        bands.append((label, Decimal(bound_text)))
+    labels = [label for label, _ in bands]
+    bounds = [bound for _, bound in bands]
+    if len(set(labels)) != len(labels) or len(set(bounds)) != len(bounds):
+        raise InvalidRule(
+            f"规则「grade_bands」中的等级名称与下限都不能重复，收到 {text!r} / "
+            f"rule grade_bands: labels and lower bounds must each be distinct, got {text!r}"
+        )
+    return tuple(bands)
+
+
+def _rule_flag(key: str, text: str, default: bool) -> bool:
+    normal = unicodedata.normalize("NFKC", text).strip().lower()
+    if not normal:
+        return default
+    if normal in TRUE_TEXTS:
+        return True
+    if normal in FALSE_TEXTS:
+        return False
+    raise InvalidRule(f"规则「{key}」须为 是/否（1/0），收到 {text!r} / rule {key} must be yes/no (1/0), got {text!r}")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A round's scoring rules; every rule is data so that one engine serves every indicator system."""
+
+    pass_mark: Decimal | None = None
+    """Rounded base total below it → 不合格; at it the target passes."""
+    bonus_gate: Decimal | None = None
+    """The bonus part counts only when the rounded base total is strictly above it."""
+    bonus_cap: Decimal | None = None
+    """Cap on the sum of bonus leaves."""
+    grade_bands: tuple[tuple[str, Decimal], ...] = ()
+    """(label, inclusive lower bound), highest first."""
+    fail_label: str = "不合格"
+    rescale_na: bool = True
+    """N/A leaves are left out and their part rescaled to its full points."""
+
+    def __post_init__(self) -> None:
+        # Whoever builds Rules directly may list bands in any order; grade_for needs highest first.
+        bands = tuple(sorted(((label, Decimal(bound)) for label, bound in self.grade_bands), key=lambda b: -b[1]))
+        object.__setattr__(self, "grade_bands", bands)
+        for name in ("pass_mark", "bonus_gate", "bonus_cap"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Decimal):
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise TypeError(f"Rules.{name} must be a Decimal, not {type(value).__name__}")
+                object.__setattr__(self, name, Decimal(value))
+
+    @classmethod
+    def from_mapping(cls, rules: Mapping[str, str]) -> Rules:
+        """Read the round's `rules(key, value)` rows; keys in English or Chinese, keys of other settings left alone.
+
+        >>> Rules.from_mapping({"pass_mark": "60", "grade_bands": "卓越：95，优秀：85，准备：0"}).grade_bands[0]
+        ('卓越', Decimal('95'))
+        """
+        given = _given(rules, frozenset(SCORING_ALIASES.values()))
+        fail_label = given.get("fail_label", "").strip()
+        return cls(
+            pass_mark=_number("pass_mark", given.get("pass_mark", "")),
+            bonus_gate=_number("bonus_gate", given.get("bonus_gate", "")),
+            bonus_cap=_number("bonus_cap", given.get("bonus_cap", "")),
+            grade_bands=_rule_bands(given.get("grade_bands", "")),
+            fail_label=fail_label or cls.fail_label,
+            rescale_na=_rule_flag("rescale_na", given.get("rescale_na", ""), cls.rescale_na),
+        )
+
+    def to_mapping(self) -> dict[str, str]:
+        """The rules as `rules(key, value)` rows; `Rules.from_mapping(r.to_mapping()) == r`."""
+        out: dict[str, str] = {}
+        for name in ("pass_mark", "bonus_gate", "bonus_cap"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = plain(value)
+        if self.grade_bands:
+            out["grade_bands"] = ";".join(f"{label}:{plain(bound)}" for label, bound in self.grade_bands)
+        out["fail_label"] = self.fail_label
+        out["rescale_na"] = "1" if self.rescale_na else "0"
+        return out
+
+
+CONSOLIDATION_ALIASES: dict[str, str] = {
+    "trim": "trim",
+    "去掉最高最低": "trim",
+    "去掉最高分和最低分": "trim",
+    "min_reviews": "min_reviews",
+    "最少评审数": "min_reviews",
+    "disagreement_spread": "disagreement_spread",
+    "分歧阈值": "disagreement_spread",
+    "disagreement_z": "disagreement_z",
+    "稳健z阈值": "disagreement_z",
+    "value_places": "value_places",
+    "得分小数位": "value_places",
+}
+
+
+def _setting_count(key: str, text: str, default: int) -> int:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal:
+        return default
+    if not normal.isdigit() or len(normal) > 6:
+        raise InvalidRule(
+            f"规则「{key}」须为整数，收到 {text!r} / rule {key} must be a whole number, got {text!r}"
+        )
+    return int(normal)
+
+
+@dataclass(frozen=True)
+class ConsolidationSettings:
+    """How a round turns several reviews of a cell into one value, and when it calls them disputed."""
+
+    trim: bool = True
+    """Drop exactly one highest and one lowest value when there are 3 or more (去掉一个最高分和一个最低分)."""
+    min_reviews: int = 3
+    """Fewer usable reviews than this flags the cell missing."""
+    spread_threshold: Decimal | None = Decimal("0.4")
+    """(max − min) beyond this share of the indicator's points → disagreement; None turns it off."""
+    z_threshold: Decimal | None = Decimal("3.5")
+    """Robust z |x − median| / (1.4826 · MAD) beyond this → that reviewer is an outlier; None turns it off."""
+    value_places: int = 2
+    """Consolidated values are rounded half-up to this many places, never fewer than the step's places + 1."""
+
+    def __post_init__(self) -> None:
+        if self.min_reviews < 1 or self.value_places < 0:
+            raise ValueError("min_reviews must be at least 1 and value_places at least 0")
+        for name in ("spread_threshold", "z_threshold"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
+                raise ValueError(f"ConsolidationSettings.{name} must be a Decimal of 0 or more, or None")
+
+    @classmethod
+    def from_rules(cls, rules: Mapping[str, str]) -> ConsolidationSettings:
+        """Read the round's `rules(key, value)` rows; keys in English or Chinese, other rules left alone.
+
+        An absent key keeps its default; an empty threshold turns that check off; a threshold may be
+        written as a share (0.4) or a percentage (40%).
+        """
+        given = _given(rules, frozenset(CONSOLIDATION_ALIASES.values()))
+        default = cls()
+        trim = _rule_flag("trim", given.get("trim", ""), default.trim)
+        spread = default.spread_threshold
+        if "disagreement_spread" in given:
+            spread = _number("disagreement_spread", given["disagreement_spread"], percent=True)
+        z = default.z_threshold
+        if "disagreement_z" in given:
+            z = _number("disagreement_z", given["disagreement_z"], percent=True)
+        min_reviews = _setting_count("min_reviews", given.get("min_reviews", ""), default.min_reviews)
+        if min_reviews < 1:
+            raise InvalidRule("规则「min_reviews」须至少为 1 / rule min_reviews must be at least 1")
+        return cls(
+            trim=trim,
+            min_reviews=min_reviews,
+            spread_threshold=spread,
+            z_threshold=z,
+            value_places=_setting_count("value_places", given.get("value_places", ""), default.value_places),
+        )
+
+
+ALIASES: dict[str, str] = {**SCORING_ALIASES, **CONSOLIDATION_ALIASES}
+
+
+def read_rules(rules: Mapping[str, str]) -> tuple[Rules, ConsolidationSettings]:
+    """Both halves of a round's rules table, every value checked (InvalidRule at the first bad one)."""
+    return Rules.from_mapping(rules), ConsolidationSettings.from_rules(rules)
