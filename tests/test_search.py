@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from scripts.synthetic import synthetic_site_names
-from workbench.search.index import (
-    KEY_SEPARATOR,
-    SearchIndex,
-    build_entry,
-    entry_from_row,
-    entry_to_row,
-    pinyin_keys,
-)
+from workbench.search.index import KEY_SEPARATOR, SearchIndex, entry_from_row
+from workbench.search.keys import build_entry, entry_to_row, pinyin_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "workbench" / "fixtures" / "demo-2022"

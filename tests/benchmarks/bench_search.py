@@ -24,14 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from scripts.synthetic import synthetic_site_names  # noqa: E402
-from workbench.search.index import (  # noqa: E402
-    SearchEntry,
-    SearchIndex,
-    build_entry,
-    entry_from_row,
-    entry_to_row,
-    pinyin_keys,
-)
+from workbench.search.index import SearchEntry, SearchIndex, entry_from_row
+from workbench.search.keys import build_entry, entry_to_row, pinyin_keys
 
 DEMO = ROOT / "workbench" / "fixtures" / "demo-2022"
 QUERIES = ROOT / "tests" / "data" / "search_queries.csv"

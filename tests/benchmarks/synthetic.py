@@ -43,7 +43,7 @@ from workbench.store.schema import KIND_ROUND  # noqa: E402
 GENERATOR_VERSION = "2"
 META_VERSION = "synthetic_generator"
 META_PARAMS = "synthetic_params"
-META_SEARCH = "synthetic_search_source"  # search keys are recomputed (seconds) when workbench/search.py changes
+META_SEARCH = "synthetic_search_source"  # search keys are recomputed (seconds) when workbench/search/keys.py changes
 DEFAULT_PATH = ROOT / "bench-out" / "national.db"
 DEMO_SITES = ROOT / "workbench" / "fixtures" / "demo-2022" / "sites.csv"
 CURRENT_YEAR = 2022
@@ -610,13 +610,13 @@ def current(path: Path, params: Params = Params()) -> bool:
 def search_source_hash() -> str:
     import hashlib
 
-    import workbench.search.index
+    import workbench.search.keys
 
-    return hashlib.sha256(Path(workbench.search.index.__file__).read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(Path(workbench.search.keys.__file__).read_bytes()).hexdigest()[:16]
 
 
 def refresh_search_keys(path: Path) -> None:
-    """Recompute the stored search keys, as `workbench init` would with today's workbench/search.py."""
+    """Recompute the stored search keys, as `workbench init` would with today's workbench/search/keys.py."""
     started = time.perf_counter()
     store = Store.open(path, expect=KIND_ROUND)
     try:
@@ -627,7 +627,7 @@ def refresh_search_keys(path: Path) -> None:
         checkpoint(store.conn)
     finally:
         store.close()
-    log(f"search keys recomputed in {path} (workbench/search.py changed)", started)
+    log(f"search keys recomputed in {path} (workbench/search/keys.py changed)", started)
 
 
 def _meta(path: Path, key: str) -> str | None:

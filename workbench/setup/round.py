@@ -349,7 +349,7 @@ def _leaves_under(tree: IndicatorTree, code: str) -> list[Indicator]:
 
 def write_search_keys(conn: sqlite3.Connection) -> None:
     """Compute pinyin search keys once, at build time, so lookups never import pypinyin."""
-    from workbench.search.index import build_entry, entry_to_row
+    from workbench.search.keys import build_entry, entry_to_row
 
     entries = [build_entry("site", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, name, region FROM sites")]
     entries += [build_entry("case", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")]
