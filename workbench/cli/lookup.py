@@ -1,0 +1,136 @@
+"""Look-up commands anyone may run on a round or a package: scores, and the site, case and indicator listings.
+
+The fast path: nothing heavy is imported, even lazily (no Textual, openpyxl, pypinyin or sqlite-utils).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workbench.cli.base import db_argument, output_options, refuse
+from workbench.errors import WorkbenchError
+
+
+def _open_any(db: Path) -> Any:
+    from workbench.store.db import Store
+
+    try:
+        return Store.open(db)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+
+
+@click.command()
+@db_argument
+@click.argument("query")
+@click.option("--indicator", "-i", default=None, help="指标（名称、拼音或代码）/ indicator name, pinyin or code")
+@click.option("--round", "round_id", default=None, help="只看某一轮次 / only this round")
+@click.option("--reviewer", default=None, help="只看某位评审专家 / only this reviewer")
+@output_options
+def scores(db: Path, query: str, indicator: str | None, round_id: str | None, reviewer: str | None, fmt: str) -> None:
+    """Look up past and current scores of a site or case.
+
+    QUERY is fuzzy: Chinese name, pinyin (shenzhen), initials (gdsz), id or code.
+
+    \b
+    Example:
+      workbench scores round.db 深圳 --indicator 互动交流
+      workbench scores round.db gdsz --round 2021 --format json
+    """
+    from workbench.cli.output import render
+    from workbench.search.lookup import SCORE_COLUMNS, SCORE_HEADERS, lookup_scores
+
+    store = _open_any(db)
+    try:
+        result = lookup_scores(store, query, indicator=indicator, round_id=round_id, reviewer=reviewer)
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    finally:
+        store.close()
+    if fmt == "table":
+        click.echo(f"{result.target.name}（{result.target.id}）")
+        if result.also:
+            click.echo("  也匹配 / also matched: " + "、".join(e.name for e in result.also), err=True)
+    if not result.rows:
+        click.echo("（没有评分记录 / no scores recorded）", err=True)
+    click.echo(render(SCORE_HEADERS["zh"], [r.cells() for r in result.rows], fmt, SCORE_COLUMNS))
+
+
+LISTINGS = {
+    "site": (("编号", "名称", "地区", "层级", "网址"), ("id", "name", "region", "level", "url")),
+    "case": (("编号", "标题", "申报单位", "地区", "领域"), ("id", "title", "government", "region", "area")),
+    "indicator": (("代码", "名称", "类型", "分值", "步长", "适用"), ("code", "name", "kind", "max", "step", "applies_to")),
+}
+
+
+def _listing(kind: str, db: Path, query: str | None, fmt: str) -> None:
+    from workbench.cli.output import render
+    from workbench.search.lookup import list_entries
+
+    store = _open_any(db)
+    try:
+        entries = list_entries(store, kind, query)
+        if kind == "site":
+            by_id = {s.id: (s.id, s.name, s.region, s.level, s.url) for s in store.sites()}
+        elif kind == "case":
+            by_id = {c.id: (c.id, c.title, c.government, c.region, c.area) for c in store.cases()}
+        else:
+            by_id = {
+                i.code: (i.code, i.name, i.kind.value, str(i.max_score), str(i.step), i.applies_to)
+                for i in store.indicators()
+            }
+    except WorkbenchError as exc:
+        raise refuse(exc) from exc
+    finally:
+        store.close()
+    rows = [by_id[e.id] for e in entries if e.id in by_id] if query else list(by_id.values())
+    headers, keys = LISTINGS[kind]
+    click.echo(render(headers, rows, fmt, keys))
+
+
+@click.command()
+@db_argument
+@click.argument("query", required=False)
+@output_options
+def sites(db: Path, query: str | None, fmt: str) -> None:
+    """List the sites of a round or package, optionally matching QUERY.
+
+    \b
+    Example:
+      workbench sites round.db gd
+    """
+    _listing("site", db, query, fmt)
+
+
+@click.command()
+@db_argument
+@click.argument("query", required=False)
+@output_options
+def cases(db: Path, query: str | None, fmt: str) -> None:
+    """List the practice cases, optionally matching QUERY.
+
+    \b
+    Example:
+      workbench cases round.db 惠企 --format csv
+    """
+    _listing("case", db, query, fmt)
+
+
+@click.command()
+@db_argument
+@click.argument("query", required=False)
+@output_options
+def indicators(db: Path, query: str | None, fmt: str) -> None:
+    """List the indicator system, optionally matching QUERY.
+
+    \b
+    Example:
+      workbench indicators round.db hdjl
+    """
+    _listing("indicator", db, query, fmt)
+
+
+COMMANDS = (scores, sites, cases, indicators)
