@@ -15,13 +15,15 @@ from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, edit_workbook
 
 from workbench.cli import coordinator, reviewer
+from workbench.cli.base import WorkbenchGroup
 from workbench.signed.keys import generate_secret_key
 
 
 @pytest.fixture
 def cli() -> click.Group:
-    """The signing commands alone: the reviewer's keygen, export, import-scores; the coordinator's keys, verify."""
-    group = click.Group("workbench")
+    """The signing commands alone (the reviewer's keygen, export, import-scores; the coordinator's keys, verify),
+    under the group class that turns a core refusal into exit code 1."""
+    group = WorkbenchGroup("workbench")
     for command in (reviewer.keygen, coordinator.keys, reviewer.export, coordinator.verify, reviewer.import_scores_cmd):
         group.add_command(command)
     return group

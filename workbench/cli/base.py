@@ -1,4 +1,4 @@
-"""What every command module shares: the refusal a user sees (exit 1) and the options several commands take.
+"""What every command module shares: the group class that shows core refusals (exit 1), and the shared options.
 
 Only click and the core's exceptions are imported here: every command module imports this one at start-up.
 """
@@ -25,8 +25,20 @@ class Refused(click.ClickException):
         click.echo(f"错误 / error: {self.message}", err=True)
 
 
-def refuse(exc: WorkbenchError) -> Refused:
-    return Refused(exc.message)
+class WorkbenchGroup(click.Group):
+    """The class of `workbench` and its subgroups: the one place a core refusal becomes exit code 1.
+
+    Any WorkbenchError raised while a command runs (in the core, in parsing its arguments, or in a generator
+    the output consumes) is shown as its sentence; a usage error keeps click's exit code 2.
+    """
+
+    group_class = type  # subgroups made with @group.group() are WorkbenchGroups too
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkbenchError as exc:
+            raise Refused(exc.message) from exc
 
 
 def output_options(fn: F) -> F:

@@ -11,11 +11,10 @@ from typing import Any
 
 import click
 
-from workbench.cli.base import Refused, db_argument, output_options, refuse
-from workbench.errors import FailureCode, WorkbenchError
+from workbench.cli.base import Refused, WorkbenchGroup, db_argument, output_options
 
 
-@click.group()
+@click.group(cls=WorkbenchGroup)
 def keys() -> None:
     """The coordinator's keyring in a round database: add, list, revoke reviewers' public keys.
 
@@ -44,10 +43,7 @@ def keys_add(db: Path, reviewer: str, public_key: str) -> None:
     """
     from workbench.signed.keyring import add_key, read_public_key_argument
 
-    try:
-        change = add_key(db, reviewer, read_public_key_argument(public_key))
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    change = add_key(db, reviewer, read_public_key_argument(public_key))
     record = change.record
     if not change.changed:
         click.echo(f"密钥 {record.key_id} 已登记给评审专家 {record.reviewer_id}，无需重复 / already registered")
@@ -75,10 +71,7 @@ def keys_list(db: Path, reviewer: str | None, fmt: str) -> None:
     from workbench.cli.output import render
     from workbench.signed.keyring import list_keys
 
-    try:
-        records = list_keys(db, reviewer)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    records = list_keys(db, reviewer)
 
     def key_status(r: Any) -> str:
         return "已吊销 revoked" if r.revoked else ("当前 current" if r.current else "有效 valid")
@@ -109,10 +102,7 @@ def keys_revoke(db: Path, key_id: str) -> None:
     """
     from workbench.signed.keyring import revoke_key
 
-    try:
-        change = revoke_key(db, key_id)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    change = revoke_key(db, key_id)
     record = change.record
     if not change.changed:
         click.echo(f"密钥 {record.key_id} 已于 {record.revoked_at} 吊销 / already revoked at {record.revoked_at}")
@@ -140,15 +130,13 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
       workbench verify R07-2022.xlsx --keyring round.db --extract out/
       minisign -Vm out/payload.json -P RWQ…   (the reviewer's public key line; --extract prints it)
     """
-    from workbench.errors import SignatureError
+    from workbench.errors import FailureCode, SignatureError
     from workbench.signed.verify import extract_payload, verify_export
 
     try:
         verified = verify_export(file, round_db)
     except SignatureError as exc:
         raise Refused(f"{exc.code}\n  {exc.message}") from exc
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
     click.echo(
         f"核验通过 / verified: {file}\n"
         f"  评审专家 / reviewer  {verified.reviewer_id} {verified.reviewer_name}\n"
@@ -183,10 +171,7 @@ def status(db: Path, fmt: str) -> None:
     from workbench.store.db import Store
     from workbench.store.schema import KIND_ROUND
 
-    try:
-        store = Store.open(db, expect=KIND_ROUND)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    store = Store.open(db, expect=KIND_ROUND)
     try:
         result = round_status(store)
     finally:
@@ -242,18 +227,15 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
         detail = f"{o.reviewer_id} seq {o.seq} rows {o.rows}" if o.status != "rejected" else f"{o.code}: {o.message}"
         lines.append(f"{labels[o.status]:<12} {o.path.name}  {detail}")
 
-    try:
-        if len(files) > 3:
-            with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
-                def step(o: FileOutcome) -> None:
-                    note(o)
-                    bar.update(1)
+    if len(files) > 3:
+        with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
+            def step(o: FileOutcome) -> None:
+                note(o)
+                bar.update(1)
 
-                report = merge_exports(db, files, on_file=step)
-        else:
-            report = merge_exports(db, files, on_file=note)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+            report = merge_exports(db, files, on_file=step)
+    else:
+        report = merge_exports(db, files, on_file=note)
     for line in lines:
         click.echo(line)
     click.echo(f"合并 {len(report.merged)} 个，拒收 {len(report.rejected)} 个 / "
@@ -277,10 +259,7 @@ def report(db: Path, out: Path) -> None:
 
     if out.exists():
         raise Refused(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
-    try:
-        s = write_report(db, out)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    s = write_report(db, out)
     click.echo(f"已生成 {s.path}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，已合并导出 {s.exports}")
 
 
@@ -297,10 +276,7 @@ def disputes(db: Path, out: Path) -> None:
     """
     from workbench.consolidation.disputes import issue_rereview_packages
 
-    try:
-        issued = issue_rereview_packages(db, out)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    issued = issue_rereview_packages(db, out)
     if not issued:
         click.echo("没有需要复核的评分 / nothing to send back for re-review")
     for info in issued:

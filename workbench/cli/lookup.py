@@ -6,21 +6,10 @@ The fast path: nothing heavy is imported, even lazily (no Textual, openpyxl, pyp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from workbench.cli.base import db_argument, output_options, refuse
-from workbench.errors import WorkbenchError
-
-
-def _open_any(db: Path) -> Any:
-    from workbench.store.db import Store
-
-    try:
-        return Store.open(db)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+from workbench.cli.base import db_argument, output_options
 
 
 @click.command()
@@ -42,12 +31,11 @@ def scores(db: Path, query: str, indicator: str | None, round_id: str | None, re
     """
     from workbench.cli.output import render
     from workbench.search.lookup import SCORE_COLUMNS, SCORE_HEADERS, lookup_scores
+    from workbench.store.db import Store
 
-    store = _open_any(db)
+    store = Store.open(db)
     try:
         result = lookup_scores(store, query, indicator=indicator, round_id=round_id, reviewer=reviewer)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
     finally:
         store.close()
     if fmt == "table":
@@ -69,8 +57,9 @@ LISTINGS = {
 def _listing(kind: str, db: Path, query: str | None, fmt: str) -> None:
     from workbench.cli.output import render
     from workbench.search.lookup import list_entries
+    from workbench.store.db import Store
 
-    store = _open_any(db)
+    store = Store.open(db)
     try:
         entries = list_entries(store, kind, query)
         if kind == "site":
@@ -82,8 +71,6 @@ def _listing(kind: str, db: Path, query: str | None, fmt: str) -> None:
                 i.code: (i.code, i.name, i.kind.value, str(i.max_score), str(i.step), i.applies_to)
                 for i in store.indicators()
             }
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
     finally:
         store.close()
     rows = [by_id[e.id] for e in entries if e.id in by_id] if query else list(by_id.values())

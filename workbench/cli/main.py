@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from workbench.cli import coordinator, lookup, reviewer, setup
-from workbench.errors import InputRefused
+from workbench.cli.base import WorkbenchGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workbench")
 def cli() -> None:
     """评审工作台 — grade government websites and practice cases offline, sign, merge, consolidate.
@@ -24,8 +22,4 @@ for command in (*setup.COMMANDS, *reviewer.COMMANDS, *coordinator.COMMANDS, *loo
 
 
 def main() -> None:
-    try:
-        cli(prog_name="workbench")
-    except InputRefused as exc:  # pragma: no cover - commands convert these; belt and braces
-        click.echo(exc.message, err=True)
-        sys.exit(1)
+    cli(prog_name="workbench")

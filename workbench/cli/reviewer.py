@@ -9,9 +9,6 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.base import refuse
-from workbench.errors import WorkbenchError
-
 _KEY_HELP = (
     "私钥文件，默认 $WORKBENCH_KEY 或 ~/.config/workbench/workbench.key / secret key file "
     "(default: $WORKBENCH_KEY, else $XDG_CONFIG_HOME/workbench/workbench.key, i.e. ~/.config/workbench/workbench.key)"
@@ -58,8 +55,6 @@ def keygen(out: Path | None) -> None:
         passphrase = read_passphrase(confirm=True)
         secret = generate_secret_key()
         write_secret_key(path, secret, passphrase)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
     except OSError as exc:
         raise click.ClickException(f"无法写入 / cannot write {path}: {exc.strerror}") from exc
     click.echo(
@@ -70,17 +65,6 @@ def keygen(out: Path | None) -> None:
         f"请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and confirm the "
         f"key id by phone:\n{secret.public.line}"
     )
-
-
-def _check_package(path: Path) -> None:
-    """Refuse anything that is not a reviewer package before any screen appears."""
-    from workbench.store.db import Store
-    from workbench.store.schema import KIND_PACKAGE
-
-    try:
-        Store.open(path, expect=KIND_PACKAGE).close()
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
 
 
 @click.command()
@@ -95,13 +79,13 @@ def review(package_path: Path, lang: str | None) -> None:
       workbench review R07.wbk
       workbench review R07.wbk --lang en
     """
-    _check_package(package_path)
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_PACKAGE
+
+    Store.open(package_path, expect=KIND_PACKAGE).close()  # refuse anything else before any screen appears
     from workbench.tui.app import run_review
 
-    try:
-        run_review(package_path, lang)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    run_review(package_path, lang)
 
 
 @click.command("export")
@@ -128,13 +112,10 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
     from workbench.signed.export import check_export, export_package
     from workbench.signed.keys import read_passphrase
 
-    try:
-        check_export(package, key_file=key_file, allow_incomplete=allow_incomplete, blank=blank)
-        passphrase = None if blank else read_passphrase(confirm=False)
-        result = export_package(package, out, key_file=key_file, passphrase=passphrase,
-                                allow_incomplete=allow_incomplete, blank=blank)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    check_export(package, key_file=key_file, allow_incomplete=allow_incomplete, blank=blank)
+    passphrase = None if blank else read_passphrase(confirm=False)
+    result = export_package(package, out, key_file=key_file, passphrase=passphrase,
+                            allow_incomplete=allow_incomplete, blank=blank)
     if not result.signed:
         click.echo(
             f"已生成空白评分表（未签名）/ unsigned worksheet written: {result.path}\n"
@@ -170,10 +151,7 @@ def import_scores_cmd(package: Path, file: Path) -> None:
     """
     from workbench.signed.import_scores import import_scores
 
-    try:
-        result = import_scores(package, file)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    result = import_scores(package, file)
     click.echo(f"已导入 / imported {result.path}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
                f"changed, 未变 {result.unchanged} 项 / unchanged")
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.base import Refused, db_argument, refuse
-from workbench.errors import WorkbenchError
+from workbench.cli.base import Refused, db_argument
 
 
 @click.command()
@@ -34,10 +33,7 @@ def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path,
     from workbench.setup.round import SetupFiles, init_round
 
     files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules)
-    try:
-        s = init_round(db, round_id, files, name=name, year=year)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    s = init_round(db, round_id, files, name=name, year=year)
     click.echo(
         f"已创建轮次 {s.round_id}：{s.path}\n"
         f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
@@ -61,10 +57,7 @@ def import_results_cmd(db: Path, file: Path, round_id: str, name: str, year: int
     """
     from workbench.setup.round import import_results
 
-    try:
-        s = import_results(db, file, round_id, name=name, year=year, replace=replace)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    s = import_results(db, file, round_id, name=name, year=year, replace=replace)
     click.echo(f"已导入往期轮次 {s.round_id}：{s.rows} 条结果，{s.targets} 个对象")
 
 
@@ -82,10 +75,7 @@ def package(db: Path, reviewer_id: str, out: Path) -> None:
     """
     from workbench.setup.package import make_package
 
-    try:
-        info = make_package(db, reviewer_id, out)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    info = make_package(db, reviewer_id, out)
     key = info.key_id or "（尚未登记公钥 / no key registered yet）"
     click.echo(
         f"已生成评审包 {info.path}\n  评审专家 {info.reviewer_id}  对象 {info.targets}  评分项 {info.pairs}\n"
@@ -107,10 +97,7 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
     """
     from workbench.setup.demo import build_demo
 
-    try:
-        built = build_demo(directory)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    built = build_demo(directory)
     for line in built.describe():
         click.echo(line)
     pkg = built.packages.get(reviewer)
@@ -121,10 +108,7 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
         return
     from workbench.tui.app import run_review
 
-    try:
-        run_review(pkg, None)
-    except WorkbenchError as exc:
-        raise refuse(exc) from exc
+    run_review(pkg, None)
 
 
 
