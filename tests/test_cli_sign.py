@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest_signing import *  # noqa: F403  (fixtures)
+
+# tests/ is not on mypy's path (no mypy_path in pyproject); the ignore stays harmless once it is.
+from conftest_signing import *  # type: ignore[import-not-found, unused-ignore]  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, edit_workbook
 
 from workbench.cli import coordinator, reviewer

@@ -196,10 +196,12 @@ def status(db: Path, fmt: str) -> None:
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"reviewers": [dict(zip(r_keys, r, strict=True)) for r in r_rows],
-                               "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows]}, ensure_ascii=False, indent=2))
+        document = {"reviewers": [dict(zip(r_keys, r, strict=True)) for r in r_rows],
+                    "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows]}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    click.echo(render(("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象"), r_rows, fmt))
+    r_headers = ("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象")
+    click.echo(render(r_headers, r_rows, fmt))
     click.echo("")
     click.echo(render(("类型", "编号", "名称", "分配", "已收评审", "缺少"), t_rows, fmt))
 
