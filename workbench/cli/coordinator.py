@@ -285,5 +285,4 @@ def disputes(db: Path, out: Path) -> None:
         click.echo(f"{info.reviewer_id}: {info.path}  复核项 {info.pairs}  nonce {info.nonce}")
 
 
-
 COMMANDS = (keys, verify, merge, status, report, disputes)

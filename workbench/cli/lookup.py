@@ -108,4 +108,5 @@ def listing_command(kind: str, listing: Listing) -> click.Command:
 
     return listing_cmd
 
+
 COMMANDS = (scores, *(listing_command(kind, listing) for kind, listing in LISTINGS.items()))

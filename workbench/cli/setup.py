@@ -111,5 +111,4 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
     run_review(pkg, None)
 
 
-
 COMMANDS = (init, import_results_cmd, package, demo)
