@@ -24,7 +24,7 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str, keys
     """``keys`` name the JSON fields (stable English names); headers are what a person reads."""
     if fmt == "json":
         names = list(keys or headers)
-        return json.dumps([dict(zip(names, row)) for row in rows], ensure_ascii=False, indent=2)
+        return json.dumps([dict(zip(names, row, strict=True)) for row in rows], ensure_ascii=False, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -35,7 +35,7 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str, keys
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], display_width(cell))
-    lines = ["  ".join(pad(h, w) for h, w in zip(headers, widths)).rstrip()]
+    lines = ["  ".join(pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("─" * w for w in widths))
-    lines += ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines += ["  ".join(pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)

@@ -1,0 +1,288 @@
+"""Coordinator commands once the packages are out: the keyring, verify, merge, status, report, disputes.
+
+Module-level imports stay at click: every command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workbench.cli.base import Refused, WorkbenchGroup, db_argument, output_options
+
+
+@click.group(cls=WorkbenchGroup)
+def keys() -> None:
+    """The coordinator's keyring in a round database: add, list, revoke reviewers' public keys.
+
+    \b
+    Example:
+      workbench keys add round.db R07 "RWQ…"
+      workbench keys list round.db
+      workbench keys revoke round.db 1A2B3C4D5E6F7081
+    """
+
+
+@keys.command("add")
+@db_argument
+@click.argument("reviewer")
+@click.argument("public_key")
+def keys_add(db: Path, reviewer: str, public_key: str) -> None:
+    """Register REVIEWER's PUBLIC_KEY (the minisign line from `workbench keygen`, or its .pub file).
+
+    A second key for the same reviewer rotates: packages issued from now on record the new key, and
+    exports of packages issued before stay verifiable with the old one (until it is revoked).
+
+    \b
+    Example:
+      workbench keys add round.db R07 "RWQ…"
+      workbench keys add round.db R07 zhang.key.pub
+    """
+    from workbench.signed.keyring import add_key, read_public_key_argument
+
+    change = add_key(db, reviewer, read_public_key_argument(public_key))
+    record = change.record
+    if not change.changed:
+        click.echo(f"密钥 {record.key_id} 已登记给评审专家 {record.reviewer_id}，无需重复 / already registered")
+        return
+    click.echo(f"已登记密钥 / registered key {record.key_id} for reviewer {record.reviewer_id}")
+    if change.replaced:
+        click.echo(
+            f"  轮换 / rotated: 此后签发的评审包记录新密钥；旧密钥 {change.replaced} 仍可验证此前签发的评审包的导出 / "
+            f"new packages record the new key; key {change.replaced} still verifies exports of packages issued before"
+        )
+    click.echo(f"  下一步 / next: workbench package {db} --reviewer {record.reviewer_id} -o {record.reviewer_id}.wbk")
+
+
+@keys.command("list")
+@db_argument
+@click.option("--reviewer", default=None, help="只看某位评审专家 / only this reviewer")
+@output_options
+def keys_list(db: Path, reviewer: str | None, fmt: str) -> None:
+    """List the keyring: key id, reviewer, when added and revoked, and which key new packages record.
+
+    \b
+    Example:
+      workbench keys list round.db --format json
+    """
+    from workbench.cli.output import render
+    from workbench.signed.keyring import list_keys
+
+    records = list_keys(db, reviewer)
+
+    def key_status(r: Any) -> str:
+        return "已吊销 revoked" if r.revoked else ("当前 current" if r.current else "有效 valid")
+
+    headers = ["密钥编号", "评审专家", "状态", "登记时间", "吊销时间"]
+    names = ["key_id", "reviewer_id", "status", "added_at", "revoked_at"]
+    rows = [[r.key_id, r.reviewer_id, key_status(r), r.added_at, r.revoked_at or ""] for r in records]
+    if fmt != "table":
+        headers.append("公钥")
+        names.append("public_key")
+        rows = [row + [r.public_key] for row, r in zip(rows, records, strict=True)]
+    if not records and fmt == "table":
+        click.echo("（密钥环为空 / the keyring is empty）", err=True)
+    click.echo(render(headers, rows, fmt, names))
+
+
+@keys.command("revoke")
+@db_argument
+@click.argument("key_id")
+def keys_revoke(db: Path, key_id: str) -> None:
+    """Revoke KEY_ID: nothing it signed verifies any more (REVOKED_KEY), whenever it was signed.
+
+    To retire a key that was not compromised, add the reviewer's new key instead (rotation).
+
+    \b
+    Example:
+      workbench keys revoke round.db 1A2B3C4D5E6F7081
+    """
+    from workbench.signed.keyring import revoke_key
+
+    change = revoke_key(db, key_id)
+    record = change.record
+    if not change.changed:
+        click.echo(f"密钥 {record.key_id} 已于 {record.revoked_at} 吊销 / already revoked at {record.revoked_at}")
+        return
+    click.echo(
+        f"已吊销密钥 / revoked key {record.key_id} of reviewer {record.reviewer_id}\n"
+        f"  用它签名的导出不再通过核验；请评审专家生成新密钥，登记后重新签发评审包 / exports signed with it no longer "
+        "verify; have the reviewer make a new key, add it, and issue a new package"
+    )
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keyring", "round_db", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="轮次数据库（其密钥环）/ the round database whose keyring and packages to check against")
+@click.option("--extract", "extract_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="写出 payload.json 与 payload.json.minisig，供 minisign 独立核验 / write the payload and its "
+                   "signature for `minisign -V`")
+def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
+    """Check a reviewer's signed worksheet: exit 0 when it verifies, else 1 with the reason.
+
+    \b
+    Example:
+      workbench verify R07-2022.xlsx --keyring round.db
+      workbench verify R07-2022.xlsx --keyring round.db --extract out/
+      minisign -Vm out/payload.json -P RWQ…   (the reviewer's public key line; --extract prints it)
+    """
+    from workbench.errors import FailureCode, SignatureError
+    from workbench.signed.verify import extract_payload, verify_export
+
+    try:
+        verified = verify_export(file, round_db)
+    except SignatureError as exc:
+        raise Refused(f"{exc.code}\n  {exc.message}") from exc
+    click.echo(
+        f"核验通过 / verified: {file}\n"
+        f"  评审专家 / reviewer  {verified.reviewer_id} {verified.reviewer_name}\n"
+        f"  密钥 / key id        {verified.key_id}\n"
+        f"  轮次 / round         {verified.round_id}\n"
+        f"  导出序号 / seq       {verified.seq}\n"
+        f"  评分行 / rows        {len(verified.rows)}"
+    )
+    if verified.replay == FailureCode.ALREADY_MERGED:
+        click.echo("  已合并过，合并时不会重复计入 / already merged: merging it again changes nothing")
+    if extract_dir is not None:
+        from workbench.signed.keyring import list_keys
+
+        payload_path, sig_path = extract_payload(verified, extract_dir)
+        line = next((k.public_key for k in list_keys(round_db) if k.key_id == verified.key_id), "")
+        click.echo(f"  已写出 / extracted: {payload_path}, {sig_path}\n"
+                   f"  独立核验 / check independently:  minisign -Vm {payload_path} -P {line}")
+
+
+@click.command()
+@db_argument
+@output_options
+def status(db: Path, fmt: str) -> None:
+    """Where a round stands: per reviewer and per target, what is in and what is missing.
+
+    \b
+    Example:
+      workbench status round.db
+    """
+    from workbench.cli.output import render
+    from workbench.consolidation.status import round_status
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
+
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        result = round_status(store)
+    finally:
+        store.close()
+
+    def ids(items: tuple[str, ...]) -> str:
+        if fmt == "table" and len(items) > 6:
+            return " ".join(items[:6]) + f" …（共 {len(items)} / {len(items)} in all）"
+        return " ".join(items)
+
+    r_keys = ("reviewer", "name", "assigned", "received", "exports", "latest_seq", "last_merged", "missing")
+    r_rows = [
+        (r.reviewer_id, r.name, str(r.assigned), str(r.received), str(r.exports),
+         "" if r.latest_seq is None else str(r.latest_seq), r.last_merged, ids(r.missing))
+        for r in result.reviewers
+    ]
+    t_keys = ("target_kind", "target_id", "name", "assigned", "reviews_in", "missing_reviewers")
+    t_rows = [
+        (t.target_kind, t.target_id, t.name, str(t.assigned), str(t.reviews_in), ids(t.missing_reviewers))
+        for t in result.targets
+    ]
+    if fmt == "json":
+        import json
+
+        document = {"reviewers": [dict(zip(r_keys, r, strict=True)) for r in r_rows],
+                    "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows]}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    r_headers = ("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象")
+    click.echo(render(r_headers, r_rows, fmt))
+    click.echo("")
+    click.echo(render(("类型", "编号", "名称", "分配", "已收评审", "缺少"), t_rows, fmt))
+
+
+@click.command()
+@db_argument
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def merge(db: Path, files: tuple[Path, ...]) -> None:
+    """Verify and merge returned exports; every rejected file is listed with its code.
+
+    Each file is verified exactly as `workbench verify` does; its signed payload (never the visible
+    cells) is ingested together with its ledger row in one transaction. Exit 1 if any file was rejected.
+
+    \b
+    Example:
+      workbench merge round.db exports/*.xlsx
+    """
+    from workbench.consolidation.merge import FileOutcome, merge_exports
+
+    labels = {"merged": "已合并 / merged", "already-merged": "已合并过 / already merged",
+              "superseded": "已被同批更新导出取代 / superseded", "rejected": "拒收 / rejected"}
+    lines: list[str] = []
+
+    def note(o: FileOutcome) -> None:
+        detail = f"{o.reviewer_id} seq {o.seq} rows {o.rows}" if o.status != "rejected" else f"{o.code}: {o.message}"
+        lines.append(f"{labels[o.status]:<12} {o.path.name}  {detail}")
+
+    if len(files) > 3:
+        with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
+            def step(o: FileOutcome) -> None:
+                note(o)
+                bar.update(1)
+
+            report = merge_exports(db, files, on_file=step)
+    else:
+        report = merge_exports(db, files, on_file=note)
+    for line in lines:
+        click.echo(line)
+    click.echo(f"合并 {len(report.merged)} 个，拒收 {len(report.rejected)} 个 / "
+               f"{len(report.merged)} merged, {len(report.rejected)} rejected")
+    if report.rejected:
+        sys.exit(1)
+
+
+@click.command()
+@db_argument
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="汇总工作簿 / workbook to write")
+def report(db: Path, out: Path) -> None:
+    """Consolidate the merged scores and write the consolidated workbook.
+
+    \b
+    Example:
+      workbench report round.db -o consolidated.xlsx
+    """
+    from workbench.consolidation.report import write_report
+
+    if out.exists():
+        raise Refused(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    s = write_report(db, out)
+    click.echo(f"已生成 {s.path}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，已合并导出 {s.exports}")
+
+
+@click.command()
+@db_argument
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="复核评审包目录 / directory for the re-review packages")
+def disputes(db: Path, out: Path) -> None:
+    """Issue re-review packages: for each reviewer concerned, only their disputed items.
+
+    \b
+    Example:
+      workbench disputes round.db -o re-review/
+    """
+    from workbench.consolidation.disputes import issue_rereview_packages
+
+    issued = issue_rereview_packages(db, out)
+    if not issued:
+        click.echo("没有需要复核的评分 / nothing to send back for re-review")
+    for info in issued:
+        click.echo(f"{info.reviewer_id}: {info.path}  复核项 {info.pairs}  nonce {info.nonce}")
+
+
+COMMANDS = (keys, verify, merge, status, report, disputes)

@@ -1,0 +1,159 @@
+"""Reviewer commands: make a key, grade a package in the app, export the signed worksheet, import a filled one.
+
+Module-level imports stay at click: every command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_KEY_HELP = (
+    "私钥文件，默认 $WORKBENCH_KEY 或 ~/.config/workbench/workbench.key / secret key file "
+    "(default: $WORKBENCH_KEY, else $XDG_CONFIG_HOME/workbench/workbench.key, i.e. ~/.config/workbench/workbench.key)"
+)
+
+
+@click.command()
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="私钥文件路径（公钥写在旁边的 .pub）/ where to write the secret key (public key beside it as .pub); "
+                   "default: $WORKBENCH_KEY, else ~/.config/workbench/workbench.key")
+def keygen(out: Path | None) -> None:
+    """Make your Ed25519 signing key pair (reviewers, once).
+
+    The secret key file is encrypted under a passphrase (scrypt + ChaCha20-Poly1305) and written with mode
+    0600; the passphrase is asked twice without echo, or read from WORKBENCH_PASSPHRASE in scripts. Send
+    the printed public key line to the coordinator and confirm the key id by phone.
+
+    \b
+    Example:
+      workbench keygen
+      workbench keygen -o ~/keys/zhang.key
+    """
+    import os
+
+    from workbench.errors import KeyFileExists
+    from workbench.signed.export import default_key_file
+    from workbench.signed.keys import (
+        generate_secret_key,
+        pub_path_for,
+        read_passphrase,
+        write_secret_key,
+    )
+
+    path = out or default_key_file()
+    try:
+        for existing in (path, pub_path_for(path)):
+            if os.path.lexists(existing):
+                raise KeyFileExists(
+                    f"文件已存在，不会覆盖 / {existing} already exists and will not be overwritten; "
+                    "choose another path with -o or move the old key away first"
+                )
+        if out is None:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        passphrase = read_passphrase(confirm=True)
+        secret = generate_secret_key()
+        write_secret_key(path, secret, passphrase)
+    except OSError as exc:
+        raise click.ClickException(f"无法写入 / cannot write {path}: {exc.strerror}") from exc
+    click.echo(
+        f"已生成密钥 / key pair written\n"
+        f"  私钥 / secret key  {path}  （口令保护 / passphrase-protected, mode 0600）\n"
+        f"  公钥 / public key  {pub_path_for(path)}\n"
+        f"  密钥编号 / key id  {secret.key_id_text}\n"
+        f"请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and confirm the "
+        f"key id by phone:\n{secret.public.line}"
+    )
+
+
+@click.command()
+@click.argument("package_path", metavar="PACKAGE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="界面语言（默认按系统语言，中文优先）/ UI language (default: from the locale, Chinese first)")
+def review(package_path: Path, lang: str | None) -> None:
+    """Open the reviewer app on a package and grade it from the keyboard.
+
+    \b
+    Example:
+      workbench review R07.wbk
+      workbench review R07.wbk --lang en
+    """
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_PACKAGE
+
+    Store.open(package_path, expect=KIND_PACKAGE).close()  # refuse anything else before any screen appears
+    from workbench.tui.app import run_review
+
+    run_review(package_path, lang)
+
+
+@click.command("export")
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出文件 / the .xlsx file to write")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_KEY_HELP)
+@click.option("--allow-incomplete", is_flag=True, help="允许有未评分项 / export even with unscored indicators")
+@click.option("--blank", is_flag=True,
+              help="未签名的评分表，供在表格软件中填写后 import-scores / an unsigned worksheet to fill in and import")
+def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bool, blank: bool) -> None:
+    """Write your signed worksheet (评分表, 汇总 and the signature) for the coordinator.
+
+    It refuses, before writing anything, while indicators are unscored (unless --allow-incomplete) and
+    with any key other than the one registered for this package. Each signed export raises the package's
+    export number (seq); the coordinator keeps the newest. The passphrase is asked without echo, or read
+    from WORKBENCH_PASSPHRASE.
+
+    \b
+    Example:
+      workbench export R07.wbk -o R07-2022.xlsx
+      workbench export R07.wbk -o R07-blank.xlsx --blank
+    """
+    from workbench.signed.export import check_export, export_package
+    from workbench.signed.keys import read_passphrase
+
+    check_export(package, key_file=key_file, allow_incomplete=allow_incomplete, blank=blank)
+    passphrase = None if blank else read_passphrase(confirm=False)
+    result = export_package(package, out, key_file=key_file, passphrase=passphrase,
+                            allow_incomplete=allow_incomplete, blank=blank)
+    if not result.signed:
+        click.echo(
+            f"已生成空白评分表（未签名）/ unsigned worksheet written: {result.path}\n"
+            f"  评审专家 {result.reviewer_id}  对象 {result.targets}  评分项 {result.rows}\n"
+            f"  填写「得分」「备注」「佐证链接」后导入 / fill in 得分, 备注, 佐证链接, then:  "
+            f"workbench import-scores {package} {result.path}"
+        )
+        return
+    click.echo(
+        f"已签名导出 / signed export written: {result.path}\n"
+        f"  评审专家 / reviewer {result.reviewer_id}  轮次 / round {result.round_id}  导出序号 / seq {result.seq}\n"
+        f"  对象 / targets {result.targets}  评分项 / rows {result.rows}  密钥 / key id {result.key_id}\n"
+        f"  sha256 {result.payload_sha256}"
+    )
+    if result.unscored:
+        click.echo(f"注意 / note: {result.unscored} 项未评分 / indicator(s) not scored", err=True)
+
+
+@click.command("import-scores")
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_scores_cmd(package: Path, file: Path) -> None:
+    """Load the values typed into a worksheet of this package back into it.
+
+    Takes the worksheet from `export --blank` (or a signed export). Values are checked as the app checks
+    them and every change is audited; one bad cell and nothing changes. An empty cell never erases a
+    value, note or link the package holds; a pair changed in the app since the worksheet was exported is
+    refused as a conflict.
+
+    \b
+    Example:
+      workbench import-scores R07.wbk R07-blank.xlsx
+    """
+    from workbench.signed.import_scores import import_scores
+
+    result = import_scores(package, file)
+    click.echo(f"已导入 / imported {result.path}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
+               f"changed, 未变 {result.unchanged} 项 / unchanged")
+
+
+COMMANDS = (keygen, review, export, import_scores_cmd)

@@ -1,0 +1,114 @@
+"""Set-up commands for the coordinator: build a round, load past results, write packages; and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workbench.cli.base import Refused, db_argument
+
+
+@click.command()
+@db_argument
+@click.option("--round", "round_id", required=True, help="轮次编号 / round id, e.g. 2022")
+@click.option("--name", default="", help="轮次名称 / round name")
+@click.option("--year", type=int, default=None, help="年份 / year")
+@click.option("--indicators", type=click.Path(path_type=Path), required=True, help="指标体系 .xlsx/.csv")
+@click.option("--sites", type=click.Path(path_type=Path), required=True, help="网站 .xlsx/.csv")
+@click.option("--cases", type=click.Path(path_type=Path), required=True, help="案例 .xlsx/.csv")
+@click.option("--reviewers", type=click.Path(path_type=Path), required=True, help="评审专家 .xlsx/.csv")
+@click.option("--assignments", type=click.Path(path_type=Path), required=True, help="评审分配 .xlsx/.csv")
+@click.option("--rules", type=click.Path(path_type=Path), default=None, help="评分规则 .xlsx/.csv")
+def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path, sites: Path, cases: Path,
+         reviewers: Path, assignments: Path, rules: Path | None) -> None:
+    """Build a round database from the coordinator's set-up files.
+
+    \b
+    Example:
+      workbench init round.db --round 2022 --name "2022年数字政府评估" --year 2022 \\
+        --indicators indicators.csv --sites sites.csv --cases cases.csv \\
+        --reviewers reviewers.csv --assignments assignments.csv --rules rules.csv
+    """
+    from workbench.setup.round import SetupFiles, init_round
+
+    files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules)
+    s = init_round(db, round_id, files, name=name, year=year)
+    click.echo(
+        f"已创建轮次 {s.round_id}：{s.path}\n"
+        f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
+        f"评审专家 {s.reviewers}  分配 {s.assignments}"
+    )
+
+
+@click.command("import-results")
+@db_argument
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--round", "round_id", required=True, help="往期轮次编号 / past round id, e.g. 2021")
+@click.option("--name", default="", help="轮次名称 / round name")
+@click.option("--year", type=int, default=None, help="年份（默认取自轮次编号）/ year (default: from the id)")
+@click.option("--replace", is_flag=True, help="替换已导入的同一轮次 / replace a round imported before")
+def import_results_cmd(db: Path, file: Path, round_id: str, name: str, year: int | None, replace: bool) -> None:
+    """Load a past round's consolidated results (对象类型, 对象编号, 指标代码, 得分).
+
+    \b
+    Example:
+      workbench import-results round.db results-2021.csv --round 2021
+    """
+    from workbench.setup.round import import_results
+
+    s = import_results(db, file, round_id, name=name, year=year, replace=replace)
+    click.echo(f"已导入往期轮次 {s.round_id}：{s.rows} 条结果，{s.targets} 个对象")
+
+
+@click.command()
+@db_argument
+@click.option("--reviewer", "reviewer_id", required=True, help="评审专家编号 / reviewer id")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="评审包文件 / package file to write, e.g. R07.wbk")
+def package(db: Path, reviewer_id: str, out: Path) -> None:
+    """Write one reviewer's package: a self-contained SQLite file with only their work.
+
+    \b
+    Example:
+      workbench package round.db --reviewer R07 -o R07.wbk
+    """
+    from workbench.setup.package import make_package
+
+    info = make_package(db, reviewer_id, out)
+    key = info.key_id or "（尚未登记公钥 / no key registered yet）"
+    click.echo(
+        f"已生成评审包 {info.path}\n  评审专家 {info.reviewer_id}  对象 {info.targets}  评分项 {info.pairs}\n"
+        f"  nonce {info.nonce}  key id {key}"
+    )
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="演示文件目录（默认临时目录）/ where to build (default: a new temporary directory)")
+@click.option("--reviewer", default="R01", show_default=True, help="打开谁的评审包 / whose package to open")
+@click.option("--no-open", is_flag=True, help="只生成，不打开评审界面 / build only, do not open the app")
+def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
+    """Build the demo rounds from the bundled fixtures in a scratch directory.
+
+    \b
+    Example:
+      workbench demo
+    """
+    from workbench.setup.demo import build_demo
+
+    built = build_demo(directory)
+    for line in built.describe():
+        click.echo(line)
+    pkg = built.packages.get(reviewer)
+    if pkg is None:
+        raise Refused(f"演示轮次中没有评审专家 {reviewer} / no reviewer {reviewer} in the demo round")
+    if no_open:
+        click.echo(f"\n打开评审界面 / open the reviewer app with:\n  workbench review {pkg}")
+        return
+    from workbench.tui.app import run_review
+
+    run_review(pkg, None)
+
+
+COMMANDS = (init, import_results_cmd, package, demo)
