@@ -434,24 +434,6 @@ class TestLanguageAndHelp:
 
 
 class TestExport:
-    async def test_export_unavailable_is_shown_disabled_with_the_reason(
-        self, review_app: AppFactory, package_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        import workbench.tui.screens.export as export_screen
-
-        monkeypatch.setattr(export_screen, "export_function", lambda: (None, "No module named 'workbench.signed.export'"))
-        app = review_app(package_path)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert app.export_unavailable == "签名导出尚未提供 / signed export not available yet"
-            active = app.screen.active_bindings["ctrl+e"]
-            assert active.enabled is False
-            await pilot.press("ctrl+e")
-            await pilot.pause()
-            assert isinstance(app.screen, QueueScreen)
-
     async def test_export_refusal_is_shown_in_the_modal(self, review_app: AppFactory, package_path: Path) -> None:
         from workbench.tui.screens.export import ExportScreen
 

@@ -2,8 +2,8 @@
 
 `run_review` is what the CLI calls; `make_app` is the seam the CLI and the tests share (a test injects the
 store, a clock and a score log). Start-up stays lean: the queue needs only the store (stdlib sqlite3) and
-the scoring engine; the search index and the export probe load after the first paint, and the other
-screens' code is imported when they are first opened.
+the scoring engine; the search index loads after the first paint, and the other screens' code is imported
+when they are first opened.
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ class ReviewApp(App[None]):
         self.index_ready = threading.Event()
         """Set once the search index has loaded (or failed to)."""
         self._background_started = False
-        self.export_unavailable = ""
-        """Why the signed export cannot run, or "" (available, or not yet probed)."""
 
     def get_default_screen(self) -> Screen[None]:
         return QueueScreen(self.texts)
@@ -97,7 +95,6 @@ class ReviewApp(App[None]):
         if complete and not self._background_started:
             self._background_started = True
             self.load_search_index()
-            self.probe_export()
         return False
 
     # background loads -------------------------------------------------------------------------
@@ -113,16 +110,6 @@ class ReviewApp(App[None]):
             self.index_error = getattr(exc, "message", str(exc))
         finally:
             self.index_ready.set()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="export-probe", name="probe-export")
-    def probe_export(self) -> None:
-        from workbench.tui.screens.export import export_function
-
-        fn, reason = export_function()
-        if fn is None:
-            self.export_unavailable = self.texts("export.unavailable")
-            self.log.warning(f"export unavailable: {reason}")
-            self.call_from_thread(self.refresh_bindings)
 
     # navigation -------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -211,15 +198,8 @@ class ReviewApp(App[None]):
         out = store.path.with_name(f"{store.path.stem}-{store.round_id}.xlsx")
         self.push_screen(ExportScreen(self.texts, store.path, out))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "export" and self.export_unavailable:
-            return None  # shown disabled in the footer; the help screen gives the reason
-        return True
-
     async def run_palette_action(self, action: str) -> None:
-        if action == "export" and self.export_unavailable:
-            self.notify(self.export_unavailable, severity="warning")
-        elif action == "queue":
+        if action == "queue":
             while len(self.screen_stack) > 1:
                 await self.pop_screen()
         else:

@@ -25,11 +25,8 @@ class WorkbenchCommands(Provider):
     def _actions(self) -> list[tuple[str, str, str]]:
         app = self.review_app
         texts = app.texts
-        export = texts("command.export")
-        if app.export_unavailable:
-            export += texts("help.disabled", reason=app.export_unavailable)
         return [
-            (export, "export", texts("binding.export")),
+            (texts("command.export"), "export", texts("binding.export")),
             (texts("command.help"), "help", texts("binding.help")),
             (texts("command.queue"), "queue", texts("binding.back")),
         ]

@@ -90,8 +90,6 @@ class HelpScreen(ModalScreen[None]):
             if not isinstance(b, Binding):
                 continue
             label = texts(f"binding.{b.id}") if b.id and texts.has(f"binding.{b.id}") else b.description
-            if b.id == "export" and self.review_app.export_unavailable:
-                label += texts("help.disabled", reason=self.review_app.export_unavailable)
             out.append((self.key_text(b), label, b.id or ""))
         return out
 
