@@ -238,7 +238,7 @@ class TestKindsOfIndicator:
             await pilot.press("n")  # on a veto, n answers 否 (it does not go to the next target)
             await pilot.press("y")
             await pilot.pause()
-            assert screen.key[1] == app.queue_order[0][1]
+            assert screen.key[1] == app.queue.order[0][1]
             assert read_cell(check_package, screen.key[1], "V1")[0] == "0"
             assert read_cell(check_package, screen.key[1], "V2")[0] == "1"
             assert "否决：不合格" in text_of(app, "#totals")
