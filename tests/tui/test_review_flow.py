@@ -12,11 +12,12 @@ from rich.console import Console
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
+from run_app import main
 from tui_helpers import SIZE, AppFactory, events, read_cell
 
 from workbench.errors import NotAPackage, NotFound
 from workbench.review import Status
-from workbench.tui.app import ReviewApp, main, run_review
+from workbench.tui.app import ReviewApp, run_review
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.queue import QueueScreen
 from workbench.tui.screens.search import SearchScreen

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -259,29 +258,3 @@ def run_review(package: Path, lang: str | None) -> None:
         checkpoint(store.conn)
     finally:
         store.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m workbench.tui.app PACKAGE [--lang zh|en]`: the app without the CLI around it."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    lang = None
-    if "--lang" in args:
-        i = args.index("--lang")
-        lang = args[i + 1] if i + 1 < len(args) else None
-        del args[i:i + 2]
-    if len(args) != 1:
-        print("usage: python -m workbench.tui.app PACKAGE [--lang zh|en]", file=sys.stderr)
-        return 2
-    try:
-        run_review(Path(args[0]), lang)
-    except WorkbenchError as exc:
-        print(f"错误 / error: {exc.message}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    # Run the module under its real name, so that screens' isinstance checks see one ReviewApp class.
-    from workbench.tui.app import main as _main
-
-    sys.exit(_main())
