@@ -12,8 +12,6 @@ from rich.console import Console
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from run_app import main
-from tui_helpers import SIZE, AppFactory, events, read_cell
 
 from workbench.errors import NotAPackage, NotFound
 from workbench.review import Status
@@ -23,6 +21,9 @@ from workbench.tui.screens.queue import QueueScreen
 from workbench.tui.screens.search import SearchScreen
 from workbench.tui.screens.target import TargetScreen
 from workbench.tui.widgets.queue_table import QueueTable
+
+from .run_app import main
+from .tui_helpers import SIZE, AppFactory, events, read_cell
 
 
 def text_of(app: ReviewApp, selector: str) -> str:

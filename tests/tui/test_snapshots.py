@@ -7,7 +7,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input
-from tui_helpers import SIZE, AppFactory
+
+from .tui_helpers import SIZE, AppFactory
 
 
 async def settled(pilot: Pilot[Any]) -> None:
