@@ -1,6 +1,6 @@
 """A confirmed score is never lost: kill -9 the app mid-scoring, again and again, and check the package.
 
-The app runs for real (workbench.tui.scripted drives it headless with keystrokes) and appends every change
+The app runs for real (tests/tui/scripted.py drives it headless with keystrokes) and appends every change
 to an opt-in log only after its commit; after each SIGKILL the package must pass `PRAGMA integrity_check`
 and hold every logged change. Two lanes run side by side, each on its own package that accumulates work
 across its kills, as a reviewer's package would.
@@ -28,12 +28,13 @@ from workbench.store.db import Store
 KILLS_PER_LANE = 25
 LANES = 2
 FIRST_SCORE_TIMEOUT = 20.0
+SCRIPTED = Path(__file__).resolve().parent / "tui" / "scripted.py"
 
 
 def start_scripted(package: Path, log: Path, seed: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WORKBENCH_CONFIG": str(package.parent / "no-config.toml")}
     return subprocess.Popen(
-        [sys.executable, "-m", "workbench.tui.scripted", str(package), "--log", str(log), "--seed", str(seed)],
+        [sys.executable, str(SCRIPTED), str(package), "--log", str(log), "--seed", str(seed)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 

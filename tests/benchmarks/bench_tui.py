@@ -5,7 +5,7 @@ Run from the repository root:  python tests/benchmarks/bench_tui.py [--runs 7] [
 On a reviewer package of the national synthetic round (~147 targets × 120 indicators ≈ 18k score rows,
 values filled in from the round so that every queue row has a total and a grade):
 
-1. Cold start: `python -m workbench.tui.app PACKAGE` with WORKBENCH_EXIT_AFTER_START=1 (headless, exits
+1. Cold start: `python tests/tui/run_app.py PACKAGE` with WORKBENCH_EXIT_AFTER_START=1 (headless, exits
    once the queue has been painted and is interactive: every visible row complete; totals of rows beyond
    the first screenful follow one frame later) against a bare Textual app that shows the same queue rows,
    read from JSON, in a DataTable and exits after its first paint — fresh processes, interleaved A B A B …;
@@ -73,9 +73,10 @@ Bare().run(headless=True, size=(120, 40))
 
 IMPORTS_PROBE = r"""
 import os, sys
+from pathlib import Path
 os.environ["WORKBENCH_EXIT_AFTER_START"] = "all"
-from workbench.tui.app import main
-main([sys.argv[1]])
+from workbench.tui.app import run_review
+run_review(Path(sys.argv[1]), None)
 print(",".join(m for m in ("openpyxl", "pypinyin", "sqlite_utils", "rapidfuzz") if m in sys.modules))
 """
 
@@ -153,7 +154,7 @@ def cold_start(package: Path, rows_json: Path, runs: int) -> bool:
     work = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     bare = work / "bare_app.py"
     bare.write_text(BARE_APP, encoding="utf-8")
-    app_cmd = [sys.executable, "-m", "workbench.tui.app", str(package)]
+    app_cmd = [sys.executable, str(ROOT / "tests" / "tui" / "run_app.py"), str(package)]
     commands = {
         "app": (app_cmd, {**env, "WORKBENCH_EXIT_AFTER_START": "1"}),
         "app, every total": (app_cmd, {**env, "WORKBENCH_EXIT_AFTER_START": "all"}),

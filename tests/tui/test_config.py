@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Static
-from tui_helpers import SIZE
 
 from workbench.errors import WorkbenchError
 from workbench.tui.app import make_app, open_package
 from workbench.tui.i18n import resolve_lang
 from workbench.tui.screens.target import TargetScreen
+
+from .tui_helpers import SIZE
 
 
 @pytest.mark.parametrize(

@@ -12,16 +12,18 @@ from rich.console import Console
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from tui_helpers import SIZE, AppFactory, events, read_cell
 
 from workbench.errors import NotAPackage, NotFound
 from workbench.review import Status
-from workbench.tui.app import ReviewApp, main, run_review
+from workbench.tui.app import ReviewApp, run_review
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.queue import QueueScreen
 from workbench.tui.screens.search import SearchScreen
 from workbench.tui.screens.target import TargetScreen
 from workbench.tui.widgets.queue_table import QueueTable
+
+from .run_app import main
+from .tui_helpers import SIZE, AppFactory, events, read_cell
 
 
 def text_of(app: ReviewApp, selector: str) -> str:
@@ -238,7 +240,7 @@ class TestKindsOfIndicator:
             await pilot.press("n")  # on a veto, n answers 否 (it does not go to the next target)
             await pilot.press("y")
             await pilot.pause()
-            assert screen.key[1] == app.queue_order[0][1]
+            assert screen.key[1] == app.queue.order[0][1]
             assert read_cell(check_package, screen.key[1], "V1")[0] == "0"
             assert read_cell(check_package, screen.key[1], "V2")[0] == "1"
             assert "否决：不合格" in text_of(app, "#totals")
@@ -434,24 +436,6 @@ class TestLanguageAndHelp:
 
 
 class TestExport:
-    async def test_export_unavailable_is_shown_disabled_with_the_reason(
-        self, review_app: AppFactory, package_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        import workbench.tui.screens.export as export_screen
-
-        monkeypatch.setattr(export_screen, "export_function", lambda: (None, "No module named 'workbench.signed.export'"))
-        app = review_app(package_path)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert app.export_unavailable == "签名导出尚未提供 / signed export not available yet"
-            active = app.screen.active_bindings["ctrl+e"]
-            assert active.enabled is False
-            await pilot.press("ctrl+e")
-            await pilot.pause()
-            assert isinstance(app.screen, QueueScreen)
-
     async def test_export_refusal_is_shown_in_the_modal(self, review_app: AppFactory, package_path: Path) -> None:
         from workbench.tui.screens.export import ExportScreen
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input
-from tui_helpers import SIZE, AppFactory
+
+from .tui_helpers import SIZE, AppFactory
 
 
 async def settled(pilot: Pilot[Any]) -> None:
-    """Let background loads (search index, export probe) finish so the footer and results are stable."""
+    """Let the background load of the search index finish so the footer and results are stable."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()

@@ -2,24 +2,23 @@
 
 `run_review` is what the CLI calls; `make_app` is the seam the CLI and the tests share (a test injects the
 store, a clock and a score log). Start-up stays lean: the queue needs only the store (stdlib sqlite3) and
-the scoring engine; the search index and the export probe load after the first paint, and the other
-screens' code is imported when they are first opened.
+the scoring engine; the search index loads after the first paint, and the other screens' code is imported
+when they are first opened.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
 
 from workbench.errors import WorkbenchError
@@ -30,10 +29,13 @@ from workbench.store.schema import KIND_PACKAGE
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import load_config
 from workbench.tui.i18n import Texts, localize_bindings, resolve_lang
+from workbench.tui.index_load import IndexLoad
 from workbench.tui.screens.queue import QueueScreen
 
 if TYPE_CHECKING:
-    from workbench.search.index import SearchEntry, SearchIndex
+    from workbench.search.index import SearchEntry
+    from workbench.tui.screens.search import SearchScreen
+    from workbench.tui.screens.target import TargetScreen
 
 #: The start-up benchmark: 1 runs headless and exits once the queue is painted and interactive; "all" once
 #: every row's total is shown too.
@@ -41,10 +43,13 @@ EXIT_AFTER_START_ENV = "WORKBENCH_EXIT_AFTER_START"
 
 
 class ReviewApp(App[None]):
-    """Queue → target → score; search, help and export on top."""
+    """Queue → target → score; search, help and export on top.
+
+    Screens post what happened; the app opens what they ask for. The handlers of messages from screens whose
+    code is imported only when first opened are named on_<screen>_<message> rather than decorated with @on.
+    """
 
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "退出", id="quit"),
         Binding("question_mark,f1", "help", "帮助", id="help"),
@@ -70,74 +75,71 @@ class ReviewApp(App[None]):
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.keymap: dict[str, str] = dict(keymap or {})
         self.exit_after_start = exit_after_start
-        self.queue_order: list[TargetKey] = []
-        """Targets in the queue's current sort and filter: n/p follow it."""
-        self._changed: set[TargetKey] = set()
-        self.search_index: SearchIndex | None = None
-        self.index_error = ""
-        self.index_ready = threading.Event()
-        """Set once the search index has loaded (or failed to)."""
+        self.index_load = IndexLoad()
+        self.commands = WorkbenchCommands.bound(texts, self.index_load)
+        self.queue = QueueScreen(session, texts)
         self._background_started = False
-        self.export_unavailable = ""
-        """Why the signed export cannot run, or "" (available, or not yet probed)."""
 
     def get_default_screen(self) -> Screen[None]:
-        return QueueScreen(self.texts)
+        return self.queue
 
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
 
-    def queue_painted(self, *, complete: bool) -> bool:
-        """The queue is on screen and interactive (`complete`: with every total): now load what can wait.
-        True when the app is leaving instead (the start-up benchmark)."""
-        if self.exit_after_start and (complete or self.exit_after_start != "all"):
+    @on(QueueScreen.Painted)
+    def queue_painted(self, message: QueueScreen.Painted) -> None:
+        """The queue is on screen and interactive: now give the rest of its rows their totals, then load what
+        can wait; or leave instead (the start-up benchmark)."""
+        if self.exit_after_start and (message.complete or self.exit_after_start != "all"):
             self.exit()
-            return True
-        if complete and not self._background_started:
+        elif not message.complete:
+            self.queue.finish_totals()
+        elif not self._background_started:
             self._background_started = True
             self.load_search_index()
-            self.probe_export()
-        return False
 
     # background loads -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="index", name="load-search-index")
     def load_search_index(self) -> None:
         """Import the search code (rapidfuzz) off the UI thread, then read the stored keys on the app's own
         connection (a second connection would only cost another open)."""
+        load = self.index_load
         try:
             from workbench.search.lookup import load_index
 
-            self.search_index = self.call_from_thread(load_index, self.session.store)
+            load.index = self.call_from_thread(load_index, self.session.store)
         except (WorkbenchError, ImportError, sqlite3.Error) as exc:
-            self.index_error = getattr(exc, "message", str(exc))
+            load.error = getattr(exc, "message", str(exc))
         finally:
-            self.index_ready.set()
+            load.done.set()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="export-probe", name="probe-export")
-    def probe_export(self) -> None:
-        from workbench.tui.screens.export import export_function
+    # what the screens ask for -----------------------------------------------------------------
+    @on(QueueScreen.TargetChosen)
+    def target_chosen(self, message: QueueScreen.TargetChosen) -> None:
+        self.open_target(message.key)
 
-        fn, reason = export_function()
-        if fn is None:
-            self.export_unavailable = self.texts("export.unavailable")
-            self.log.warning(f"export unavailable: {reason}")
-            self.call_from_thread(self.refresh_bindings)
+    def on_target_screen_score_saved(self, message: TargetScreen.ScoreSaved) -> None:
+        # Screens are siblings: the queue, beneath, hears of it from here and catches up when shown again.
+        message.stop()  # its last stop: it must not bubble from the queue back to the app
+        self.queue.post_message(message)
+
+    def on_search_screen_entry_chosen(self, message: SearchScreen.EntryChosen) -> None:
+        self.open_entry(message.entry)
+
+    @on(WorkbenchCommands.EntryChosen)
+    def palette_entry_chosen(self, message: WorkbenchCommands.EntryChosen) -> None:
+        self.open_entry(message.entry)
+
+    @on(WorkbenchCommands.ActionChosen)
+    async def palette_action_chosen(self, message: WorkbenchCommands.ActionChosen) -> None:
+        if message.action == "queue":
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
+        else:
+            await self.run_action(message.action)
 
     # navigation -------------------------------------------------------------------------------
-    def now(self) -> datetime:
-        return self.clock()
-
-    def all_target_keys(self) -> list[TargetKey]:
-        return [t.key for t in self.session.targets]
-
-    def target_changed(self, key: TargetKey) -> None:
-        self._changed.add(key)
-
-    def take_changed_targets(self) -> set[TargetKey]:
-        changed, self._changed = self._changed, set()
-        return changed
-
     def open_target(self, key: TargetKey, code: str | None = None) -> None:
         """Show a target for scoring (reusing the scoring screen when it is already open)."""
         from workbench.tui.screens.target import TargetScreen
@@ -145,7 +147,7 @@ class ReviewApp(App[None]):
         if isinstance(self.screen, TargetScreen):
             self.screen.show_target(key, code)
         else:
-            self.push_screen(TargetScreen(self.texts, key, code))
+            self.push_screen(TargetScreen(self.session, self.texts, self.clock, self.queue.order, key, code))
 
     def open_entry(self, entry: SearchEntry) -> None:
         """Go where a search hit points: a target, or an indicator of the current (or highlighted) target."""
@@ -162,7 +164,7 @@ class ReviewApp(App[None]):
                 self._jump_into_group(screen, entry)
             return
         key = screen.current_key if isinstance(screen, QueueScreen) else None
-        candidates = ([key] if key else []) + self.queue_order + self.all_target_keys()
+        candidates = ([key] if key else []) + self.queue.order + [t.key for t in self.session.targets]
         for candidate in candidates:
             if self._indicator_applies(candidate, entry.id):
                 self.open_target(candidate, self._first_leaf_under(candidate, entry.id))
@@ -171,7 +173,7 @@ class ReviewApp(App[None]):
 
     def _first_leaf_under(self, key: TargetKey, code: str) -> str | None:
         tree = self.session.tree
-        for leaf in tree.leaves(key[0]):
+        for leaf in tree.leaves(key.kind):
             if code in {node.code for node in tree.path(leaf.code)}:
                 return leaf.code
         return None
@@ -179,10 +181,7 @@ class ReviewApp(App[None]):
     def _indicator_applies(self, key: TargetKey, code: str) -> bool:
         return self._first_leaf_under(key, code) is not None
 
-    def _jump_into_group(self, screen: Screen[None], entry: SearchEntry) -> None:
-        from workbench.tui.screens.target import TargetScreen
-
-        assert isinstance(screen, TargetScreen)
+    def _jump_into_group(self, screen: TargetScreen, entry: SearchEntry) -> None:
         leaf = self._first_leaf_under(screen.key, entry.id)
         if leaf is not None and leaf in screen.cells:
             screen.go_to(leaf)
@@ -193,16 +192,12 @@ class ReviewApp(App[None]):
     def action_search(self) -> None:
         from workbench.tui.screens.search import SearchScreen
 
-        def chosen(entry: SearchEntry | None) -> None:
-            if entry is not None:
-                self.open_entry(entry)
-
-        self.push_screen(SearchScreen(self.texts), chosen)
+        self.push_screen(SearchScreen(self.session, self.texts, self.index_load))
 
     def action_help(self) -> None:
         from workbench.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.texts))
+        self.push_screen(HelpScreen(self.texts, self.keymap, self.BINDINGS))
 
     def action_export(self) -> None:
         from workbench.tui.screens.export import ExportScreen
@@ -211,22 +206,13 @@ class ReviewApp(App[None]):
         out = store.path.with_name(f"{store.path.stem}-{store.round_id}.xlsx")
         self.push_screen(ExportScreen(self.texts, store.path, out))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "export" and self.export_unavailable:
-            return None  # shown disabled in the footer; the help screen gives the reason
-        return True
-
-    async def run_palette_action(self, action: str) -> None:
-        if action == "export" and self.export_unavailable:
-            self.notify(self.export_unavailable, severity="warning")
-        elif action == "queue":
-            while len(self.screen_stack) > 1:
-                await self.pop_screen()
-        else:
-            await self.run_action(action)
+    def action_command_palette(self) -> None:
+        """Textual's palette, with the workbench's commands over this app's words and search index."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette([*App.COMMANDS, self.commands], id="--command-palette"))
 
     def on_unmount(self) -> None:
-        self.index_ready.set()  # a search still waiting for the index gives up
+        self.index_load.done.set()  # a search still waiting for the index gives up
         self.session.close()
 
 
@@ -272,29 +258,3 @@ def run_review(package: Path, lang: str | None) -> None:
         checkpoint(store.conn)
     finally:
         store.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m workbench.tui.app PACKAGE [--lang zh|en]`: the app without the CLI around it."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    lang = None
-    if "--lang" in args:
-        i = args.index("--lang")
-        lang = args[i + 1] if i + 1 < len(args) else None
-        del args[i:i + 2]
-    if len(args) != 1:
-        print("usage: python -m workbench.tui.app PACKAGE [--lang zh|en]", file=sys.stderr)
-        return 2
-    try:
-        run_review(Path(args[0]), lang)
-    except WorkbenchError as exc:
-        print(f"错误 / error: {exc.message}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    # Run the module under its real name, so that screens' isinstance checks see one ReviewApp class.
-    from workbench.tui.app import main as _main
-
-    sys.exit(_main())

@@ -3,58 +3,80 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 
-from workbench.tui.context import review_app_of
 from workbench.tui.display import kind_label
 
 if TYPE_CHECKING:
-    from workbench.tui.app import ReviewApp
+    from workbench.search.index import SearchEntry
+    from workbench.tui.i18n import Texts
+    from workbench.tui.index_load import IndexLoad
 
 
 class WorkbenchCommands(Provider):
     """Targets and indicators by name, pinyin, initials or code, plus export, help and the queue."""
 
-    @property
-    def review_app(self) -> ReviewApp:
-        return review_app_of(self.app)
+    texts: ClassVar[Texts]
+    index_load: ClassVar[IndexLoad]
+
+    class EntryChosen(Message):
+        """A site, case or indicator was chosen in the palette."""
+
+        def __init__(self, entry: SearchEntry) -> None:
+            super().__init__()
+            self.entry = entry
+
+    class ActionChosen(Message):
+        """An app action was chosen in the palette: "export", "help", or "queue" (back to the queue)."""
+
+        def __init__(self, action: str) -> None:
+            super().__init__()
+            self.action = action
+
+    @classmethod
+    def bound(cls, texts: Texts, index_load: IndexLoad) -> type[WorkbenchCommands]:
+        """This provider over one app's words and search index. The palette constructs its providers itself,
+        from the calling screen alone, so what this one needs is bound to a subclass instead."""
+        return type(cls.__name__, (cls,), {"texts": texts, "index_load": index_load})
 
     def _actions(self) -> list[tuple[str, str, str]]:
-        app = self.review_app
-        texts = app.texts
-        export = texts("command.export")
-        if app.export_unavailable:
-            export += texts("help.disabled", reason=app.export_unavailable)
+        texts = self.texts
         return [
-            (export, "export", texts("binding.export")),
+            (texts("command.export"), "export", texts("binding.export")),
             (texts("command.help"), "help", texts("binding.help")),
             (texts("command.queue"), "queue", texts("binding.back")),
         ]
 
+    # A hit's callback runs once the palette has closed; it tells the app what was chosen.
+    def _run(self, action: str) -> None:
+        self.app.post_message(self.ActionChosen(action))
+
+    def _open(self, entry: SearchEntry) -> None:
+        self.app.post_message(self.EntryChosen(entry))
+
     async def discover(self) -> Hits:
-        app = self.review_app
         for title, action, help_text in self._actions():
-            yield DiscoveryHit(title, partial(app.run_palette_action, action), help=help_text)
+            yield DiscoveryHit(title, partial(self._run, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
-        app = self.review_app
         matcher = self.matcher(query)
         for title, action, help_text in self._actions():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(app.run_palette_action, action), help=help_text)
-        index = app.search_index
+                yield Hit(score, matcher.highlight(title), partial(self._run, action), help=help_text)
+        index = self.index_load.index
         if index is None:
             return
-        texts = app.texts
+        texts = self.texts
         # The shared index is fast enough per keystroke (≤ one frame on 15k entries), so no thread here.
         for rank, hit in enumerate(index.search(query, limit=15)):
             entry = hit.entry
             label = Text.assemble((f"{kind_label(texts, entry.kind)} ", "dim"), (f"{entry.id} ", "cyan"), entry.name)
             yield Hit(
-                max(0.01, 1.0 - rank * 0.01), label, partial(app.open_entry, entry),
+                max(0.01, 1.0 - rank * 0.01), label, partial(self._open, entry),
                 text=f"{entry.id} {entry.name}", help=texts("command.open"),
             )

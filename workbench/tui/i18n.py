@@ -117,9 +117,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "search.failed": ("无法载入搜索索引：{reason}", "cannot load the search index: {reason}"),
     # export
     "export.title": ("签名导出评分表", "Signed export of the worksheet"),
-    "export.unavailable": (
-        "签名导出尚未提供 / signed export not available yet", "signed export not available yet / 签名导出尚未提供",
-    ),
     "export.out": ("输出文件", "output file"),
     "export.key": ("私钥文件（留空用默认位置）", "secret key file (empty: the default)"),
     "export.passphrase": ("口令（留空则读取 WORKBENCH_PASSPHRASE）", "passphrase (empty: WORKBENCH_PASSPHRASE)"),
@@ -144,7 +141,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "help.col.key": ("按键", "key"),
     "help.col.action": ("作用", "action"),
     "help.col.id": ("id", "id"),
-    "help.disabled": ("（不可用：{reason}）", " (unavailable: {reason})"),
     "help.close": ("Esc 或 q 关闭", "Esc or q closes"),
     "entry.digits": ("输入数值（扣分项填扣除的分数）", "type a value (a deduction: the points deducted)"),
     "entry.enter": ("确认并前进到下一项", "confirm and move on"),

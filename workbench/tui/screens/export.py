@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -16,32 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from workbench.errors import WorkbenchError
+from workbench.signed.export import default_key_file, export_package
 from workbench.signed.keys import PASSPHRASE_ENV
-from workbench.tui.context import review_app_of
 from workbench.tui.i18n import Texts, localize_bindings
-
-if TYPE_CHECKING:
-    from workbench.tui.app import ReviewApp
-
-
-def export_function() -> tuple[object | None, str]:
-    """The core export function, or None with the reason it is not available."""
-    try:
-        from workbench.signed import export
-    except ImportError as exc:
-        return None, f"{exc}"
-    fn = getattr(export, "export_package", None)
-    if fn is None:
-        return None, "workbench.signed.export.export_package is missing"
-    return fn, ""
-
-
-def default_key_placeholder() -> str:
-    try:
-        from workbench.signed.export import default_key_file
-    except ImportError:
-        return ""
-    return str(default_key_file())
 
 
 class ExportScreen(ModalScreen["Path | None"]):
@@ -66,10 +43,6 @@ class ExportScreen(ModalScreen["Path | None"]):
         self.default_out = default_out
         self.written: Path | None = None
 
-    @property
-    def review_app(self) -> ReviewApp:
-        return review_app_of(self.app)
-
     def compose(self) -> ComposeResult:
         texts = self.texts
         with Vertical(id="export-box"):
@@ -77,7 +50,7 @@ class ExportScreen(ModalScreen["Path | None"]):
             yield Label(texts("export.out"))
             yield Input(str(self.default_out), id="export-out")
             yield Label(texts("export.key"))
-            yield Input(placeholder=default_key_placeholder(), id="export-key")
+            yield Input(placeholder=str(default_key_file()), id="export-key")
             yield Label(texts("export.passphrase"))
             yield Input(password=True, id="export-passphrase")
             yield Checkbox(texts("export.incomplete"), id="export-incomplete")
@@ -108,18 +81,14 @@ class ExportScreen(ModalScreen["Path | None"]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
     def run_export(self, out: Path, key_file: Path | None, passphrase: str | None, incomplete: bool) -> None:
         """The same export_package as `workbench export`, in a thread worker so the UI stays live."""
-        fn, reason = export_function()
-        if fn is None:
-            self.post_message(self.ExportFinished(None, reason))
-            return
         try:
-            result = fn(self.package, out, key_file=key_file, passphrase=passphrase, allow_incomplete=incomplete)
+            result = export_package(self.package, out, key_file=key_file, passphrase=passphrase, allow_incomplete=incomplete)
         except WorkbenchError as exc:
             self.post_message(self.ExportFinished(None, exc.message))
             return
         detail = ", ".join(f"{name} {getattr(result, name)}" for name in ("rows", "unscored", "seq", "key_id")
                            if getattr(result, name) is not None)
-        self.post_message(self.ExportFinished(Path(result.path), detail=detail))
+        self.post_message(self.ExportFinished(result.path, detail=detail))
 
     @on(ExportFinished)
     def finished(self, message: ExportFinished) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -13,11 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from workbench.tui.config import config_path
-from workbench.tui.context import review_app_of
 from workbench.tui.i18n import Texts, localize_bindings
-
-if TYPE_CHECKING:
-    from workbench.tui.app import ReviewApp
 
 
 class HelpScreen(ModalScreen[None]):
@@ -27,14 +24,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "close", "关闭", id="close"),
     ]
 
-    def __init__(self, texts: Texts) -> None:
+    def __init__(self, texts: Texts, keymap: Mapping[str, str], app_bindings: list[BindingType]) -> None:
         super().__init__()
         self.texts = texts
         localize_bindings(self, texts)
-
-    @property
-    def review_app(self) -> ReviewApp:
-        return review_app_of(self.app)
+        self.keymap = keymap
+        """binding id → keys, as the reviewer's config remaps them."""
+        self.app_bindings = app_bindings
+        """The bindings that work everywhere."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
@@ -45,7 +42,7 @@ class HelpScreen(ModalScreen[None]):
 
     def key_text(self, binding: Binding) -> str:
         """The keys a binding answers to after the keymap, as the footer shows them."""
-        keys = self.review_app.keymap.get(binding.id or "", binding.key) if binding.id else binding.key
+        keys = self.keymap.get(binding.id or "", binding.key) if binding.id else binding.key
         return " ".join(self.app.get_key_display(binding.with_key(k.strip())) for k in keys.split(","))
 
     def render_tables(self) -> Table:
@@ -54,10 +51,10 @@ class HelpScreen(ModalScreen[None]):
         from workbench.tui.screens.target import TargetScreen
         from workbench.tui.widgets.queue_table import QueueTable
 
-        texts, app = self.texts, self.review_app
+        texts = self.texts
         outer = Table.grid(padding=(0, 0))
         sections: list[tuple[str, list[tuple[str, str, str]]]] = [
-            ("help.global", self.rows(app.BINDINGS)),
+            ("help.global", self.rows(self.app_bindings)),
             ("help.queue", [*self.rows(QueueTable.BINDINGS), *self.rows(QueueScreen.BINDINGS)]),
             ("help.target", self.rows(TargetScreen.BINDINGS)),
             ("help.entry", [
@@ -90,8 +87,6 @@ class HelpScreen(ModalScreen[None]):
             if not isinstance(b, Binding):
                 continue
             label = texts(f"binding.{b.id}") if b.id and texts.has(f"binding.{b.id}") else b.description
-            if b.id == "export" and self.review_app.export_unavailable:
-                label += texts("help.disabled", reason=self.review_app.export_unavailable)
             out.append((self.key_text(b), label, b.id or ""))
         return out
 

@@ -8,19 +8,19 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from workbench.model import TargetKey
-from workbench.review import QueueRow, Status
-from workbench.tui.context import review_app_of
+from workbench.review import QueueRow, ReviewSession, Status
 from workbench.tui.display import STATUS_ORDER
 from workbench.tui.i18n import Texts, localize_bindings
 from workbench.tui.widgets.key_hints import KeyHints
 from workbench.tui.widgets.queue_table import QueueTable, target_key
 
 if TYPE_CHECKING:
-    from workbench.tui.app import ReviewApp
+    from workbench.tui.screens.target import TargetScreen
 
 FIRST_SCREEN = 24  # at least this many rows get their totals before the first paint (more on a tall terminal)
 SORTS = ("position", "id", "name", "region", "progress", "total", "status")
@@ -60,19 +60,34 @@ class QueueScreen(Screen[None]):
         Binding("t", "cycle_kind", "类型", id="queue.filter_kind"),
     ]
 
-    def __init__(self, texts: Texts) -> None:
+    class TargetChosen(Message):
+        """The reviewer chose a target to score (Enter on its row)."""
+
+        def __init__(self, key: TargetKey) -> None:
+            super().__init__()
+            self.key = key
+
+    class Painted(Message):
+        """The queue is on screen and interactive; `complete` once every row shows its total too."""
+
+        def __init__(self, *, complete: bool) -> None:
+            super().__init__()
+            self.complete = complete
+
+    def __init__(self, session: ReviewSession, texts: Texts) -> None:
         super().__init__()
+        self.session = session
         self.texts = texts
         localize_bindings(self, texts)
         self.rows: list[QueueRow] = []
+        self.order: list[TargetKey] = []
+        """Targets in the current sort and filter: a target opened from here follows it with n/p."""
+        self.changed: set[TargetKey] = set()
+        """Targets scored since the queue last showed them (it catches up when it is shown again)."""
         self.sort = "position"
         self.reverse = False
         self.status_filter: Status | None = None
         self.kind_filter: str | None = None
-
-    @property
-    def review_app(self) -> ReviewApp:
-        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")
@@ -84,18 +99,20 @@ class QueueScreen(Screen[None]):
     def on_mount(self) -> None:
         # Totals for the first screenful now, the rest right after the first paint (a total is ~0.2 ms of
         # Decimal arithmetic; a package of 150 targets would otherwise hold the queue back by ~30 ms).
-        self.rows = self.review_app.session.queue(totals_for=max(FIRST_SCREEN, self.app.size.height))
+        self.rows = self.session.queue(totals_for=max(FIRST_SCREEN, self.app.size.height))
         self.refill()
         self.query_one(QueueTable).focus()
-        self.call_after_refresh(self.finish_totals)
+        self.call_after_refresh(self._post_painted, complete=False)
+
+    def _post_painted(self, *, complete: bool) -> None:
+        self.post_message(self.Painted(complete=complete))
 
     def finish_totals(self) -> None:
-        app = self.review_app
-        if app.queue_painted(complete=False):
-            return
+        """Totals for the rows beyond the first screenful (the app asks once the queue is painted, unless it
+        is leaving instead)."""
         if any(r.total_pending for r in self.rows):
             pending = {r.key for r in self.rows if r.total_pending}
-            self.rows = app.session.with_totals(self.rows)
+            self.rows = self.session.with_totals(self.rows)
             if self.sort == "total":
                 self.refill()
             else:
@@ -103,14 +120,23 @@ class QueueScreen(Screen[None]):
                 for row in self.rows:
                     if row.key in pending:
                         table.update_row(row, ("total", "grade"))
-        self.call_after_refresh(app.queue_painted, complete=True)
+        self.call_after_refresh(self._post_painted, complete=True)
+
+    def on_target_screen_score_saved(self, message: TargetScreen.ScoreSaved) -> None:
+        """A target was scored on its own screen (the app forwards the message here)."""
+        self.changed.add(message.change.key)
+        if self.is_current:  # the reviewer was quicker back than the message
+            self.show_changed()
 
     def on_screen_resume(self) -> None:
-        changed = self.review_app.take_changed_targets()
+        self.show_changed()
+
+    def show_changed(self) -> None:
+        """Bring the rows of targets scored since they were last shown up to date."""
+        changed, self.changed = self.changed, set()
         if not changed:
             return
-        session = self.review_app.session
-        fresh = {key: session.queue_row(key) for key in changed}
+        fresh = {key: self.session.queue_row(key) for key in changed}
         self.rows = [fresh.get(r.key, r) for r in self.rows]
         table = self.query_one(QueueTable)
         if self.sort in ("progress", "total", "status") or self.status_filter is not None:
@@ -134,13 +160,13 @@ class QueueScreen(Screen[None]):
         keep = table.current_key
         visible = self.visible_rows()
         table.show(visible, keep)
-        self.review_app.queue_order = [r.key for r in visible]
+        self.order = [r.key for r in visible]
         self.query_one("#queue-empty", Static).update(self.texts("queue.empty") if not visible else "")
         self.query_one("#queue-empty").display = not visible
         self._show_summary()
 
     def _show_summary(self) -> None:
-        texts, session = self.texts, self.review_app.session
+        texts, session = self.texts, self.session
         counts = {status: 0 for status in Status}
         for row in self.rows:
             counts[row.status] += 1
@@ -159,7 +185,7 @@ class QueueScreen(Screen[None]):
     # actions ----------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#queue-table")
     def open_selected(self, event: DataTable.RowSelected) -> None:
-        self.review_app.open_target(target_key(str(event.row_key.value)))
+        self.post_message(self.TargetChosen(target_key(str(event.row_key.value))))
 
     @property
     def current_key(self) -> TargetKey | None:

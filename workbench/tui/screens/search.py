@@ -17,19 +17,19 @@ from textual.worker import get_current_worker
 
 from workbench.errors import WorkbenchError
 from workbench.model import TargetKey, TargetKind
-from workbench.tui.context import review_app_of
+from workbench.review import ReviewSession
 from workbench.tui.display import kind_label
 from workbench.tui.i18n import Texts, localize_bindings
+from workbench.tui.index_load import IndexLoad
 
 if TYPE_CHECKING:
     from workbench.search.index import SearchEntry, SearchHit
-    from workbench.tui.app import ReviewApp
 
 RESULT_LIMIT = 20
 
 
-class SearchScreen(ModalScreen["SearchEntry | None"]):
-    """Returns the chosen entry, or None when closed with Esc."""
+class SearchScreen(ModalScreen[None]):
+    """Closes with Esc, or on a chosen hit, which it posts to the app to open."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "关闭", id="close"),
@@ -47,16 +47,21 @@ class SearchScreen(ModalScreen["SearchEntry | None"]):
             self.nearest = nearest
             self.error = error
 
-    def __init__(self, texts: Texts, query: str = "") -> None:
+    class EntryChosen(Message):
+        """The reviewer chose a hit: a site, case or indicator to go to."""
+
+        def __init__(self, entry: SearchEntry) -> None:
+            super().__init__()
+            self.entry = entry
+
+    def __init__(self, session: ReviewSession, texts: Texts, index_load: IndexLoad, query: str = "") -> None:
         super().__init__()
+        self.session = session
         self.texts = texts
         localize_bindings(self, texts)
+        self.index_load = index_load
         self.initial = query
         self.hits: list[SearchHit] = []
-
-    @property
-    def review_app(self) -> ReviewApp:
-        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
@@ -79,21 +84,21 @@ class SearchScreen(ModalScreen["SearchEntry | None"]):
             self.query_one(OptionList).clear_options()
             self.query_one("#search-status", Static).update(self.texts("search.type"))
             return
-        if not self.review_app.index_ready.is_set():
+        if not self.index_load.done.is_set():
             self.query_one("#search-status", Static).update(self.texts("search.loading"))
         self.run_search(query)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search", name="search")
     def run_search(self, query: str) -> None:
         """Search off the event loop so typing never waits; a newer query cancels this one."""
-        app = self.review_app
-        app.index_ready.wait(timeout=30)
+        load = self.index_load
+        load.done.wait(timeout=30)
         worker = get_current_worker()
         if worker.is_cancelled:
             return
-        index = app.search_index
+        index = load.index
         if index is None:
-            self.post_message(self.ResultsFound(query, [], [], app.index_error or "index not loaded"))
+            self.post_message(self.ResultsFound(query, [], [], load.error or "index not loaded"))
             return
         hits = index.search(query, limit=RESULT_LIMIT)
         nearest = index.nearest(query, limit=5) if not hits else []
@@ -134,7 +139,7 @@ class SearchScreen(ModalScreen["SearchEntry | None"]):
 
     def context(self, entry: SearchEntry) -> str:
         """Where a hit sits: a target's region or government, an indicator's groups."""
-        session = self.review_app.session
+        session = self.session
         if entry.kind == "indicator":
             if entry.id not in session.tree:
                 return ""
@@ -155,12 +160,18 @@ class SearchScreen(ModalScreen["SearchEntry | None"]):
     def submitted(self) -> None:
         highlighted = self.query_one(OptionList).highlighted
         if highlighted is not None and highlighted < len(self.hits):
-            self.dismiss(self.hits[highlighted].entry)
+            self.choose(self.hits[highlighted].entry)
 
     @on(OptionList.OptionSelected, "#search-results")
     def chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option_index < len(self.hits):
-            self.dismiss(self.hits[event.option_index].entry)
+            self.choose(self.hits[event.option_index].entry)
+
+    def choose(self, entry: SearchEntry) -> None:
+        self.dismiss()
+        # Straight to the app rather than bubbling: this screen is leaving. The app handles it once the
+        # screen beneath (the queue or a target) is the current one again.
+        self.app.post_message(self.EntryChosen(entry))
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.dismiss()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -15,9 +17,8 @@ from textual.widgets import Input, Static
 
 from workbench.errors import WorkbenchError
 from workbench.model import Indicator, IndicatorKind, Score, TargetKey
-from workbench.review import Change, PastResult
+from workbench.review import Change, PastResult, ReviewSession
 from workbench.scoring.indicators import format_value
-from workbench.tui.context import review_app_of
 from workbench.tui.i18n import Texts, localize_bindings
 from workbench.tui.widgets.indicator_detail import IndicatorDetail
 from workbench.tui.widgets.indicator_table import (
@@ -29,9 +30,6 @@ from workbench.tui.widgets.key_hints import KeyHints
 from workbench.tui.widgets.score_entry import ScoreEntry
 from workbench.tui.widgets.target_header import TargetHeader
 from workbench.tui.widgets.totals_bar import TotalsBar
-
-if TYPE_CHECKING:
-    from workbench.tui.app import ReviewApp
 
 ENTRY_CHARACTERS = frozenset("0123456789.-")
 MAX_BUFFER = 32
@@ -70,10 +68,22 @@ class TargetScreen(Screen[None]):
             self.text = text
             self.reason = reason
 
-    def __init__(self, texts: Texts, key: TargetKey, code: str | None = None) -> None:
+    def __init__(
+        self,
+        session: ReviewSession,
+        texts: Texts,
+        clock: Callable[[], datetime],
+        order: Sequence[TargetKey],
+        key: TargetKey,
+        code: str | None = None,
+    ) -> None:
         super().__init__()
+        self.session = session
         self.texts = texts
         localize_bindings(self, texts)
+        self.clock = clock
+        self.order = order
+        """The queue's targets in its sort and filter when this screen opened: n/p follow it."""
         self.key = key
         self._start_code = code
         self.cells: dict[str, Score] = {}
@@ -81,10 +91,6 @@ class TargetScreen(Screen[None]):
         self.past: PastResult | None = None
         self._could_undo = False
         self._shown: str | None = None
-
-    @property
-    def review_app(self) -> ReviewApp:
-        return review_app_of(self.app)
 
     def compose(self) -> ComposeResult:
         texts = self.texts
@@ -101,7 +107,7 @@ class TargetScreen(Screen[None]):
         yield KeyHints()
 
     def on_mount(self) -> None:
-        self._could_undo = self.review_app.session.can_undo
+        self._could_undo = self.session.can_undo
         self.show_target(self.key, self._start_code)
         self.table.focus()
 
@@ -117,17 +123,17 @@ class TargetScreen(Screen[None]):
     @property
     def current(self) -> Indicator | None:
         code = self.table.current_code
-        return self.review_app.session.tree.get(code) if code else None
+        return self.session.tree.get(code) if code else None
 
     # showing ----------------------------------------------------------------------------------
     def show_target(self, key: TargetKey, code: str | None = None) -> None:
         """Load a target; land on `code`, else on its first unscored leaf."""
-        session = self.review_app.session
+        session = self.session
         self.key = key
         self.cells = session.cells(key)
         self.leaves = session.leaves(key, self.cells)
         self.past = session.past(key)
-        order = self.review_app.queue_order
+        order = self.order
         position = order.index(key) + 1 if key in order else 0
         self.query_one(TargetHeader).show(session.target(key), position, len(order))
         self.table.show(session.tree, self.leaves, self.cells, self.past.values if self.past else {})
@@ -140,8 +146,7 @@ class TargetScreen(Screen[None]):
         self.show_current()
 
     def show_totals(self) -> None:
-        session = self.review_app.session
-        result = session.total(self.key, self.cells)
+        result = self.session.total(self.key, self.cells)
         scored = sum(1 for s in self.cells.values() if s.value is not None)
         self.query_one(TotalsBar).show(result, scored, len(self.cells), self.past)
 
@@ -152,7 +157,7 @@ class TargetScreen(Screen[None]):
         if leaf is not None:
             past = self.past.values.get(leaf.code) if self.past else None
             self.query_one(IndicatorDetail).show(
-                self.review_app.session.tree, leaf, self.cells.get(leaf.code), past, reset_fields=reset_fields,
+                self.session.tree, leaf, self.cells.get(leaf.code), past, reset_fields=reset_fields,
             )
 
     @on(IndicatorTable.LeafHighlighted, "#indicators")
@@ -237,7 +242,7 @@ class TargetScreen(Screen[None]):
         if leaf is None:
             return
         try:
-            change = self.review_app.session.enter(self.key, leaf.code, text)
+            change = self.session.enter(self.key, leaf.code, text)
         except WorkbenchError as exc:
             self.entry.error = self.texts.message(exc.message)
             self.post_message(self.EntryRefused(leaf.code, text, exc.message))
@@ -257,10 +262,9 @@ class TargetScreen(Screen[None]):
         self.cells[after.indicator] = after
         self.table.update_leaf(after.indicator, after)
         self.show_totals()
-        self.review_app.target_changed(self.key)
-        leaf = self.review_app.session.tree.get(after.indicator)
+        leaf = self.session.tree.get(after.indicator)
         shown = format_value(leaf, after.value, self.texts.lang) or self.texts("entry.empty_value")
-        time = self.review_app.now().strftime("%H:%M:%S")
+        time = self.clock().strftime("%H:%M:%S")
         if change.reason == "undo":
             self.entry.status = self.texts("entry.undone", code=after.indicator, value=shown)
         elif after.value is None and change.before.value is not None:
@@ -269,8 +273,8 @@ class TargetScreen(Screen[None]):
             self.entry.status = self.texts("entry.saved", code=after.indicator, value=shown, time=time)
         if show_detail and self.table.current_code == after.indicator:
             self.show_current(reset_fields=reset_fields)
-        if self._could_undo != self.review_app.session.can_undo:  # the footer recomposes on every refresh
-            self._could_undo = self.review_app.session.can_undo
+        if self._could_undo != self.session.can_undo:  # the footer recomposes on every refresh
+            self._could_undo = self.session.can_undo
             self.refresh_bindings()
         self.post_message(self.ScoreSaved(change))
 
@@ -288,9 +292,9 @@ class TargetScreen(Screen[None]):
         self._step_target(-1)
 
     def _step_target(self, delta: int) -> None:
-        order = self.review_app.queue_order
+        order = self.order
         if self.key not in order:
-            order = [t for t in self.review_app.all_target_keys()]
+            order = [t.key for t in self.session.targets]
         index = order.index(self.key) + delta
         if index < 0:
             self.notify(self.texts("entry.first_target"))
@@ -306,10 +310,10 @@ class TargetScreen(Screen[None]):
         leaf = self.current
         if leaf is None or self.cells[leaf.code].value is None:
             return
-        self.applied(self.review_app.session.clear(self.key, leaf.code))
+        self.applied(self.session.clear(self.key, leaf.code))
 
     def action_undo(self) -> None:
-        change = self.review_app.session.undo()
+        change = self.session.undo()
         if change is None:
             self.notify(self.texts("entry.nothing_to_undo"))
             return
@@ -329,7 +333,7 @@ class TargetScreen(Screen[None]):
         self.dismiss()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "undo" and not self.review_app.session.can_undo:
+        if action == "undo" and not self.session.can_undo:
             return None
         return True
 
@@ -342,9 +346,9 @@ class TargetScreen(Screen[None]):
         field = event.input.id
         try:
             if field == "note":
-                change = self.review_app.session.annotate(self.key, leaf.code, note=event.value)
+                change = self.session.annotate(self.key, leaf.code, note=event.value)
             else:
-                change = self.review_app.session.annotate(self.key, leaf.code, evidence=event.value)
+                change = self.session.annotate(self.key, leaf.code, evidence=event.value)
         except WorkbenchError as exc:
             self.entry.error = self.texts.message(exc.message)
             return
@@ -352,7 +356,7 @@ class TargetScreen(Screen[None]):
         if change.after.revision != change.before.revision:
             self.applied(change)
             what = self.texts("detail.note" if field == "note" else "detail.evidence")
-            time = self.review_app.now().strftime("%H:%M:%S")
+            time = self.clock().strftime("%H:%M:%S")
             self.entry.status = self.texts("entry.note_saved", code=leaf.code, what=what, time=time)
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -19,7 +20,7 @@ COLUMNS = ("kind", "id", "name", "region", "progress", "status", "total", "grade
 
 
 def row_key(key: TargetKey) -> str:
-    return f"{key[0]}:{key[1]}"
+    return f"{key.kind}:{key.id}"
 
 
 def target_key(row_key_value: str) -> TargetKey:
@@ -73,10 +74,8 @@ class QueueTable(DataTable[str | Text]):
                 self.update_cell(key, column, value)
 
     def move_to(self, key: TargetKey) -> None:
-        try:
+        with suppress(RowDoesNotExist):  # the target is filtered out: leave the cursor where it is
             self.move_cursor(row=self.get_row_index(row_key(key)))
-        except RowDoesNotExist:  # the target is filtered out: leave the cursor where it is
-            pass
 
     @property
     def current_key(self) -> TargetKey | None:

@@ -1,6 +1,6 @@
 """Drive the real app headless with scripted keystrokes, as a reviewer would type (the crash-safety test).
 
-    python -m workbench.tui.scripted PACKAGE --log SCORES.log [--seed N] [--steps K]
+    python tests/tui/scripted.py PACKAGE --log SCORES.log [--seed N] [--steps K]
 
 Opens the package exactly as `workbench review` does, then presses keys: values (valid and refused), N/A,
 vetoes, undo, moves between indicators and targets. Every committed change is appended to the score log
@@ -103,6 +103,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from workbench.tui.scripted import main as _main  # under its real name (see app.py)
-
-    sys.exit(_main())
+    sys.exit(main())
