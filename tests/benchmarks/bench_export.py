@@ -27,8 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the benchmarks package, as pytest and mypy name it
 
-from tests.benchmarks.synthetic import make_round  # noqa: E402
+from benchmarks.synthetic import make_round
 from workbench.setup.package import make_package  # noqa: E402
 from workbench.signed.export import export_package  # noqa: E402
 from workbench.signed.keyring import add_key  # noqa: E402

@@ -24,12 +24,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-for _path in (ROOT, HERE):
+for _path in (ROOT, ROOT / "tests"):  # the checkout, and tests/ for the benchmarks package as pytest and mypy name it
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from synthetic import DEFAULT_PATH, ensure_round  # noqa: E402
-
+from benchmarks.synthetic import DEFAULT_PATH, ensure_round
 from workbench.search.lookup import SCORES_SQL, load_index, resolve  # noqa: E402
 from workbench.store.db import Store  # noqa: E402
 

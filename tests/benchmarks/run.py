@@ -19,10 +19,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+if str(HERE.parent) not in sys.path:  # tests/, for the benchmarks package as pytest and mypy name it
+    sys.path.insert(0, str(HERE.parent))
 
-from synthetic import DEFAULT_PATH, ensure_round  # noqa: E402
+from benchmarks.synthetic import DEFAULT_PATH, ensure_round
 
 FIGURE = re.compile(r"floor.*\d")  # "… 0.21 s (floor ≤ 0.30 s)", "p95 … 3.1 ms vs floor 16 ms: ok"
 FAILED = re.compile(r"\b(FAIL|MISSED)\b")
