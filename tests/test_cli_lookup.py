@@ -81,7 +81,7 @@ def test_listings_and_formats(built_round: Path) -> None:
 def test_table_output_aligns_cjk_columns(built_round: Path) -> None:
     from workbench.cli.output import display_width
 
-    code, out, _ = run("sites", str(built_round))
+    _, out, _ = run("sites", str(built_round))
     lines = out.splitlines()
     region_col = display_width(lines[0].split("地区")[0])
     for line in lines[2:6]:

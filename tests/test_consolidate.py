@@ -246,7 +246,7 @@ def round_reviews() -> list[tuple[TargetKind, str, str, str, Decimal]]:
         (TargetKind.SITE, target, code, reviewer, D(value))
         for target, by_code in SCORES.items()
         for code, values in by_code.items()
-        for reviewer, value in zip(REVIEWERS, values)
+        for reviewer, value in zip(REVIEWERS, values, strict=True)
     ]
 
 
@@ -373,7 +373,7 @@ CODERS_12 = [
 
 
 def units(coders: Sequence[Sequence[float | int | None]]) -> list[tuple[float | int | None, ...]]:
-    return list(zip(*coders))
+    return list(zip(*coders, strict=True))
 
 
 def test_alpha_reproduces_the_published_reference_values() -> None:
@@ -384,7 +384,7 @@ def test_alpha_reproduces_the_published_reference_values() -> None:
 
 
 def test_alpha_ignores_units_with_a_single_value() -> None:
-    extra = units(CODERS_15) + [(7, None, None), (None, 9, None)]
+    extra = [*units(CODERS_15), (7, None, None), (None, 9, None)]
     assert krippendorff_alpha(extra) == krippendorff_alpha(units(CODERS_15))
 
 
@@ -426,7 +426,7 @@ def test_overall_alpha_pools_indicators_as_shares_of_their_points() -> None:
             ("site", t, code, r, D(v) * factor)
             for t, (a, b) in rows.items()
             for code, vals in (("A1", a), ("B1", b))
-            for r, v in zip(REVIEWERS, vals)
+            for r, v in zip(REVIEWERS, vals, strict=True)
         ]
         return consolidate(tree, Rules(), QUIET, reviews, {}).alpha_overall
 
@@ -483,5 +483,5 @@ def test_settings_read_from_the_round_rules_in_chinese_or_english() -> None:
      {"min_reviews": "2.5"}, {"trim": "1", "去掉最高最低": "0"}],
 )
 def test_bad_settings_are_refused(rules: dict[str, str]) -> None:
-    with pytest.raises(InvalidRule, match="trim|disagreement_spread|disagreement_z|min_reviews"):
+    with pytest.raises(InvalidRule, match=r"trim|disagreement_spread|disagreement_z|min_reviews"):
         ConsolidationSettings.from_rules(rules)

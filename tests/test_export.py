@@ -99,7 +99,7 @@ def test_seq_grows_with_each_signed_export_and_is_audited(world: World) -> None:
 def test_unscored_indicators_are_named_and_nothing_is_written(world: World) -> None:
     _unscore(world.package, "S03", "C4.3")
     out = world.dir / "R01.xlsx"
-    with pytest.raises(UnscoredIndicators, match="C4.3") as caught:
+    with pytest.raises(UnscoredIndicators, match=r"C4\.3") as caught:
         export_package(world.package, out, key_file=world.key, passphrase=PASSPHRASE)
     assert "河北省" in caught.value.message and "互动交流" in caught.value.message
     assert caught.value.unscored == [("网站", "S03", "河北省", "C4.3", "互动交流")]

@@ -148,7 +148,8 @@ def test_demo_sites_score_out_of_100_plus_10_bonus() -> None:
     assert points(bonus) == 10
     top = {r["代码"]: r["名称"] for r in read(DEMO / "indicators.csv") if r["上级"] == ""}
     assert all(leaf["代码"].startswith("F") for leaf in bonus) and top["F"] == "创新实践"
-    assert set(top.values()) == {"体制机制与顶层规划", "平台技术支撑", "数字化履职能力", "数字防疫", "社会满意度", "创新实践"}
+    assert set(top.values()) == {"体制机制与顶层规划", "平台技术支撑", "数字化履职能力", "数字防疫", "社会满意度",
+                                 "创新实践"}
 
 
 def test_demo_cases_score_out_of_100_without_bonus() -> None:
@@ -251,7 +252,8 @@ def test_demo_workload_is_balanced_across_the_nine_reviewers() -> None:
 
 def test_2021_results_are_valid_and_complete_against_the_indicators() -> None:
     demo_leaves = {leaf["代码"]: leaf for leaf in leaves(DEMO)}
-    known = {"网站": {s["编号"] for s in read(DEMO / "sites.csv")}, "案例": {c["编号"] for c in read(DEMO / "cases.csv")}}
+    known = {"网站": {s["编号"] for s in read(DEMO / "sites.csv")},
+             "案例": {c["编号"] for c in read(DEMO / "cases.csv")}}
     seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in read(DEMO / "results-2021.csv"):
         kind, target, code = row["对象类型"], row["对象编号"], row["指标代码"]

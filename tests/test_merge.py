@@ -85,7 +85,9 @@ def sheet_rows(path: Path, name: str) -> list[list[object]]:
     return [list(r) for r in openpyxl.load_workbook(path, read_only=True)[name].iter_rows(values_only=True)]
 
 
-def test_init_keys_packages_exports_merge_report_equals_hand_computation(cycle: dict[str, Path], tmp_path: Path) -> None:
+def test_init_keys_packages_exports_merge_report_equals_hand_computation(
+    cycle: dict[str, Path], tmp_path: Path,
+) -> None:
     db = cycle["db"]
     result = CliRunner().invoke(cli, ["merge", str(db), *(str(cycle[f"{r}.xlsx"]) for r in REVIEWERS)])
     assert result.exit_code == 0, result.output

@@ -536,7 +536,9 @@ def test_anything_else_is_refused_for_a_veto(text: str) -> None:
 def test_the_refusal_names_the_indicator_and_says_what_is_allowed() -> None:
     with pytest.raises(InvalidScore) as refused:
         parse_value(INTERACTION, "4.2")
-    assert refused.value.message == "「互动交流」须为 0 至 4 之间、步长 0.5 的数值，收到 4.2 / must be 0–4 in steps of 0.5"
+    assert refused.value.message == (
+        "「互动交流」须为 0 至 4 之间、步长 0.5 的数值，收到 4.2 / must be 0–4 in steps of 0.5"
+    )
     assert refused.value.code == "INVALID_SCORE"
 
 
@@ -573,7 +575,7 @@ def test_negative_values_are_refused_as_negative(indicator: Indicator) -> None:
 
 
 def test_deduction_refusals_describe_deductions() -> None:
-    with pytest.raises(InvalidScore, match="不小于 0、步长 0.5 的扣分数"):
+    with pytest.raises(InvalidScore, match=r"不小于 0、步长 0\.5 的扣分数"):
         parse_value(DEDUCTION, "0.3")
 
 

@@ -212,7 +212,7 @@ def test_rules_are_validated_and_an_empty_value_switches_a_rule_off(tmp_path: Pa
 
     rules = write_csv(tmp_path / "rules.csv", "规则,值\n分歧阈值,很大\n")
     files = SetupFiles(**{**small_files(tmp_path).__dict__, "rules": rules})
-    with pytest.raises(InputRefused, match="rules.csv"):
+    with pytest.raises(InputRefused, match=r"rules\.csv"):
         init_round(tmp_path / "r.db", "R", files)
     write_csv(rules, "规则,值\n分歧阈值,\n及格线,60\n")
     init_round(tmp_path / "r.db", "R", files)

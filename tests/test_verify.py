@@ -149,9 +149,9 @@ def test_a_removed_row_is_refused(world: World, signed: Path) -> None:
 def test_reordered_rows_are_refused(world: World, signed: Path) -> None:
     def swap(sheet: Any) -> None:
         second, third = [c.value for c in sheet[2]], [c.value for c in sheet[3]]
-        for cell, value in zip(sheet[2], third):
+        for cell, value in zip(sheet[2], third, strict=True):
             cell.value = value
-        for cell, value in zip(sheet[3], second):
+        for cell, value in zip(sheet[3], second, strict=True):
             cell.value = value
 
     edit_workbook(signed, _scores_sheet(swap))

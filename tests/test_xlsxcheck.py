@@ -147,7 +147,9 @@ def test_an_openpyxl_workbook_passes_and_its_sheets_are_described(workbook: Path
 def test_a_full_size_write_only_export_passes(export_18k: Path) -> None:
     info = check_xlsx(export_18k)
 
-    assert [(s.name, s.state) for s in info.sheets] == [("评分表", "visible"), ("汇总", "visible"), ("签名", "veryHidden")]
+    assert [(s.name, s.state) for s in info.sheets] == [
+        ("评分表", "visible"), ("汇总", "visible"), ("签名", "veryHidden"),
+    ]
 
 
 def test_a_libreoffice_resave_of_the_export_passes(export_18k: Path, tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def main() -> int:
         start = time.perf_counter()
         code, lines = run(script)
         ok = code == 0 and not any(FAILED.search(line) for line in lines)
-        summary.append((script.stem, ok, time.perf_counter() - start, [l for l in lines if FIGURE.search(l)]))
+        summary.append((script.stem, ok, time.perf_counter() - start, [line for line in lines if FIGURE.search(line)]))
 
     print("\n=== summary " + "=" * 63)
     for name, ok, seconds, figures in summary:

@@ -161,7 +161,7 @@ def make_leaves(rng: random.Random, count: int) -> list[Leaf]:
             i = rng.choice(halves)
         units[i] += steps[i]
         left -= steps[i]
-    for s, c in zip(site_only, case_only):
+    for s, c in zip(site_only, case_only, strict=True):
         steps[c], units[c] = steps[s], units[s]
     allow_na = set(rng.sample([i for i in range(count) if i not in chosen and i != 2], min(2, count - 2 * special - 1)))
     codes = leaf_codes(count)
@@ -318,7 +318,8 @@ def make_reviewers(rng: random.Random, count: int) -> list[tuple[str, str, str, 
 
 
 def assign(
-    rng: random.Random, reviewers: list[tuple[str, str, str, str]], targets: list[tuple[str, str, str, str]], reviews: int
+    rng: random.Random, reviewers: list[tuple[str, str, str, str]], targets: list[tuple[str, str, str, str]],
+    reviews: int,
 ) -> dict[tuple[str, str], list[str]]:
     """Each target to `reviews` distinct reviewers, the least loaded first, never one from the target's
     region or organisation (the set-up's conflict-of-interest rule)."""
@@ -374,8 +375,8 @@ def make_round(
     round_id = str(CURRENT_YEAR)
     meta = {
         "round_id": round_id, "round_name": f"{CURRENT_YEAR}年全国政府网站绩效评估（合成数据）",
-        "round_year": round_id, META_VERSION: GENERATOR_VERSION, META_PARAMS: json.dumps(asdict(params), sort_keys=True),
-        META_SEARCH: search_source_hash(),
+        "round_year": round_id, META_VERSION: GENERATOR_VERSION,
+        META_PARAMS: json.dumps(asdict(params), sort_keys=True), META_SEARCH: search_source_hash(),
     }
     conn = create_database(tmp, KIND_ROUND, meta)
     try:
@@ -452,9 +453,10 @@ def _fill(conn: sqlite3.Connection, p: Params, rng: random.Random, round_id: str
     )
     log(f"{sum(len(v) for v in assignments.values())} assignments", started)
 
-    applicable = {kind: sorted((l for l in leaves if l.applies_to in ("both", kind)), key=lambda l: l.code)
+    applicable = {kind: sorted((leaf for leaf in leaves if leaf.applies_to in ("both", kind)),
+                               key=lambda leaf: leaf.code)
                   for kind in ("site", "case")}
-    texts = {l.code: value_texts(l) for l in leaves}
+    texts = {leaf.code: value_texts(leaf) for leaf in leaves}
     quality = {(kind, tid): rng.uniform(0.45, 0.97) for kind, tid, _, _ in targets}
     bias = {r[0]: rng.uniform(-0.08, 0.08) for r in reviewer_rows}
 
@@ -471,7 +473,7 @@ def _fill(conn: sqlite3.Connection, p: Params, rng: random.Random, round_id: str
 
     insert = ("INSERT INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-    for k, year in enumerate(years):
+    for year in years:
         conn.executemany(insert, _past_rows(rng, str(year), CURRENT_YEAR - year, targets, applicable, quality, texts))
         log(f"past round {year}: consolidated rows written", started)
     conn.executemany(insert, consolidated)
@@ -498,7 +500,8 @@ def _current_scores(
 ) -> tuple[dict[str, list[tuple[object, ...]]], list[tuple[object, ...]]]:
     """Every reviewer's score rows (a few left unscored or part-scored) and the round's consolidated rows.
 
-    Consolidated values follow workbench.consolidation.consolidate's defaults without calling it (too slow for 1.7M cells).
+    Consolidated values follow workbench.consolidation.consolidate's defaults without calling it (too slow for
+    1.7M cells).
     """
     rnd = rng.random
     by_reviewer: dict[str, list[tuple[object, ...]]] = {}
@@ -511,7 +514,8 @@ def _current_scores(
         for reviewer in reviewers:
             roll = rnd()
             done = len(leaves) if roll > 0.05 else (0 if roll < 0.01 else rng.randrange(1, len(leaves)))
-            stamp = f"{round_id}-0{rng.randint(5, 7)}-{rng.randint(10, 28)}T{rng.randint(1, 12):02d}:{rng.randint(0, 59):02d}:00Z"
+            stamp = (f"{round_id}-0{rng.randint(5, 7)}-{rng.randint(10, 28)}"
+                     f"T{rng.randint(1, 12):02d}:{rng.randint(0, 59):02d}:00Z")
             b = q + bias[reviewer]
             rows = by_reviewer.setdefault(reviewer, [])
             for i, leaf in enumerate(leaves):
@@ -529,7 +533,7 @@ def _current_scores(
                 note = rng.choice(NOTES) if rnd() < 0.005 else ""
                 rows.append((round_id, reviewer, kind, tid, leaf.code, texts[leaf.code][k], note, stamp,
                              1 + (rnd() < 0.1)))
-        for leaf, got in zip(leaves, per_leaf):
+        for leaf, got in zip(leaves, per_leaf, strict=True):
             consolidated.append((round_id, kind, tid, leaf.code, *_consolidate(leaf, got, len(reviewers))))
     return by_reviewer, consolidated
 
@@ -623,7 +627,8 @@ def refresh_search_keys(path: Path) -> None:
         with transaction(store.conn):
             store.conn.execute("DELETE FROM search_keys")
             write_search_keys(store.conn)
-            store.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (META_SEARCH, search_source_hash()))
+            store.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               (META_SEARCH, search_source_hash()))
         checkpoint(store.conn)
     finally:
         store.close()
@@ -663,7 +668,8 @@ def ensure_round(path: Path = DEFAULT_PATH, params: Params = Params(), *, force:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, nargs="?", default=DEFAULT_PATH, help=f"database to write (default {DEFAULT_PATH})")
+    parser.add_argument("out", type=Path, nargs="?", default=DEFAULT_PATH,
+                        help=f"database to write (default {DEFAULT_PATH})")
     parser.add_argument("--small", action="store_true", help="a small round (tests, trying things out)")
     parser.add_argument("--force", action="store_true", help="regenerate even when a current round is there")
     parser.add_argument("--seed", type=int, default=0)

@@ -82,7 +82,7 @@ def keys_list(db: Path, reviewer: str | None, fmt: str) -> None:
     if fmt != "table":
         headers.append("公钥")
         names.append("public_key")
-        rows = [row + [r.public_key] for row, r in zip(rows, records, strict=True)]
+        rows = [[*row, r.public_key] for row, r in zip(rows, records, strict=True)]
     if not records and fmt == "table":
         click.echo("（密钥环为空 / the keyring is empty）", err=True)
     click.echo(render(headers, rows, fmt, names))

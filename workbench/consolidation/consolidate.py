@@ -383,7 +383,9 @@ def iter_consolidation(
     over the consolidated values. Rows that cannot count are appended to `ignored`; every cell is fed to
     `agreement`.
     """
-    assigned = {TargetKey(_kind(kind), target_id): set(reviewers) for (kind, target_id), reviewers in assignments.items()}
+    assigned = {
+        TargetKey(_kind(kind), target_id): set(reviewers) for (kind, target_id), reviewers in assignments.items()
+    }
     applicable: dict[str, set[str]] = {}
     done: set[TargetKey] = set()
     current: TargetKey | None = None

@@ -38,5 +38,5 @@ def issue_rereview_packages(round_db: Path, out_dir: Path) -> list[PackageInfo]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
         make_package(round_db, reviewer, path, pairs=pairs, kind="re-review")
-        for (reviewer, pairs), path in zip(by_reviewer.items(), targets)
+        for (reviewer, pairs), path in zip(by_reviewer.items(), targets, strict=True)
     ]

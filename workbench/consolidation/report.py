@@ -174,7 +174,8 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
             spread_chart.width = 18
             spread_chart.add_data(Reference(charts, min_col=2, min_row=start + 1, max_row=start + 1 + len(leaves)),
                                   titles_from_data=True)
-            spread_chart.set_categories(Reference(charts, min_col=1, min_row=start + 2, max_row=start + 1 + len(leaves)))
+            spread_chart.set_categories(Reference(charts, min_col=1, min_row=start + 2,
+                                                  max_row=start + 1 + len(leaves)))
             spread_chart.legend = None
             charts.add_chart(spread_chart, "D20")
 

@@ -78,5 +78,6 @@ def round_status(store: Store) -> RoundStatus:
     targets = []
     for (kind, tid), assigned in sorted(by_target.items()):
         missing_r = tuple(r for r in assigned if not done(r, kind, tid))
-        targets.append(TargetStatus(kind, tid, names.get((kind, tid), tid), len(assigned), len(assigned) - len(missing_r), missing_r))
+        targets.append(TargetStatus(kind, tid, names.get((kind, tid), tid), len(assigned),
+                                    len(assigned) - len(missing_r), missing_r))
     return RoundStatus(reviewers, targets)

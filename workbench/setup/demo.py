@@ -1,4 +1,5 @@
-"""Build the demo rounds from the bundled fixtures (workbench/fixtures/) in a scratch directory: rounds, past results, packages."""
+"""Build the demo rounds from the bundled fixtures (workbench/fixtures/) in a scratch directory: rounds, past
+results, packages."""
 
 from __future__ import annotations
 
@@ -71,5 +72,7 @@ def build_demo(directory: Path | None = None, fixtures: Path = FIXTURES) -> Demo
     check_reviewers = [r.id for r in store.reviewers()]
     store.close()
     for reviewer in check_reviewers:
-        built.packages[f"2019-{reviewer}"] = make_package(check, reviewer, directory / f"check-2019-{reviewer}.wbk").path
+        built.packages[f"2019-{reviewer}"] = make_package(
+            check, reviewer, directory / f"check-2019-{reviewer}.wbk"
+        ).path
     return built

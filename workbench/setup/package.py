@@ -68,7 +68,8 @@ def assignment_pairs(tree: IndicatorTree, assignments: Sequence[Assignment]) -> 
 
 def active_key_id(conn: sqlite3.Connection, reviewer_id: str) -> str | None:
     row = conn.execute(
-        "SELECT key_id FROM keys WHERE reviewer_id = ? AND revoked_at IS NULL ORDER BY added_at DESC, rowid DESC LIMIT 1",
+        "SELECT key_id FROM keys WHERE reviewer_id = ? AND revoked_at IS NULL "
+        "ORDER BY added_at DESC, rowid DESC LIMIT 1",
         (reviewer_id,),
     ).fetchone()
     return row[0] if row else None
@@ -100,7 +101,9 @@ def make_package(
         if pairs is None:
             pairs = assignment_pairs(tree, assignments)
         if not pairs:
-            raise WorkbenchError(f"评审专家「{reviewer_id}」没有分配任何对象 / reviewer {reviewer_id} has no assignments")
+            raise WorkbenchError(
+                f"评审专家「{reviewer_id}」没有分配任何对象 / reviewer {reviewer_id} has no assignments"
+            )
         nonce = secrets.token_hex(16)
         key_id = active_key_id(store.conn, reviewer_id)
         issued_at = utc_now()

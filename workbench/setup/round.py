@@ -128,15 +128,18 @@ def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
         kind_word = row["kind"].value.casefold()
         kind = KIND_WORDS.get(kind_word)
         if kind is None and (is_leaf or kind_word):
-            c.add(row["kind"].where, f"未知的指标类型「{row['kind'].value}」（评分/否决/扣分/加分）/ unknown kind; use score, veto, deduct or bonus")
+            c.add(row["kind"].where, f"未知的指标类型「{row['kind'].value}」（评分/否决/扣分/加分）/ "
+                                     "unknown kind; use score, veto, deduct or bonus")
         applies = APPLIES_WORDS.get(row["applies_to"].value.casefold())
         if applies is None:
-            c.add(row["applies_to"].where, f"适用对象「{row['applies_to'].value}」应为 网站/案例/全部 / applies_to must be site, case or both")
+            c.add(row["applies_to"].where, f"适用对象「{row['applies_to'].value}」应为 网站/案例/全部 / "
+                                           "applies_to must be site, case or both")
         allow_na = c.boolean(row["allow_na"], "可不适用")
         max_score: Decimal | None = Decimal(0)
         step: Decimal | None = Decimal(0)
         if is_leaf:
-            max_score = c.decimal(row["max_score"], "分值") if row["max_score"].value else (Decimal(0) if kind is IndicatorKind.VETO else None)
+            max_score = (c.decimal(row["max_score"], "分值") if row["max_score"].value
+                         else (Decimal(0) if kind is IndicatorKind.VETO else None))
             if row["max_score"].value == "" and kind is not IndicatorKind.VETO:
                 c.add(row["max_score"].where, "分值不能为空 / max is required for a scored indicator")
             step_text = row["step"].value
@@ -187,7 +190,8 @@ def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
         key_cell, value_cell = row["key"], row["rule_value"]
         key = rule_name(key_cell.value)
         if key is None:
-            c.add(key_cell.where, f"未知规则「{key_cell.value}」/ unknown rule; known: {', '.join(sorted(set(ALIASES.values())))}")
+            c.add(key_cell.where,
+                  f"未知规则「{key_cell.value}」/ unknown rule; known: {', '.join(sorted(set(ALIASES.values())))}")
             continue
         if key in seen:
             c.add(key_cell.where, f"规则「{key_cell.value}」重复 / rule given twice")
@@ -280,7 +284,8 @@ def init_round(
     if not round_id.strip():
         raise WorkbenchError("轮次编号不能为空 / --round must not be empty")
     c = _Collector()
-    ind_t = c.table(files.indicators, ("code", "name", "kind", "max_score"), ("parent", "step", "applies_to", "allow_na", "description"))
+    ind_t = c.table(files.indicators, ("code", "name", "kind", "max_score"),
+                    ("parent", "step", "applies_to", "allow_na", "description"))
     rules_t = c.table(files.rules, ("key", "rule_value"))
     sites_t = c.table(files.sites, ("id", "name"), ("region", "level", "url"))
     cases_t = c.table(files.cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
@@ -302,7 +307,8 @@ def init_round(
     ):
         c.add(ind_t.name, "指标体系没有可评分的末级指标 / the indicator system has no leaf indicators")
     if c.problems:
-        raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / {len(c.problems)} problem(s); nothing was written")
+        raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
+                                       f"{len(c.problems)} problem(s); nothing was written")
     assert ind_t and sites_t and cases_t and rev_t and asg_t
 
     meta = {"round_id": round_id, "round_name": name, "round_year": str(year or "")}
@@ -310,10 +316,12 @@ def init_round(
         conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'current')", (round_id, name, year))
         _write_indicators(conn, indicators)
         insert_rows(conn, "rules", ({"key": k, "value": v} for k, v in sorted(rules.items())))
-        insert_rows(conn, "sites", ({k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows))
+        insert_rows(conn, "sites", (
+            {k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows
+        ))
         insert_rows(conn, "cases", (
             {**{k: r[k].value for k in ("id", "title", "government", "region", "area", "summary")}, "synthetic": int(s)}
-            for r, s in zip(cases_t.rows, cases_synthetic)
+            for r, s in zip(cases_t.rows, cases_synthetic, strict=True)
         ))
         insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
         insert_rows(conn, "assignments", assignments)
@@ -352,7 +360,9 @@ def write_search_keys(conn: sqlite3.Connection) -> None:
     from workbench.search.keys import build_entry, entry_to_row
 
     entries = [build_entry("site", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, name, region FROM sites")]
-    entries += [build_entry("case", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")]
+    entries += [
+        build_entry("case", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")
+    ]
     entries += [build_entry("indicator", r[0], r[1]) for r in conn.execute("SELECT code, name FROM indicators")]
     insert_rows(conn, "search_keys", (entry_to_row(e) for e in entries))
 
@@ -369,16 +379,19 @@ class ImportSummary:
 
 
 def import_results(
-    db_path: str | Path, path: str | Path, round_id: str, *, name: str = "", year: int | None = None, replace: bool = False
+    db_path: str | Path, path: str | Path, round_id: str, *, name: str = "", year: int | None = None,
+    replace: bool = False,
 ) -> ImportSummary:
     """Load a past round's consolidated results (one value per target × indicator), or refuse the file whole."""
     store = Store.open(db_path, expect=KIND_ROUND)
     try:
         if round_id == store.round_id:
-            raise WorkbenchError(f"「{round_id}」是本轮次，不能作为往期结果导入 / {round_id} is this round; past results need another round id")
+            raise WorkbenchError(f"「{round_id}」是本轮次，不能作为往期结果导入 / "
+                                 f"{round_id} is this round; past results need another round id")
         existing = {r["id"]: r for r in store.rounds()}
         if round_id in existing and not replace:
-            raise WorkbenchError(f"往期轮次「{round_id}」已导入；如需替换请加 --replace / round {round_id} was already imported; pass --replace to replace it")
+            raise WorkbenchError(f"往期轮次「{round_id}」已导入；如需替换请加 --replace / "
+                                 f"round {round_id} was already imported; pass --replace to replace it")
         c = _Collector()
         table = c.table(Path(path), ("target_kind", "target_id", "indicator", "value"))
         if table is None:
@@ -394,7 +407,8 @@ def import_results(
             kind = _target_key(c, row["target_kind"])
             tid, code = row["target_id"].value, row["indicator"].value
             if kind is not None and tid not in known[kind]:
-                c.add(row["target_id"].where, f"未知{'网站' if kind is TargetKind.SITE else '案例'}「{tid}」/ unknown {kind.value} {tid!r}")
+                c.add(row["target_id"].where,
+                      f"未知{'网站' if kind is TargetKind.SITE else '案例'}「{tid}」/ unknown {kind.value} {tid!r}")
                 kind = None
             if code not in tree:
                 c.add(row["indicator"].where, f"未知指标代码「{code}」/ unknown indicator code {code!r}")
@@ -406,7 +420,8 @@ def import_results(
             if kind is None:
                 continue
             if not ind.applies(kind):
-                c.add(row["indicator"].where, f"指标「{code}」不适用于{kind.value} / {code} does not apply to a {kind.value}")
+                c.add(row["indicator"].where,
+                      f"指标「{code}」不适用于{kind.value} / {code} does not apply to a {kind.value}")
                 continue
             try:
                 value = parse_value(ind, row["value"].value)
@@ -421,14 +436,16 @@ def import_results(
             rows.append({"round": round_id, "target_kind": kind.value, "target_id": tid, "indicator": code,
                          "value": encode_value(value), "n": 0, "method": "imported", "flags": ""})
         if c.problems:
-            raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / {len(c.problems)} problem(s); nothing was written")
+            raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
+                                           f"{len(c.problems)} problem(s); nothing was written")
         if year is None:
             digits = re.search(r"(19|20)\d\d", round_id)
             year = int(digits.group(0)) if digits else None
         with transaction(store.conn):
             store.conn.execute("DELETE FROM consolidated WHERE round = ?", (round_id,))
             store.conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
-            store.conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'past')", (round_id, name, year))
+            store.conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'past')",
+                               (round_id, name, year))
             insert_rows(store.conn, "consolidated", rows)
         checkpoint(store.conn)
         return ImportSummary(round_id, len(rows), len({(r["target_kind"], r["target_id"]) for r in rows}))

@@ -107,7 +107,9 @@ def read_table(
     try:
         raw = _raw_rows(path)
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputRefused([Problem(display, f"无法读取（需 UTF-8 编码）/ cannot be read (UTF-8 expected): {exc}")]) from exc
+        raise InputRefused(
+            [Problem(display, f"无法读取（需 UTF-8 编码）/ cannot be read (UTF-8 expected): {exc}")]
+        ) from exc
     except InputRefused:
         raise
     except Exception as exc:  # calamine raises its own types for broken workbooks

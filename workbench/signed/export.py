@@ -252,7 +252,9 @@ def _wrong_key_message(recorded: str, held: str) -> str:
 def _refuse_unscored(snapshot: _Snapshot) -> None:
     if not snapshot.unscored:
         return
-    shown = [f"{label} {tid} {name}：{code} {ind}" for label, tid, name, code, ind in snapshot.unscored[:UNSCORED_SHOWN]]
+    shown = [
+        f"{label} {tid} {name}：{code} {ind}" for label, tid, name, code, ind in snapshot.unscored[:UNSCORED_SHOWN]
+    ]
     more = len(snapshot.unscored) - len(shown)
     lines = "\n  ".join(shown) + (f"\n  …… 另有 {more} 项 / and {more} more" if more else "")
     raise UnscoredIndicators(
@@ -417,7 +419,9 @@ def _write_workbook(
     _layout(summary_sheet, _SUMMARY_WIDTHS, len(summary) - 2)
     for index, line in enumerate(summary):
         if index == 0:
-            summary_sheet.append([_header(WriteOnlyCell(summary_sheet, str(h)), header_font, header_fill) for h in line])
+            summary_sheet.append(
+                [_header(WriteOnlyCell(summary_sheet, str(h)), header_font, header_fill) for h in line]
+            )
         elif index == len(summary) - 1:
             note = WriteOnlyCell(summary_sheet, str(line[0]))
             note.alignment = Alignment(wrap_text=False)

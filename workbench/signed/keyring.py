@@ -87,7 +87,8 @@ def add_key(round_db: str | Path, reviewer_id: str, public_key_text: str) -> Key
                     )
                 if existing["revoked_at"] is not None:
                     raise KeyringRefused(
-                        f"密钥 {public.key_id_text} 已于 {existing['revoked_at']} 吊销，不能重新登记；请评审专家生成新密钥 / "
+                        f"密钥 {public.key_id_text} 已于 {existing['revoked_at']} 吊销，不能重新登记；"
+                        "请评审专家生成新密钥 / "
                         f"key {public.key_id_text} was revoked at {existing['revoked_at']} and cannot come "
                         "back; the reviewer makes a new one with `workbench keygen`"
                     )

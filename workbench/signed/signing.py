@@ -83,7 +83,8 @@ def parse_canonical(data: bytes) -> dict[str, object]:
     except (TypeError, ValueError) as exc:
         raise _non_canonical(str(exc)) from None
     if again != data:
-        at = next((i for i, (a, b) in enumerate(zip(again, data)) if a != b), min(len(again), len(data)))
+        # Not strict: when one is a prefix of the other, they differ where the shorter one ends.
+        at = next((i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b), min(len(again), len(data)))
         raise _non_canonical(f"与规范形式在第 {at} 字节处不同 / it differs from the canonical form at byte {at}")
     return obj
 
@@ -127,7 +128,9 @@ def verify(payload: bytes, minisig_text: str, public_key: PublicKey) -> str:
     try:
         verifier = Ed25519PublicKey.from_public_bytes(public_key.raw)
     except ValueError:
-        raise SignatureError(FailureCode.BAD_SIGNATURE, "公钥无效 / the public key is not a valid Ed25519 key") from None
+        raise SignatureError(
+            FailureCode.BAD_SIGNATURE, "公钥无效 / the public key is not a valid Ed25519 key"
+        ) from None
     try:
         verifier.verify(parsed.signature, hashlib.blake2b(payload, digest_size=64).digest())
     except InvalidSignature:
@@ -164,7 +167,8 @@ def trusted_comment_for(
     if not all(values[:3]):
         raise ValueError("export_id, reviewer_id and round_id must not be empty")
     text = " ".join(
-        [TRUSTED_COMMENT_TAG] + [f"{name}={_escape(value)}" for name, value in zip(_TRUSTED_FIELDS, values)]
+        [TRUSTED_COMMENT_TAG]
+        + [f"{name}={_escape(value)}" for name, value in zip(_TRUSTED_FIELDS, values, strict=True)]
     )
     if len(text.encode("utf-8")) >= TRUSTED_COMMENT_MAX_BYTES:
         raise ValueError(f"a trusted comment must stay under {TRUSTED_COMMENT_MAX_BYTES} bytes")
@@ -181,7 +185,7 @@ def parse_trusted_comment(text: str) -> dict[str, object]:
     if tokens[0] != TRUSTED_COMMENT_TAG or len(tokens) != 1 + len(_TRUSTED_FIELDS):
         raise refused
     values: list[str] = []
-    for name, token in zip(_TRUSTED_FIELDS, tokens[1:]):
+    for name, token in zip(_TRUSTED_FIELDS, tokens[1:], strict=True):
         key, sep, escaped = token.partition("=")
         if key != name or not sep or not escaped:
             raise refused

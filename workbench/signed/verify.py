@@ -159,7 +159,8 @@ def _verify_with_round(
                       f"it is signed with key {key_text}, which is not in this round's keyring "
                       "(register the reviewer's key with `workbench keys add`)")
     if record.revoked:
-        raise refused(FailureCode.REVOKED_KEY, f"签名所用密钥 {key_text}（评审专家 {record.reviewer_id}）已于 {record.revoked_at} 吊销",
+        raise refused(FailureCode.REVOKED_KEY,
+                      f"签名所用密钥 {key_text}（评审专家 {record.reviewer_id}）已于 {record.revoked_at} 吊销",
                       f"it is signed with key {key_text} of reviewer {record.reviewer_id}, revoked at "
                       f"{record.revoked_at}; nothing signed with a revoked key is accepted")
     trusted = parse_trusted_comment(verify(payload, minisig, parse_public_key(record.public_key)))
@@ -171,7 +172,8 @@ def _verify_with_round(
     reviewer_id, nonce = str(doc["reviewer_id"]), str(doc["nonce"])
 
     if record.reviewer_id != reviewer_id or doc["key_id"] != key_text:
-        raise refused(FailureCode.IDENTITY_MISMATCH, f"签名密钥 {key_text} 属于评审专家 {record.reviewer_id}，而文件自称来自 {reviewer_id}",
+        raise refused(FailureCode.IDENTITY_MISMATCH,
+                      f"签名密钥 {key_text} 属于评审专家 {record.reviewer_id}，而文件自称来自 {reviewer_id}",
                       f"the signing key {key_text} belongs to reviewer {record.reviewer_id}, but the export "
                       f"claims to come from {reviewer_id} (key {doc['key_id']})")
     if doc["round_id"] != store.round_id:
@@ -182,11 +184,13 @@ def _verify_with_round(
         raise refused(FailureCode.UNKNOWN_PACKAGE, f"本轮次从未签发过编号为 {nonce} 的评审包",
                       f"this round never issued a package with nonce {nonce}")
     if package["reviewer_id"] != reviewer_id:
-        raise refused(FailureCode.IDENTITY_MISMATCH, f"评审包 {nonce} 是签发给评审专家 {package['reviewer_id']} 的，不是 {reviewer_id}",
+        raise refused(FailureCode.IDENTITY_MISMATCH,
+                      f"评审包 {nonce} 是签发给评审专家 {package['reviewer_id']} 的，不是 {reviewer_id}",
                       f"package {nonce} was issued to reviewer {package['reviewer_id']}, not to {reviewer_id}")
     if package["key_id"] != key_text:
         raise refused(FailureCode.IDENTITY_MISMATCH,
-                      f"评审包 {nonce} 签发时登记的密钥为 {package['key_id'] or '（无）'}，而此文件由密钥 {key_text} 签名",
+                      f"评审包 {nonce} 签发时登记的密钥为 {package['key_id'] or '（无）'}，"
+                      f"而此文件由密钥 {key_text} 签名",
                       f"package {nonce} was issued for key {package['key_id'] or '(none)'}, but this export is "
                       f"signed with key {key_text}")
     indicators = store.indicators()
@@ -275,12 +279,16 @@ def _read(path: Path) -> list[SheetData]:
     except python_calamine.ZipError:
         with open(path, "rb") as handle:
             if handle.read(4) != b"PK\x03\x04":
-                raise refused(FailureCode.NOT_XLSX, "不是 Excel 工作簿（.xlsx）", "it is not an Excel workbook (.xlsx)") from None
-        raise refused(FailureCode.CORRUPT_ZIP, "文件已损坏，无法解压", "the file is damaged and cannot be unpacked") from None
+                raise refused(FailureCode.NOT_XLSX, "不是 Excel 工作簿（.xlsx）",
+                              "it is not an Excel workbook (.xlsx)") from None
+        raise refused(FailureCode.CORRUPT_ZIP, "文件已损坏，无法解压",
+                      "the file is damaged and cannot be unpacked") from None
     except python_calamine.XmlError:
-        raise refused(FailureCode.BAD_XML, "文件内部的表格数据已损坏", "the workbook's sheet data is malformed") from None
+        raise refused(FailureCode.BAD_XML, "文件内部的表格数据已损坏",
+                      "the workbook's sheet data is malformed") from None
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
-        raise refused(FailureCode.NOT_XLSX, "无法作为 Excel 工作簿读取", f"it cannot be read as an Excel workbook ({exc})") from None
+        raise refused(FailureCode.NOT_XLSX, "无法作为 Excel 工作簿读取",
+                      f"it cannot be read as an Excel workbook ({exc})") from None
 
 
 def _first_row(sheet: SheetData) -> tuple[object, object]:
@@ -311,7 +319,8 @@ def _signed_payload(sheet: SheetData) -> tuple[bytes, str, str]:
                       f"the signature sheet holds entries a workbench export never writes twice or at all: "
                       f"{', '.join(unknown + repeated)}")
     if entries.get("format") != [SIGNATURE_FORMAT]:
-        raise refused(FailureCode.UNSIGNED, "签名表格式无法识别", "the signature sheet is of a format this version does not read")
+        raise refused(FailureCode.UNSIGNED, "签名表格式无法识别",
+                      "the signature sheet is of a format this version does not read")
     missing = sorted(_SIGNATURE_FIELDS - set(entries))
     if missing:
         raise refused(FailureCode.UNSIGNED, f"签名表不完整，缺少 {'、'.join(missing)}",
@@ -376,7 +385,8 @@ def _check_pairs(store: Any, package: sqlite3.Row, rows: list[list[Any]]) -> Non
             "SELECT target_kind, target_id, indicator FROM package_pairs WHERE nonce = ?", (package["nonce"],))]
     else:
         issued = assignment_pairs(IndicatorTree(store.indicators()), store.assignments(package["reviewer_id"]))
-    detail_zh, detail_en = f"签名 {len(pairs)} 项，签发 {package['pairs']} 项", f"{len(pairs)} signed, {package['pairs']} issued"
+    detail_zh, detail_en = (f"签名 {len(pairs)} 项，签发 {package['pairs']} 项",
+                            f"{len(pairs)} signed, {package['pairs']} issued")
     if pairs_hash(issued) == package["targets_hash"]:
         extra = [p for p in pairs if p not in set(issued)]
         missing = [p for p in issued if p not in set(pairs)]
@@ -419,7 +429,9 @@ def _check_values(store: Any, tree: Any, rows: list[list[Any]]) -> _Checked:
     for index, row in enumerate(rows):
         kind, target_id, code = TARGET_KINDS[row[COL_KIND]], row[COL_TARGET], row[COL_CODE]
 
-        def bad(zh: str, en: str) -> SignatureError:
+        # This row's index, target and code are bound as defaults; bad() is only raised within this iteration.
+        def bad(zh: str, en: str, *, index: int = index, target_id: object = target_id,
+                code: object = code) -> SignatureError:
             return refused(FailureCode.INVALID_VALUE, f"第 {index + 2} 行（{target_id} / {code}）{zh}",
                            f"row {index + 2} ({target_id} / {code}): {en}")
 
@@ -446,8 +458,11 @@ def _check_values(store: Any, tree: Any, rows: list[list[Any]]) -> _Checked:
                 except InvalidScore as exc:
                     raise bad("的得分无效", exc.message) from None
                 if format_value(fact[0], value) != text:
-                    raise bad(f"的得分「{text}」不是规范写法", f"the value {text!r} is not written as the app writes it")
-                checked = parsed[(code, text)] = (value, float(text) if isinstance(value, Decimal) and text[0].isdigit() else text)
+                    raise bad(f"的得分「{text}」不是规范写法",
+                              f"the value {text!r} is not written as the app writes it")
+                checked = parsed[(code, text)] = (
+                    value, float(text) if isinstance(value, Decimal) and text[0].isdigit() else text
+                )
             value, form = checked
         updated = row[COL_UPDATED]
         if updated is not None and updated not in times:

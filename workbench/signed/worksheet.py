@@ -193,7 +193,7 @@ def summarise(
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     first_rows: dict[tuple[str, str], Row] = {}
     counts: dict[tuple[str, str], int] = {}
-    for row, value in zip(rows, values):
+    for row, value in zip(rows, values, strict=True):
         key = (TARGET_KINDS[row[COL_KIND]], row[COL_TARGET])
         grouped.setdefault(key, {})[row[COL_CODE]] = value
         first_rows.setdefault(key, row)

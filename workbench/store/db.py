@@ -135,7 +135,9 @@ class Store:
             names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise NotAPackage(f"{path} 不是工作台数据库 / is not a workbench database (not an SQLite file: {exc})") from exc
+            raise NotAPackage(
+                f"{path} 不是工作台数据库 / is not a workbench database (not an SQLite file: {exc})"
+            ) from exc
         missing = [t for t in SCHEMA_TABLES if t not in names]
         if missing:
             conn.close()
