@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -73,7 +73,7 @@ def fill_package(package: Path, seed: int = 7) -> None:
             else:
                 value = leaf.step * rnd.randint(0, int(leaf.max_score / leaf.step))
             evidence = f"https://www.gov.cn/zhengce/{index}.htm" if index % 3 == 0 else ""
-            store.set_score(score.target_kind.value, score.target_id, score.indicator, value,
+            store.set_score(score.target_kind, score.target_id, score.indicator, value,
                             note=NOTES[index % len(NOTES)], evidence=evidence)
     finally:
         store.close()
@@ -177,7 +177,8 @@ def signed_parts(path: Path) -> tuple[dict[str, Any], str]:
     import openpyxl
 
     sheet = openpyxl.load_workbook(path)["workbench_signature"]
-    entries = [(row[0].value, row[1].value) for row in sheet.iter_rows()]
+    # The signature sheet holds text only: (name, value) pairs, the payload split over several rows.
+    entries = [(row[0].value, cast(str, row[1].value)) for row in sheet.iter_rows()]
     payload = "".join(v for k, v in entries if k == "payload")
     minisig = next(v for k, v in entries if k == "minisig")
     return json.loads(payload), minisig

@@ -58,7 +58,7 @@ def test_scores_no_match_exits_1_with_nearest_names(built_round: Path) -> None:
 def test_scores_filters_round_and_reviewer_in_a_package(package_path: Path) -> None:
     store = Store.open(package_path)
     first = store.scores()[0]
-    store.set_score(first.target_kind.value, first.target_id, first.indicator, None, note="待核实")
+    store.set_score(first.target_kind, first.target_id, first.indicator, None, note="待核实")
     store.close()
     code, out, _ = run("scores", str(package_path), first.target_id, "--reviewer", "R01", "--format", "json")
     assert code == 0

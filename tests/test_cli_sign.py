@@ -18,6 +18,7 @@ from conftest_signing import PASSPHRASE, World, edit_workbook
 
 from workbench.cli import coordinator, reviewer
 from workbench.cli.base import WorkbenchGroup
+from workbench.model import TargetKind
 from workbench.signed.keys import generate_secret_key
 
 
@@ -144,7 +145,7 @@ def test_export_names_unscored_indicators(cli: click.Group, world: World, tmp_pa
     from workbench.store.db import Store
 
     store = Store.open(world.package, expect="package")
-    store.set_score("site", "S03", "B2.1", None)
+    store.set_score(TargetKind.SITE, "S03", "B2.1", None)
     store.close()
     out = tmp_path / "R01.xlsx"
     refused = run(cli, "export", world.package, "-o", out, "--key", world.key)

@@ -18,7 +18,7 @@ from workbench.consolidation.consolidate import (
     reviewer_bias,
 )
 from workbench.errors import InvalidRule
-from workbench.model import NA, Indicator, IndicatorKind, TargetKind
+from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
 from workbench.scoring.indicators import IndicatorTree
 from workbench.scoring.rules import ConsolidationSettings, Rules
 
@@ -278,14 +278,14 @@ def test_a_round_of_four_sites_by_three_reviewers() -> None:
 def test_disputes_go_to_the_outlier_or_to_every_reviewer_of_the_cell() -> None:
     result = consolidate(TREE, RULES, DEFAULT, round_reviews(), ASSIGNED)
     assert result.disputes == (
-        Dispute("R1", "site", "S1", "V1", "disagreement"),
-        Dispute("R1", "site", "S2", "V1", "disagreement"),
-        Dispute("R1", "site", "S4", "A1", "out-of-range"),
-        Dispute("R2", "site", "S1", "V1", "disagreement"),
-        Dispute("R2", "site", "S2", "V1", "disagreement"),
-        Dispute("R2", "site", "S4", "A2", "disagreement"),  # the outlier alone
-        Dispute("R3", "site", "S1", "V1", "disagreement"),
-        Dispute("R3", "site", "S2", "V1", "disagreement"),
+        Dispute("R1", TargetKind.SITE, "S1", "V1", "disagreement"),
+        Dispute("R1", TargetKind.SITE, "S2", "V1", "disagreement"),
+        Dispute("R1", TargetKind.SITE, "S4", "A1", "out-of-range"),
+        Dispute("R2", TargetKind.SITE, "S1", "V1", "disagreement"),
+        Dispute("R2", TargetKind.SITE, "S2", "V1", "disagreement"),
+        Dispute("R2", TargetKind.SITE, "S4", "A2", "disagreement"),  # the outlier alone
+        Dispute("R3", TargetKind.SITE, "S1", "V1", "disagreement"),
+        Dispute("R3", TargetKind.SITE, "S2", "V1", "disagreement"),
     )
 
 
@@ -293,14 +293,16 @@ def test_a_cell_an_assigned_reviewer_has_not_scored_goes_back_to_that_reviewer()
     reviews = [r for r in round_reviews() if not (r[1] == "S3" and r[3] == "R3" and r[2] in ("A1", "B1"))]
     result = consolidate(TREE, RULES, QUIET, reviews, ASSIGNED)
     missing = [d for d in result.disputes if d.reason == "missing"]
-    assert missing == [Dispute("R3", "site", "S3", "A1", "missing"), Dispute("R3", "site", "S3", "B1", "missing")]
+    assert missing == [
+        Dispute("R3", TargetKind.SITE, "S3", "A1", "missing"), Dispute("R3", TargetKind.SITE, "S3", "B1", "missing"),
+    ]
     assert result.cells[("site", "S3", "A1")].value == D(30)  # mean of 29 and 31
 
 
 def test_a_target_nobody_has_scored_yet_is_all_missing() -> None:
     assigned = {**ASSIGNED, ("site", "S5"): {"R1"}}
     result = consolidate(TREE, RULES, DEFAULT, round_reviews(), assigned)
-    assert result.totals[("site", "S5")].total == D("0.0")
+    assert result.totals[TargetKey(TargetKind.SITE, "S5")].total == D("0.0")
     assert [d.indicator for d in result.disputes if d.target_id == "S5"] == ["A1", "A2", "B1", "V1"]
 
 
@@ -333,7 +335,7 @@ def test_streaming_target_by_target_gives_the_same_cells_and_totals() -> None:
     streamed = list(iter_consolidation(TREE, RULES, DEFAULT, round_reviews(), assigned))
     assert [t.target_id for t in streamed] == ["S1", "S2", "S3", "S4", "S0"]  # assigned, never reviewed: last
     for target in streamed[:4]:
-        assert target.total == whole.totals[("site", target.target_id)]
+        assert target.total == whole.totals[TargetKey(TargetKind.SITE, target.target_id)]
         assert {cell.key: cell for cell in target.cells} == {
             key: cell for key, cell in whole.cells.items() if key[1] == target.target_id
         }
@@ -349,8 +351,8 @@ def test_sites_and_cases_are_ranked_apart() -> None:
     case = [(TargetKind.CASE, "K1", code, r, D(v)) for code, v in (("A1", "10"), ("C1", "5")) for r in REVIEWERS]
     assigned = {**ASSIGNED, (TargetKind.CASE, "K1"): set(REVIEWERS)}
     result = consolidate(TREE, RULES, DEFAULT, round_reviews() + case, assigned)
-    assert result.ranks[("case", "K1")] == 1
-    assert result.ranks[("site", "S2")] == 1
+    assert result.ranks[TargetKey(TargetKind.CASE, "K1")] == 1
+    assert result.ranks[TargetKey(TargetKind.SITE, "S2")] == 1
 
 
 # ------------------------------------------------------------------------------------------ agreement

@@ -6,6 +6,7 @@ import json
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 import pytest
@@ -13,16 +14,11 @@ import python_calamine
 from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, signed_parts
 
-from workbench.errors import WrongPassphrase
+from workbench.errors import NoRegisteredKey, UnscoredIndicators, WrongKey, WrongPassphrase
+from workbench.model import TargetKind
 from workbench.scoring.indicators import IndicatorTree, compute_total
 from workbench.scoring.rules import Rules
-from workbench.signed.export import (
-    NoRegisteredKey,
-    UnscoredIndicators,
-    WrongKey,
-    check_export,
-    export_package,
-)
+from workbench.signed.export import check_export, export_package
 from workbench.signed.worksheet import COLUMNS, SUMMARY_COLUMNS
 from workbench.store.db import Store
 
@@ -45,7 +41,7 @@ def _meta(package: Path) -> dict[str, str]:
 
 def _unscore(package: Path, target_id: str, indicator: str) -> None:
     store = Store.open(package, expect="package")
-    store.set_score("site", target_id, indicator, None)
+    store.set_score(TargetKind.SITE, target_id, indicator, None)
     store.close()
 
 
@@ -201,7 +197,7 @@ def test_the_payload_is_exactly_canonical_and_matches_the_visible_text(world: Wo
 
     path = _export(world)
     sheet = openpyxl.load_workbook(path)["workbench_signature"]
-    payload = "".join(row[1].value for row in sheet.iter_rows() if row[0].value == "payload").encode()
+    payload = "".join(cast(str, row[1].value) for row in sheet.iter_rows() if row[0].value == "payload").encode()
     doc = parse_canonical(payload)
     assert canonical_json(doc) == payload
     rows: list[list[str | None]] = doc["rows"]  # type: ignore[assignment]

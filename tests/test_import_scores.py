@@ -12,7 +12,7 @@ from conftest_signing import *  # noqa: F403  (fixtures)
 from conftest_signing import PASSPHRASE, World, edit_workbook, libreoffice_resave
 
 from workbench.errors import InputRefused, WorksheetRefused
-from workbench.model import NA
+from workbench.model import NA, TargetKind
 from workbench.signed.export import export_package
 from workbench.signed.import_scores import import_scores
 from workbench.store.db import Store
@@ -119,8 +119,8 @@ def test_a_worksheet_of_another_package_is_refused(world: World, package_path: P
 
 def test_a_spreadsheet_without_a_package_nonce_is_refused(package_path: Path, tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
-    workbook.active.title = "评分表"
-    workbook.active.append(["对象类型", "对象编号"])
+    workbook.worksheets[0].title = "评分表"
+    workbook.worksheets[0].append(["对象类型", "对象编号"])
     workbook.save(tmp_path / "plain.xlsx")
     with pytest.raises(WorksheetRefused, match="nonce"):
         import_scores(package_path, tmp_path / "plain.xlsx")
@@ -138,7 +138,7 @@ def test_a_pair_changed_in_the_app_since_export_is_a_conflict(world: World, tmp_
     sheet = _blank(world.package, tmp_path / "blank.xlsx")
     _backdate_export(sheet)
     store = Store.open(world.package, expect="package")
-    store.set_score("site", "S03", "A1.1", Decimal("0.5"), note="在界面中改过")
+    store.set_score(TargetKind.SITE, "S03", "A1.1", Decimal("0.5"), note="在界面中改过")
     store.close()
     _type(sheet, {("S03", "A1.1"): {9: 2}})
     with pytest.raises(InputRefused, match="changed in the app") as caught:

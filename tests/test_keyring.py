@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import InvalidPublicKey, NotFound
+from workbench.errors import InvalidPublicKey, KeyringRefused, NotFound
 from workbench.setup.package import make_package
 from workbench.signed.keyring import (
-    KeyringRefused,
     add_key,
     list_keys,
     read_public_key_argument,

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import WorkbenchError
-from workbench.signed.keys import (
+from workbench.errors import (
     InvalidPublicKey,
     KeyFileError,
     KeyFileExists,
     PassphraseRefused,
-    SecretKey,
+    WorkbenchError,
     WrongPassphrase,
+)
+from workbench.signed.keys import (
+    SecretKey,
     format_key_id,
     generate_secret_key,
     key_id_for,

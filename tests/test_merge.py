@@ -70,7 +70,7 @@ B1,B,创新实践,加分,5,1,网站
         store = Store.open(package, expect=KIND_PACKAGE)
         for leaf, by_site in VALUES.items():
             for site, values in by_site.items():
-                store.set_score("site", site, leaf, Decimal(values[n]))
+                store.set_score(TargetKind.SITE, site, leaf, Decimal(values[n]))
         store.close()
         out[reviewer] = package
         out[f"{reviewer}.key"] = tmp_path / f"{reviewer}.key"
@@ -117,7 +117,7 @@ def test_merging_twice_is_a_no_op_and_seq_order_wins(cycle: dict[str, Path], tmp
     db = cycle["db"]
     first = cycle["R1.xlsx"]
     store = Store.open(cycle["R1"], expect=KIND_PACKAGE)
-    store.set_score("site", "S1", "A1", Decimal("10"))
+    store.set_score(TargetKind.SITE, "S1", "A1", Decimal("10"))
     store.close()
     second = export_package(cycle["R1"], tmp_path / "R1-seq2.xlsx", key_file=cycle["R1.key"], passphrase=PASS).path
     report = merge_exports(db, [second, first], workers=workers)
@@ -135,7 +135,7 @@ def test_same_seq_other_content_is_a_conflict(cycle: dict[str, Path], tmp_path: 
     twin = tmp_path / "R1-twin.wbk"
     shutil.copyfile(cycle["R1"], twin)  # a copy of the package: both copies' next export is seq 2
     store = Store.open(twin, expect=KIND_PACKAGE)
-    store.set_score("site", "S2", "A1", Decimal("0.5"))
+    store.set_score(TargetKind.SITE, "S2", "A1", Decimal("0.5"))
     store.close()
     mine = export_package(cycle["R1"], tmp_path / "R1-2.xlsx", key_file=cycle["R1.key"], passphrase=PASS)
     other = export_package(twin, tmp_path / "R1-twin.xlsx", key_file=cycle["R1.key"], passphrase=PASS)

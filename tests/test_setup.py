@@ -126,7 +126,7 @@ def test_english_headers_in_an_xlsx_file(tmp_path: Path) -> None:
     import openpyxl
 
     book = openpyxl.Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.append(["id", "name", "region", "level", "url"])
     sheet.append([1001, "广东省深圳市", "广东", "city", "http://www.sz.gov.cn"])
     book.save(tmp_path / "sites.xlsx")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest_tools import require_tool
 
-from workbench.errors import FailureCode
+from workbench.errors import FailureCode, SignatureError
 from workbench.signed.keys import (
     SecretKey,
     generate_secret_key,
@@ -20,7 +20,6 @@ from workbench.signed.keys import (
     write_secret_key,
 )
 from workbench.signed.signing import (
-    SignatureError,
     canonical_json,
     parse_canonical,
     parse_trusted_comment,

@@ -35,7 +35,7 @@ def write_workbook(path: Path, rows: int = 20, *, write_only: bool = False, hype
     if write_only:
         scores = book.create_sheet("评分表")
     else:
-        scores = book.active
+        scores = book.worksheets[0]
         scores.title = "评分表"
     scores.append(HEADERS)
     for i in range(rows):
