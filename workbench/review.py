@@ -334,7 +334,7 @@ class ReviewSession:
                      row[1], row[2], row[3] or "", row[4])
 
     def _write(
-        self, key: TargetKey, code: str, *, value: Decimal | str | None | Keep = KEEP, note: str | None = None,
+        self, key: TargetKey, code: str, *, value: Decimal | str | Keep | None = KEEP, note: str | None = None,
         evidence: str | None = None, reason: str,
     ) -> Change:
         before, after = self.store.set_score(key.kind, key.id, code, value, note=note, evidence=evidence, reason=reason)

@@ -30,18 +30,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the benchmarks package, as pytest and mypy name it
 
 from benchmarks.synthetic import make_round
-from workbench.setup.package import make_package  # noqa: E402
-from workbench.signed.export import export_package  # noqa: E402
-from workbench.signed.keyring import add_key  # noqa: E402
-from workbench.signed.keys import (  # noqa: E402
+from workbench.setup.package import make_package
+from workbench.signed.export import export_package
+from workbench.signed.keyring import add_key
+from workbench.signed.keys import (
     SCRYPT_N,
     generate_secret_key,
     load_secret_key,
     write_secret_key,
 )
-from workbench.signed.verify import verify_export  # noqa: E402
-from workbench.store.db import Store, transaction  # noqa: E402
-from workbench.store.schema import KIND_ROUND  # noqa: E402
+from workbench.signed.verify import verify_export
+from workbench.store.db import Store, transaction
+from workbench.store.schema import KIND_ROUND
 
 EXPORT_FLOOR = 1.25
 VERIFY_FLOOR = 3.0

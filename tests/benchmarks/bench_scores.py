@@ -29,8 +29,8 @@ for _path in (ROOT, ROOT / "tests"):  # the checkout, and tests/ for the benchma
         sys.path.insert(0, str(_path))
 
 from benchmarks.synthetic import DEFAULT_PATH, ensure_round
-from workbench.search.lookup import SCORES_SQL, load_index, resolve  # noqa: E402
-from workbench.store.db import Store  # noqa: E402
+from workbench.search.lookup import SCORES_SQL, load_index, resolve
+from workbench.store.db import Store
 
 FLOOR_S = 0.30  # DESIGN §9: ≤ 0.3 s median here
 FLOOR_RATIO = 1.0  # faster than sqlite-utils query running the same SQL

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scripts.synthetic import synthetic_site_names  # noqa: E402
+from scripts.synthetic import synthetic_site_names
 from workbench.search.index import SearchEntry, SearchIndex, entry_from_row
 from workbench.search.keys import build_entry, entry_to_row, pinyin_keys
 

@@ -37,11 +37,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-for _path in (ROOT, HERE):
+for _path in (ROOT, ROOT / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from synthetic import DEFAULT_PATH, ensure_round  # noqa: E402
+from benchmarks.synthetic import DEFAULT_PATH, ensure_round
 
 FLOOR_RATIO = 1.3
 FLOOR_P95_MS = 50.0
@@ -246,7 +246,7 @@ async def confirm_latency(package: Path, presses: int) -> bool:
     check.close()
     shutil.rmtree(work, ignore_errors=True)
     latencies.sort()
-    p95 = latencies[int(round(0.95 * (len(latencies) - 1)))]
+    p95 = latencies[round(0.95 * (len(latencies) - 1))]
     commits.sort()
     print(f"key press → committed → repainted over {len(latencies)} confirmations: median "
           f"{statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms, max {latencies[-1]:.1f} ms "

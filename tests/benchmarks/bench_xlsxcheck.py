@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from workbench.signed.xlsxcheck import check_xlsx  # noqa: E402
+from workbench.signed.xlsxcheck import check_xlsx
 
 FLOOR = 1.0  # check_xlsx ÷ calamine read, its share of verify's 3×
 HEADERS = ["对象类型", "对象编号", "对象名称", "指标代码", "指标名称", "指标类型", "满分", "步长", "得分", "备注",

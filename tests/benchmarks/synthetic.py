@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.synthetic import synthetic_site_names  # noqa: E402
-from workbench.model import NA  # noqa: E402
-from workbench.scoring.rules import Rules  # noqa: E402
-from workbench.setup.round import DEFAULT_RULES, write_search_keys  # noqa: E402
-from workbench.store.db import Store, checkpoint, transaction  # noqa: E402
-from workbench.store.migrations import create_database  # noqa: E402
-from workbench.store.schema import KIND_ROUND  # noqa: E402
+from scripts.synthetic import synthetic_site_names
+from workbench.model import NA
+from workbench.scoring.rules import Rules
+from workbench.setup.round import DEFAULT_RULES, write_search_keys
+from workbench.store.db import Store, checkpoint, transaction
+from workbench.store.migrations import create_database
+from workbench.store.schema import KIND_ROUND
 
 #: Bump when the generated content changes, so a cached round is rebuilt rather than reused.
 GENERATOR_VERSION = "2"
@@ -566,7 +566,7 @@ def _outlier(values: list[int]) -> bool:
     return any(abs(v - median) / scale > 3.5 for v in values)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mean_text(step_units: int, total: int, count: int) -> str:
     mean = Decimal(total * step_units) / 2 / count
     return str(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

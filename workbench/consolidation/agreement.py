@@ -44,7 +44,7 @@ class _IntervalSums:
     Over the ordered pairs of a unit, Σ (x_i − x_j)² = 2(m·Σx² − (Σx)²): no coincidence matrix is needed.
     """
 
-    __slots__ = ("within", "n", "total", "total_sq")
+    __slots__ = ("n", "total", "total_sq", "within")
 
     def __init__(self) -> None:
         self.within: dict[int, Decimal] = defaultdict(Decimal)  # unit size m → Σ (m·Σx² − (Σx)²)

@@ -147,7 +147,7 @@ class _Scan:
     continuation stops as soon as it has what was asked for.
     """
 
-    __slots__ = ("blob", "q", "found", "stop")
+    __slots__ = ("blob", "found", "q", "stop")
 
     def __init__(self, blob: _Blob, q: str) -> None:
         self.blob, self.q = blob, q
@@ -185,7 +185,7 @@ class _Words:
     """Distinct short keys of one script, in order of first appearance (best-ranked entries first), for typo
     correction and nearest(); Latin letter-only ones also by (first letter, length)."""
 
-    __slots__ = ("known", "all", "by_start_len")
+    __slots__ = ("all", "by_start_len", "known")
 
     def __init__(self, texts: Iterable[str]) -> None:
         pattern = re.compile(f"{_SEP}({_NOT_SEP}{{1,{_SHORT_KEY}}})(?={_SEP})")

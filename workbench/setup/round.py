@@ -156,7 +156,7 @@ def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
                     c.add(row["step"].where, f"步长 {step} 不能整除分值 {max_score} / step must divide max")
         elif row["max_score"].value:
             c.decimal(row["max_score"], "分值")
-        if max_score is None or step is None or kind is None and is_leaf:
+        if max_score is None or step is None or (kind is None and is_leaf):
             continue
         out.append(Indicator(
             code=code, parent=parent or None, name=row["name"].value, kind=kind or IndicatorKind.SCORE,

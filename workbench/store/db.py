@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -35,7 +35,7 @@ from workbench.store.schema import KIND_PACKAGE, SCHEMA_TABLES
 
 def utc_now() -> str:
     """UTC ISO 8601 with seconds, the one format every stored time uses."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _plain_connect(path: str | Path) -> sqlite3.Connection:
@@ -259,7 +259,7 @@ class Store:
         target_kind: TargetKind,
         target_id: str,
         indicator: str,
-        value: Decimal | str | None | Keep = KEEP,
+        value: Decimal | str | Keep | None = KEEP,
         *,
         note: str | None = None,
         evidence: str | None = None,
@@ -386,7 +386,7 @@ class ScoreChange:
     target_kind: TargetKind
     target_id: str
     indicator: str
-    value: Decimal | str | None | Keep
+    value: Decimal | str | Keep | None
     note: str | None = None
     evidence: str | None = None
 

@@ -82,7 +82,9 @@ class ExportScreen(ModalScreen["Path | None"]):
     def run_export(self, out: Path, key_file: Path | None, passphrase: str | None, incomplete: bool) -> None:
         """The same export_package as `workbench export`, in a thread worker so the UI stays live."""
         try:
-            result = export_package(self.package, out, key_file=key_file, passphrase=passphrase, allow_incomplete=incomplete)
+            result = export_package(
+                self.package, out, key_file=key_file, passphrase=passphrase, allow_incomplete=incomplete
+            )
         except WorkbenchError as exc:
             self.post_message(self.ExportFinished(None, exc.message))
             return
