@@ -20,6 +20,10 @@ class TargetKind(enum.StrEnum):
     CASE = "case"
 
 
+#: The word the worksheets, reports and set-up files use for each kind of target.
+TARGET_LABELS: dict[TargetKind, str] = {TargetKind.SITE: "网站", TargetKind.CASE: "案例"}
+
+
 class TargetKey(NamedTuple):
     """Which target: its kind and id. The one key for a site or a case in every subsystem."""
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from workbench.cli.base import db_argument, output_options
+from workbench.model import TargetKind
 
 if TYPE_CHECKING:
     from workbench.store.db import Store
@@ -66,12 +67,12 @@ class Listing:
 
 # The listing commands, one per kind of entry the search index holds; each is named for its kind in the plural.
 LISTINGS = {
-    "site": Listing(
+    TargetKind.SITE: Listing(
         "List the sites of a round or package, optionally matching QUERY.", "workbench sites round.db gd",
         ("编号", "名称", "地区", "层级", "网址"), ("id", "name", "region", "level", "url"),
         lambda store: ((s.id, s.name, s.region, s.level, s.url) for s in store.sites()),
     ),
-    "case": Listing(
+    TargetKind.CASE: Listing(
         "List the practice cases, optionally matching QUERY.", "workbench cases round.db 惠企 --format csv",
         ("编号", "标题", "申报单位", "地区", "领域"), ("id", "title", "government", "region", "area"),
         lambda store: ((c.id, c.title, c.government, c.region, c.area) for c in store.cases()),

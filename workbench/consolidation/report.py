@@ -14,12 +14,11 @@ from typing import Any
 
 from workbench.consolidation.consolidate import rank_targets
 from workbench.consolidation.stored import storing, stream_consolidation
-from workbench.model import TargetKey, TargetKind
+from workbench.model import TARGET_LABELS, TargetKey, TargetKind
 from workbench.scoring.indicators import format_value, round_half_up
 from workbench.store.db import Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
 
-KIND_LABEL = {"site": "网站", "case": "案例"}
 REASON_LABEL = {"disagreement": "评分分歧", "missing": "缺少评分", "out-of-range": "超出范围"}
 FLAG_LABEL = {**REASON_LABEL}
 
@@ -94,7 +93,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                     if c.min is not None and c.max is not None and ind.max_score > 0:
                         spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
                     breakdown.append([
-                        KIND_LABEL[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
+                        TARGET_LABELS[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
                         c.value if isinstance(c.value, Decimal) else format_value(ind, c.value), c.method, c.n,
                         c.mean, c.median, c.min, c.max, _flags(c.flags),
                     ])
@@ -108,7 +107,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
             total = summary.totals[key]
             t = names.get(key)
             totals_sheet.append([
-                ranks[key], KIND_LABEL[key.kind], key.id, t.name if t else "", t.region if t else "",
+                ranks[key], TARGET_LABELS[key.kind], key.id, t.name if t else "", t.region if t else "",
                 number(totals_sheet, total.total, "0.0"), total.grade, disputed.get(key, 0) or None,
             ])
 
@@ -128,7 +127,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                [10, 6, 10, 28, 10, 20, 12])
         for d in summary.disputes:
             t = names.get(TargetKey(d.target_kind, d.target_id))
-            disputes.append([d.reviewer_id, KIND_LABEL[d.target_kind], d.target_id, t.name if t else "",
+            disputes.append([d.reviewer_id, TARGET_LABELS[d.target_kind], d.target_id, t.name if t else "",
                              d.indicator, tree.get(d.indicator).name, REASON_LABEL.get(d.reason, d.reason)])
 
         agreement = book.create_sheet("一致性")

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-KINDS = ("site", "case", "indicator")
+from workbench.model import TargetKind
+
+INDICATOR_ENTRY = "indicator"  # the kind of an indicator's entry; sites and cases use their TargetKind
+KINDS = (TargetKind.SITE, TargetKind.CASE, INDICATOR_ENTRY)
 KEY_SEPARATOR = "\x1f"  # never inside a key: normalize() drops it with the other whitespace
 
 _SEP = KEY_SEPARATOR

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.errors import NotFound
-from workbench.model import Indicator
+from workbench.model import Indicator, TargetKind
 from workbench.scoring.indicators import IndicatorTree, format_value
-from workbench.search.index import SearchEntry, SearchIndex
+from workbench.search.index import KINDS, SearchEntry, SearchIndex
 from workbench.store.db import Store, decode_value
 
 # In NOT EXISTS, `+s.round` keeps SQLite off the primary key (round, reviewer_id, …): with round alone it
@@ -59,17 +59,17 @@ class ScoreRow:
         return (self.round, self.target, self.indicator, self.reviewer, self.value, self.consolidated, self.note)
 
 
-def load_index(store: Store, kinds: tuple[str, ...] = ("site", "case", "indicator")) -> SearchIndex:
+def load_index(store: Store, kinds: tuple[str, ...] = KINDS) -> SearchIndex:
     marks = ", ".join("?" for _ in kinds)
     rows = store.conn.execute(f"SELECT kind, id, name, keys FROM search_keys WHERE kind IN ({marks})", kinds)
     return SearchIndex.from_rows(rows)
 
 
 WHAT = {
-    ("site", "case"): ("网站或案例", "site or case"),
+    (TargetKind.SITE, TargetKind.CASE): ("网站或案例", "site or case"),
     ("indicator",): ("指标", "indicator"),
-    ("site",): ("网站", "site"),
-    ("case",): ("案例", "case"),
+    (TargetKind.SITE,): ("网站", "site"),
+    (TargetKind.CASE,): ("案例", "case"),
 }
 
 
@@ -105,7 +105,7 @@ def lookup_scores(
     lang: str = "zh",
 ) -> ScoresResult:
     index = load_index(store)
-    targets = resolve(index, query, ("site", "case"))
+    targets = resolve(index, query, (TargetKind.SITE, TargetKind.CASE))
     target, also = targets[0], targets[1:4]
     tree = IndicatorTree(store.indicators())
     wanted: set[str] | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from workbench.errors import NotFound, WorkbenchError
 from workbench.model import Assignment, Indicator, TargetKind
 from workbench.scoring.indicators import IndicatorTree
+from workbench.search.index import INDICATOR_ENTRY
 from workbench.store.db import Store, insert_rows, transaction, utc_now
 from workbench.store.migrations import building
 from workbench.store.schema import KIND_PACKAGE, KIND_ROUND
@@ -135,8 +136,7 @@ def _fill_package(
     package: Store, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: Mapping[str, object]
 ) -> None:
     src, conn = store.conn, package.conn
-    site_ids = sorted({p[1] for p in pairs if p[0] == "site"})
-    case_ids = sorted({p[1] for p in pairs if p[0] == "case"})
+    ids = {kind: sorted({p[1] for p in pairs if p[0] == kind}) for kind in TargetKind}
     with transaction(conn):
         for table, where, args in (
             ("rounds", "", ()),
@@ -147,15 +147,15 @@ def _fill_package(
             ("assignments", " WHERE reviewer_id = ?", (reviewer_id,)),
         ):
             _copy(src, conn, table, f"SELECT * FROM {table}{where}", args)
-        _copy_in(src, conn, "sites", "SELECT * FROM sites WHERE id IN ({})", site_ids)
-        _copy_in(src, conn, "cases", "SELECT * FROM cases WHERE id IN ({})", case_ids)
-        for kind, ids in (("site", site_ids), ("case", case_ids)):
+        _copy_in(src, conn, "sites", "SELECT * FROM sites WHERE id IN ({})", ids[TargetKind.SITE])
+        _copy_in(src, conn, "cases", "SELECT * FROM cases WHERE id IN ({})", ids[TargetKind.CASE])
+        for kind in TargetKind:
             _copy_in(src, conn, "consolidated",
                      "SELECT * FROM consolidated WHERE round != ? AND target_kind = ? AND target_id IN ({})",
-                     ids, (store.round_id, kind))
-        _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = 'site' AND id IN ({})", site_ids)
-        _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = 'case' AND id IN ({})", case_ids)
-        _copy(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = 'indicator'", ())
+                     ids[kind], (store.round_id, kind))
+            _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = ? AND id IN ({})",
+                     ids[kind], (kind,))
+        _copy(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = ?", (INDICATOR_ENTRY,))
         insert_rows(conn, "packages", [record])
         conn.executemany(
             "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator) VALUES (?, ?, ?, ?, ?)",

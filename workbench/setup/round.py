@@ -17,6 +17,7 @@ from workbench.errors import InputRefused, InvalidRule, Problem, WorkbenchError
 from workbench.model import Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import IndicatorTree, parse_value
 from workbench.scoring.rules import ALIASES, read_rules, rule_name
+from workbench.search.index import INDICATOR_ENTRY
 from workbench.setup.tables import Cell, Table, read_table
 from workbench.store.db import Store, checkpoint, encode_value, insert_rows, transaction
 from workbench.store.migrations import building
@@ -359,11 +360,12 @@ def write_search_keys(conn: sqlite3.Connection) -> None:
     """Compute pinyin search keys once, at build time, so lookups never import pypinyin."""
     from workbench.search.keys import build_entry, entry_to_row
 
-    entries = [build_entry("site", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, name, region FROM sites")]
-    entries += [
-        build_entry("case", r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")
-    ]
-    entries += [build_entry("indicator", r[0], r[1]) for r in conn.execute("SELECT code, name FROM indicators")]
+    sites = conn.execute("SELECT id, name, region FROM sites")
+    entries = [build_entry(TargetKind.SITE, r[0], r[1], (r[2],)) for r in sites]
+    cases = conn.execute("SELECT id, title, government FROM cases")
+    entries += [build_entry(TargetKind.CASE, r[0], r[1], (r[2],)) for r in cases]
+    indicators = conn.execute("SELECT code, name FROM indicators")
+    entries += [build_entry(INDICATOR_ENTRY, r[0], r[1]) for r in indicators]
     insert_rows(conn, "search_keys", (entry_to_row(e) for e in entries))
 
 

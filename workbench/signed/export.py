@@ -22,6 +22,7 @@ from workbench.errors import (
     WorkbenchError,
     WrongKey,
 )
+from workbench.model import TARGET_LABELS, TargetKind
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
@@ -41,7 +42,6 @@ from workbench.signed.worksheet import (
     SIGNATURE_FORMAT,
     SIGNATURE_SHEET,
     SUMMARY_SHEET,
-    TARGET_LABELS,
     Row,
     clean_text,
     needs_text_guard,
@@ -274,14 +274,14 @@ def _read_snapshot(store: Any) -> _Snapshot:
     indicators = store.indicators()
     tree = IndicatorTree(indicators)
     order = {node.code: index for index, node in enumerate(tree.nodes())}
-    names = {("site", r[0]): r[1] for r in store.conn.execute("SELECT id, name FROM sites")}
-    names.update({("case", r[0]): r[1] for r in store.conn.execute("SELECT id, title FROM cases")})
+    names = {(TargetKind.SITE, r[0]): r[1] for r in store.conn.execute("SELECT id, name FROM sites")}
+    names.update({(TargetKind.CASE, r[0]): r[1] for r in store.conn.execute("SELECT id, title FROM cases")})
     fetched = store.conn.execute(
         "SELECT target_kind, target_id, indicator, value, note, evidence, updated_at, revision FROM scores "
         "WHERE round = ? AND reviewer_id = ?",
         (meta["round_id"], meta["reviewer_id"]),
     ).fetchall()
-    fetched.sort(key=lambda r: (r[0] != "site", r[1], order.get(r[2], len(order))))
+    fetched.sort(key=lambda r: (r[0] != TargetKind.SITE, r[1], order.get(r[2], len(order))))
     # An 18k-row package repeats few targets, indicators and values: each is worked out once.
     targets: dict[tuple[str, str], tuple[str, str | None, str | None]] = {}
     static: dict[str, tuple[Any, ...]] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from workbench.errors import FailureCode, SignatureError
+from workbench.model import TargetKind
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
@@ -416,8 +417,8 @@ def _check_values(store: Any, tree: Any, rows: list[list[Any]]) -> _Checked:
     from workbench.errors import InvalidScore
     from workbench.scoring.indicators import format_value, parse_value
 
-    names = {("site", r[0]): r[1] for r in store.conn.execute("SELECT id, name FROM sites")}
-    names.update({("case", r[0]): r[1] for r in store.conn.execute("SELECT id, title FROM cases")})
+    names = {(TargetKind.SITE, r[0]): r[1] for r in store.conn.execute("SELECT id, name FROM sites")}
+    names.update({(TargetKind.CASE, r[0]): r[1] for r in store.conn.execute("SELECT id, title FROM cases")})
     # Rows repeat few targets, indicators and values: each is checked once.
     known_targets: set[tuple[str, str, str | None]] = set()
     facts: dict[str, tuple[Any, tuple[str | None, str, str, str], float, float]] = {}

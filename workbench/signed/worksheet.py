@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from workbench.model import IndicatorKind
+from workbench.model import TARGET_LABELS, IndicatorKind, TargetKey, TargetKind
 
 SCORES_SHEET = "评分表"
 SUMMARY_SHEET = "汇总"
@@ -38,7 +38,6 @@ SUMMARY_NOTE = (
     " / Recomputed from 评分表 for reading only; verification and merging recompute it and never trust it."
 )
 
-TARGET_LABELS = {"site": "网站", "case": "案例"}
 TARGET_KINDS = {label: kind for kind, label in TARGET_LABELS.items()}
 INDICATOR_LABELS = {
     IndicatorKind.SCORE: "评分", IndicatorKind.VETO: "否决",
@@ -157,7 +156,7 @@ def shown_number(text: str) -> float | int | str:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    target_kind: str
+    target_kind: TargetKind
     target_id: str
     name: str
     total: Decimal | None
@@ -190,25 +189,26 @@ def summarise(
             if text is not None and (row[COL_CODE], text) not in parsed:
                 parsed[(row[COL_CODE], text)] = parse_value(tree.get(row[COL_CODE]), text)
             values.append(None if text is None else parsed[(row[COL_CODE], text)])
-    grouped: dict[tuple[str, str], dict[str, Any]] = {}
-    first_rows: dict[tuple[str, str], Row] = {}
-    counts: dict[tuple[str, str], int] = {}
+    grouped: dict[TargetKey, dict[str, Any]] = {}
+    first_rows: dict[TargetKey, Row] = {}
+    counts: dict[TargetKey, int] = {}
     for row, value in zip(rows, values, strict=True):
-        key = (TARGET_KINDS[row[COL_KIND]], row[COL_TARGET])
+        key = TargetKey(TARGET_KINDS[row[COL_KIND]], row[COL_TARGET])
         grouped.setdefault(key, {})[row[COL_CODE]] = value
         first_rows.setdefault(key, row)
         counts[key] = counts.get(key, 0) + 1
     leaves = {kind: {leaf.code for leaf in tree.leaves(kind)} for kind in TARGET_LABELS}
     out: list[SummaryRow] = []
-    for (kind, target_id), target_values in grouped.items():
+    for key, target_values in grouped.items():
+        kind, target_id = key
         scored = sum(v is not None for v in target_values.values())
         total: Decimal | None = None
         grade: str | None = None
         if leaves[kind] <= target_values.keys():
             result = compute_total(tree, kind, target_values, rules)
             total, grade = result.total, result.grade or None
-        out.append(SummaryRow(kind, target_id, first_rows[(kind, target_id)][COL_NAME] or "", total, grade, scored,
-                              counts[(kind, target_id)]))
+        out.append(SummaryRow(kind, target_id, first_rows[key][COL_NAME] or "", total, grade, scored,
+                              counts[key]))
     return out
 
 

@@ -153,7 +153,7 @@ class ReviewApp(App[None]):
         """Go where a search hit points: a target, or an indicator of the current (or highlighted) target."""
         from workbench.tui.screens.target import TargetScreen
 
-        if entry.kind in ("site", "case"):
+        if entry.kind in (TargetKind.SITE, TargetKind.CASE):
             self.open_target(TargetKey(TargetKind(entry.kind), entry.id))
             return
         screen = self.screen

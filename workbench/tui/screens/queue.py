@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from workbench.model import TargetKey
+from workbench.model import TargetKey, TargetKind
 from workbench.review import QueueRow, ReviewSession, Status
 from workbench.tui.display import STATUS_ORDER
 from workbench.tui.i18n import Texts, localize_bindings
@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 FIRST_SCREEN = 24  # at least this many rows get their totals before the first paint (more on a tall terminal)
 SORTS = ("position", "id", "name", "region", "progress", "total", "status")
 STATUS_FILTERS: tuple[Status | None, ...] = (None, Status.TODO, Status.IN_PROGRESS, Status.DONE, Status.PROBLEM)
-KIND_FILTERS: tuple[str | None, ...] = (None, "site", "case")
+KIND_FILTERS: tuple[str | None, ...] = (None, TargetKind.SITE, TargetKind.CASE)
 
 
 def sort_rows(rows: list[QueueRow], sort: str, reverse: bool) -> list[QueueRow]:
     if sort == "position":
         ordered = list(rows)
     elif sort == "id":
-        ordered = sorted(rows, key=lambda r: (r.target.kind.value != "site", r.target.id))
+        ordered = sorted(rows, key=lambda r: (r.target.kind != TargetKind.SITE, r.target.id))
     elif sort == "name":
         ordered = sorted(rows, key=lambda r: r.target.name)
     elif sort == "region":

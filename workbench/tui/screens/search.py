@@ -148,7 +148,7 @@ class SearchScreen(ModalScreen[None]):
             target = session.target(TargetKey(TargetKind(entry.kind), entry.id))
         except WorkbenchError:
             return ""
-        return target.detail if entry.kind == "case" else target.region
+        return target.detail if entry.kind == TargetKind.CASE else target.region
 
     def action_move(self, delta: int) -> None:
         options = self.query_one(OptionList)
