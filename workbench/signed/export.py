@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import (
     ExportRefused,
@@ -50,6 +50,11 @@ from workbench.signed.worksheet import (
     summarise,
     summary_grid,
 )
+
+if TYPE_CHECKING:  # at run time these load lazily, inside the functions that need them
+    from workbench.model import Indicator
+    from workbench.signed.keys import SecretKey
+    from workbench.store.db import Store
 
 KEY_FILE_ENV = "WORKBENCH_KEY"
 MAX_CELL_CHARS = 32_767  # Excel cuts longer text on opening
@@ -124,7 +129,7 @@ class _Snapshot:
     rows: list[Row]
     values: list[Any]
     """Each row's value as stored (Decimal, NA or None), for 汇总."""
-    indicators: list[Any]
+    indicators: list[Indicator]
     rules: dict[str, str]
     unscored: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
@@ -222,7 +227,7 @@ def _result(out: Path, signed: bool, *, meta: dict[str, str], rows: int, unscore
                         **signed_fields)
 
 
-def _meta_value(store: Any, key: str) -> str | None:
+def _meta_value(store: Store, key: str) -> str | None:
     row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
 
@@ -265,7 +270,7 @@ def _refuse_unscored(snapshot: _Snapshot) -> None:
     )
 
 
-def _read_snapshot(store: Any) -> _Snapshot:
+def _read_snapshot(store: Store) -> _Snapshot:
     """The package's rows in worksheet order: sites then cases, by id, leaves in the tree's order."""
     from workbench.scoring.indicators import IndicatorTree, format_value
     from workbench.store.db import decode_value
@@ -333,7 +338,7 @@ def _check_length(text: str | None, kind: str, target_id: str, code: str) -> Non
 
 
 def _sign_payload(
-    snapshot: _Snapshot, secret: Any, export_id: str, seq: int, created_at: str
+    snapshot: _Snapshot, secret: SecretKey, export_id: str, seq: int, created_at: str
 ) -> tuple[bytes, str, str]:
     from workbench.setup.package import indicators_hash
     from workbench.signed.signing import sign, trusted_comment_for

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workbench.errors import FailureCode, SignatureError
 from workbench.model import TargetKind
@@ -56,6 +56,12 @@ from workbench.signed.worksheet import (
     summarise,
     summary_grid,
 )
+
+if TYPE_CHECKING:  # at run time these load lazily, inside the checks that need them
+    from workbench.model import Indicator
+    from workbench.scoring.indicators import IndicatorTree
+    from workbench.signed.xlsxcheck import XlsxInfo
+    from workbench.store.db import Store
 
 MERGED_OUTCOME = "merged"  # the submissions.outcome the merge records for an ingested export
 _PAYLOAD_FIELDS = frozenset({
@@ -139,8 +145,8 @@ def verify_export(path: Path, round_db: Path, *, allow_stale: bool = False) -> V
 
 
 def _verify_with_round(
-    path: Path, info: Any, sheets: list[SheetData], signature: SheetData, payload: bytes, minisig: str,
-    digest: str, store: Any, allow_stale: bool,
+    path: Path, info: XlsxInfo, sheets: list[SheetData], signature: SheetData, payload: bytes, minisig: str,
+    digest: str, store: Store, allow_stale: bool,
 ) -> VerifiedExport:
     from workbench.scoring.indicators import IndicatorTree
     from workbench.setup.package import indicators_hash
@@ -368,7 +374,7 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
     return rows
 
 
-def _check_pairs(store: Any, package: sqlite3.Row, rows: list[list[Any]]) -> None:
+def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> None:
     from workbench.scoring.indicators import IndicatorTree
     from workbench.setup.package import assignment_pairs, pairs_hash
 
@@ -413,7 +419,7 @@ class _Checked:
     whole-row comparison before the cell-by-cell one."""
 
 
-def _check_values(store: Any, tree: Any, rows: list[list[Any]]) -> _Checked:
+def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _Checked:
     from workbench.errors import InvalidScore
     from workbench.scoring.indicators import format_value, parse_value
 
@@ -492,8 +498,8 @@ def _edited(where: str, zh: str, en: str) -> SignatureError:
 
 
 def _check_visible(
-    path: Path, info: Any, sheets: list[SheetData], signature: SheetData, rows: list[list[Any]],
-    checked: _Checked, indicators: list[Any], rules: dict[str, str],
+    path: Path, info: XlsxInfo, sheets: list[SheetData], signature: SheetData, rows: list[list[Any]],
+    checked: _Checked, indicators: list[Indicator], rules: dict[str, str],
 ) -> None:
     # The signature sheet's cells are covered by the payload digest; only the sheets people read matter.
     formula = first_formula(path, [(s.name, s.part) for s in info.sheets if s.name != signature.name])
