@@ -46,8 +46,11 @@ TARGETS_EACH, REVIEWS, LEAVES = 150, 3, 120
 DEFAULT_DIR = ROOT / "bench-out" / "merge"
 SETUP_VERSION = "1"  # bump when the set-up below changes
 # The cached exports are rebuilt when any of these change (a new payload format would fail verification).
-SOURCES = ("tests/benchmarks/synthetic.py", "workbench/export.py", "workbench/signing.py", "workbench/worksheet.py",
-           "workbench/package.py", "workbench/store.py", "workbench/keys.py", "workbench/indicators.py")
+SOURCES = (
+    "tests/benchmarks/synthetic.py", "workbench/signed/export.py", "workbench/signed/signing.py",
+    "workbench/signed/worksheet.py", "workbench/setup/package.py", "workbench/store/db.py", "workbench/store/schema.py",
+    "workbench/signed/keys.py", "workbench/scoring/indicators.py", "workbench/scoring/rules.py",
+)
 
 # Run in a fresh interpreter: merge, then report the outcome and this process's peak RSS as JSON. On Linux
 # ru_maxrss carries the parent's peak over fork/exec (a parent that just built the set-up shows through), so
