@@ -23,6 +23,43 @@ from workbench.errors import (
 
 KEY_ID_BYTES = 8
 PUBLIC_KEY_ALG = b"Ed"  # minisign's algorithm tag for an Ed25519 public key
+
+# Ed25519 (RFC 8032): the field prime and the group order.
+ED25519_P = 2**255 - 19
+ED25519_L = 2**252 + 27742317777372353535851937790883648493
+# The y-coordinates of the eight small-order points (the sign bit of x cleared), with the non-canonical
+# encodings p and p + 1 of 0 and 1: exactly the list libsodium (and so minisign) refuses as a key or an R.
+_SMALL_ORDER_Y = frozenset({
+    0, 1, ED25519_P - 1, ED25519_P, ED25519_P + 1,
+    2707385501144840649318225287225658788936804267575313519463743609750303402022,
+    55188659117513257062467267217118295137698188065244968500265048394206261417927,
+})
+
+
+def _encoded_y(point: bytes) -> int:
+    return int.from_bytes(point, "little") & ((1 << 255) - 1)
+
+
+def has_small_order(point: bytes) -> bool:
+    """Whether a 32-byte Ed25519 point encoding is one of the small-order points (identity included).
+
+    With such a key, or such an R, a signature can verify for messages nobody signed; OpenSSL accepts
+    them, libsodium refuses them, and so do we.
+    """
+    return len(point) != 32 or _encoded_y(point) in _SMALL_ORDER_Y
+
+
+def weak_public_key(raw: bytes) -> str | None:
+    """Why 32 raw bytes are not a sound Ed25519 public key (all-zero, small order, non-canonical), or None."""
+    if len(raw) != 32:
+        return "长度不是 32 字节 / not 32 bytes long"
+    if not any(raw):
+        return "全为零 / all zero"
+    if has_small_order(raw):
+        return "是小阶点，任何人都能以它“签名” / a small-order point, with which anyone can make signatures"
+    if _encoded_y(raw) >= ED25519_P:
+        return "编码不规范 / not canonically encoded"
+    return None
 SECRET_KEY_FORMAT = "workbench-secret-key/1"
 AEAD_NAME = "chacha20-poly1305"
 PASSPHRASE_ENV = "WORKBENCH_PASSPHRASE"
@@ -116,7 +153,16 @@ def parse_public_key(text: str) -> PublicKey:
         raise InvalidPublicKey(
             f"不是 minisign Ed25519 公钥 / not a minisign Ed25519 public key: {_abbreviate(encoded)}"
         )
-    return PublicKey(key_id=decoded[2 : 2 + KEY_ID_BYTES], raw=decoded[2 + KEY_ID_BYTES :])
+    raw = decoded[2 + KEY_ID_BYTES :]
+    weakness = weak_public_key(raw)
+    if weakness is not None:
+        zh, _, en = weakness.partition(" / ")
+        raise InvalidPublicKey(
+            f"此公钥不是可靠的 Ed25519 公钥（{zh}），不能使用；请评审专家用 workbench keygen 重新生成 / "
+            f"this is not a sound Ed25519 public key ({en}) and cannot be used; "
+            f"ask the reviewer for a new one made with workbench keygen: {_abbreviate(encoded)}"
+        )
+    return PublicKey(key_id=decoded[2 : 2 + KEY_ID_BYTES], raw=raw)
 
 
 @dataclass(frozen=True, repr=False)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from workbench.errors import FailureCode, SignatureError
-from workbench.signed.keys import KEY_ID_BYTES, PublicKey, SecretKey, format_key_id
+from workbench.signed.keys import (
+    ED25519_L,
+    KEY_ID_BYTES,
+    PublicKey,
+    SecretKey,
+    format_key_id,
+    has_small_order,
+    weak_public_key,
+)
 
 SIGNATURE_ALG = b"ED"  # minisign's tag for Ed25519 over BLAKE2b-512(message)
 UNTRUSTED_PREFIX = "untrusted comment: "
@@ -125,6 +133,21 @@ def verify(payload: bytes, minisig_text: str, public_key: PublicKey) -> str:
             f"此文件由密钥 {format_key_id(parsed.key_id)} 签名，不是密钥 {public_key.key_id_text} / "
             f"signed with key {format_key_id(parsed.key_id)}, not with key {public_key.key_id_text}",
         )
+    if weak_public_key(public_key.raw) is not None:
+        raise SignatureError(
+            FailureCode.BAD_SIGNATURE,
+            "签名所用公钥不可靠（小阶点或编码不规范）/ the signing key is not a sound Ed25519 key",
+        )
+    signatures = (
+        (parsed.signature, "签名", "signature"),
+        (parsed.global_signature, "可信注释的签名", "trusted comment's signature"),
+    )
+    for signature, zh, en in signatures:
+        if not _canonical_signature(signature):
+            raise SignatureError(
+                FailureCode.BAD_SIGNATURE,
+                f"{zh}不是规范的 Ed25519 签名 / the {en} is not a canonical Ed25519 signature",
+            )
     try:
         verifier = Ed25519PublicKey.from_public_bytes(public_key.raw)
     except ValueError:
@@ -144,6 +167,15 @@ def verify(payload: bytes, minisig_text: str, public_key: PublicKey) -> str:
             FailureCode.BAD_SIGNATURE, "可信注释的签名无效 / the trusted comment's signature is not valid"
         ) from None
     return parsed.trusted_comment
+
+
+def _canonical_signature(signature: bytes) -> bool:
+    """What libsodium asks of a signature beyond the equation: S below the group order, R not of small order."""
+    return (
+        len(signature) == 64
+        and int.from_bytes(signature[32:], "little") < ED25519_L
+        and not has_small_order(signature[:32])
+    )
 
 
 def trusted_comment_for(
