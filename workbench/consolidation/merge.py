@@ -83,7 +83,11 @@ def merge_exports(
         # this one re-consolidates the whole round.
         was_stale = store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
         for path, verified in _verified(store.path, paths, workers):
-            outcome = _merge_one(store, path, verified, merged_here, touched)
+            try:
+                outcome = _merge_one(store, path, verified, merged_here, touched)
+            except Exception as exc:  # ingest runs in one transaction: rolled back, and the batch goes on
+                refusal = _unexpected(exc)
+                outcome = FileOutcome(path, "rejected", refusal.code, refusal.message)
             report.outcomes.append(outcome)
             if on_file is not None:
                 on_file(outcome)
@@ -110,6 +114,17 @@ def _verify(path: Path, round_db: Path) -> Verified:
         return verify_export(path, round_db, allow_stale=True)
     except WorkbenchError as exc:
         return _Refusal(exc.code, exc.message)
+    except Exception as exc:  # one file's surprise must not stop the batch: report it against that file
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> _Refusal:
+    return _Refusal(
+        FailureCode.UNEXPECTED_ERROR,
+        f"检查或合并此文件时发生意外错误（{type(exc).__name__}: {exc}），此文件未合并；请保留此文件并报告问题 / "
+        f"an error the workbench did not expect ({type(exc).__name__}: {exc}); nothing of this file was merged. "
+        "Keep the file and report the problem",
+    )
 
 
 def _verified(round_db: Path, paths: list[Path], workers: int) -> Iterator[tuple[Path, Verified]]:

@@ -13,6 +13,7 @@ import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -49,6 +50,7 @@ from workbench.signed.worksheet import (
     clean_text,
     first_formula,
     has_data,
+    has_illegal_characters,
     key_values,
     plain_decimal,
     read_sheets,
@@ -69,7 +71,20 @@ _PAYLOAD_FIELDS = frozenset({
     "indicators_hash", "columns", "rows",
 })
 _SIGNATURE_FIELDS = frozenset({"format", "minisig", "payload_sha256", "payload_chunks", "payload"})
-_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
+_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+#: seq and 版本 are integers any JSON reader and SQLite hold exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def is_utc_instant(text: str) -> bool:
+    """UTC ISO 8601 as the workbench writes it, and a real instant (no month 13, no hour 99)."""
+    if not _UTC_TIME.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return False
+    return True
 _SUMMARY_NUMERIC = frozenset({3, 5, 6})
 
 
@@ -354,8 +369,10 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
     for name in _PAYLOAD_FIELDS - {"seq", "columns", "rows"}:
         if not isinstance(doc[name], str) or not doc[name]:
             raise bad(name)
-    if type(doc["seq"]) is not int or doc["seq"] < 1:
+    if type(doc["seq"]) is not int or not 1 <= doc["seq"] <= MAX_SAFE_INTEGER:
         raise bad("seq")
+    if not is_utc_instant(doc["created_at"]):
+        raise bad("created_at")
     if doc["columns"] != list(COLUMNS):
         raise bad("columns")
     rows = doc["rows"]
@@ -365,8 +382,9 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
     width = len(COLUMNS)
     for index, row in enumerate(rows):
         if (type(row) is not list or len(row) != width or not texts.issuperset(map(type, row[:COL_REVISION]))
-                or type(row[COL_REVISION]) is not int or row[COL_REVISION] < 0
-                or row[COL_KIND] is None or row[COL_TARGET] is None or row[COL_CODE] is None):
+                or type(row[COL_REVISION]) is not int or not 0 <= row[COL_REVISION] <= MAX_SAFE_INTEGER
+                or row[COL_KIND] is None or row[COL_TARGET] is None or row[COL_CODE] is None
+                or any(type(cell) is str and has_illegal_characters(cell) for cell in row[:COL_REVISION])):
             raise bad(f"row {index + 1}")
     signed = (trusted["export_id"], trusted["reviewer_id"], trusted["round_id"], trusted["seq"], trusted["rows"])
     if signed != (doc["export_id"], doc["reviewer_id"], doc["round_id"], doc["seq"], len(rows)):
@@ -473,8 +491,8 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
             value, form = checked
         updated = row[COL_UPDATED]
         if updated is not None and updated not in times:
-            if not _UTC_TIME.fullmatch(updated):
-                raise bad("的更新时间无效", "the update time is not UTC ISO 8601")
+            if not is_utc_instant(updated):
+                raise bad("的更新时间无效", "the update time is not a UTC ISO 8601 instant")
             times.add(updated)
         note, evidence = row[COL_NOTE], row[COL_EVIDENCE]
         out.append(SignedRow(kind, target_id, code, value, note or "", evidence or "", updated, row[COL_REVISION]))

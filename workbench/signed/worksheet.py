@@ -69,6 +69,12 @@ def clean_text(text: str | None) -> str | None:
     return text or None
 
 
+def has_illegal_characters(text: str) -> bool:
+    """True for text holding what clean_text removes (NUL and the other C0 controls but tab and newline, and
+    the XML-illegal noncharacters): no honest export carries them."""
+    return _ILLEGAL.search(text) is not None
+
+
 def needs_text_guard(text: str) -> bool:
     """True for reviewer text a spreadsheet would otherwise take as a formula or an error value."""
     return text.startswith(FORMULA_PREFIXES) or text in ERROR_TEXTS
