@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest_signing import *  # noqa: F403  (fixtures)
+from conftest_signing import World
 from conftest_tools import require_tool
 
 from workbench.cli.main import cli
@@ -156,3 +158,17 @@ def test_verify_and_minisign_agree_on_every_case(tmp_path: Path) -> None:
             ours = False
         assert (name, ours) == (name, theirs), hashlib.sha256(minisig.encode()).hexdigest()
         assert ours == (name == "genuine")
+
+
+def test_a_weak_key_already_in_an_older_keyring_refuses_what_it_signed(signed: Path, world: World) -> None:
+    import sqlite3
+
+    from workbench.signed.verify import verify_export
+
+    with sqlite3.connect(world.round_db) as conn:  # as a keyring made before keys add refused weak keys
+        conn.execute("UPDATE keys SET public_key = ? WHERE reviewer_id = 'R01'",
+                     (public_key_line(_encode(1), world.secret.key_id),))
+    with pytest.raises(SignatureError) as refused:
+        verify_export(signed, world.round_db)
+    assert refused.value.code == FailureCode.BAD_SIGNATURE
+    assert "workbench keys revoke" in refused.value.message

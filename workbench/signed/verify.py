@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from workbench.errors import FailureCode, SignatureError
+from workbench.errors import FailureCode, InvalidPublicKey, SignatureError
 from workbench.model import TargetKind
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
@@ -185,7 +185,16 @@ def _verify_with_round(
                       f"签名所用密钥 {key_text}（评审专家 {record.reviewer_id}）已于 {record.revoked_at} 吊销",
                       f"it is signed with key {key_text} of reviewer {record.reviewer_id}, revoked at "
                       f"{record.revoked_at}; nothing signed with a revoked key is accepted")
-    trusted = parse_trusted_comment(verify(payload, minisig, parse_public_key(record.public_key)))
+    try:
+        public_key = parse_public_key(record.public_key)
+    except InvalidPublicKey:  # registered before keys add refused weak keys
+        raise refused(FailureCode.BAD_SIGNATURE,
+                      f"评审专家 {record.reviewer_id} 登记的密钥 {key_text} 不是可靠的 Ed25519 公钥，"
+                      "任何人都可能以它签名；请吊销它（workbench keys revoke）并登记新密钥",
+                      f"the key {key_text} registered for reviewer {record.reviewer_id} is not a sound Ed25519 "
+                      "key, so anyone could sign with it; revoke it (workbench keys revoke) and register a new one"
+                      ) from None
+    trusted = parse_trusted_comment(verify(payload, minisig, public_key))
     if trusted["payload_sha256"] != digest:
         raise refused(FailureCode.BAD_SIGNATURE, "签名的可信注释描述的是另一份内容",
                       "the signature's trusted comment describes other content than the signed payload")
