@@ -8,12 +8,13 @@ round database; the merge ingests `VerifiedExport.rows` (the payload), never the
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -71,17 +72,22 @@ _PAYLOAD_FIELDS = frozenset({
     "indicators_hash", "columns", "rows",
 })
 _SIGNATURE_FIELDS = frozenset({"format", "minisig", "payload_sha256", "payload_chunks", "payload"})
-_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+_UTC_TIME = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z"
+)
 #: seq and 版本 are integers any JSON reader and SQLite hold exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def is_utc_instant(text: str) -> bool:
-    """UTC ISO 8601 as the workbench writes it, and a real instant (no month 13, no hour 99)."""
-    if not _UTC_TIME.fullmatch(text):
-        return False
+    """UTC ISO 8601 as the workbench writes it, and a real instant (no month 13, no hour 99, no 30 February)."""
+    return _UTC_TIME.fullmatch(text) is not None and _real_day(text[:10])
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_day(day: str) -> bool:
     try:
-        datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+        date.fromisoformat(day)
     except ValueError:
         return False
     return True
@@ -393,7 +399,9 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
         if (type(row) is not list or len(row) != width or not texts.issuperset(map(type, row[:COL_REVISION]))
                 or type(row[COL_REVISION]) is not int or not 0 <= row[COL_REVISION] <= MAX_SAFE_INTEGER
                 or row[COL_KIND] is None or row[COL_TARGET] is None or row[COL_CODE] is None
-                or any(type(cell) is str and has_illegal_characters(cell) for cell in row[:COL_REVISION])):
+                # the reviewer's free text; every other text is compared with the round's own below
+                or (row[COL_NOTE] is not None and has_illegal_characters(row[COL_NOTE]))
+                or (row[COL_EVIDENCE] is not None and has_illegal_characters(row[COL_EVIDENCE]))):
             raise bad(f"row {index + 1}")
     signed = (trusted["export_id"], trusted["reviewer_id"], trusted["round_id"], trusted["seq"], trusted["rows"])
     if signed != (doc["export_id"], doc["reviewer_id"], doc["round_id"], doc["seq"], len(rows)):

@@ -305,14 +305,14 @@ class Store:
             )
         }
         upserts, events = [], []
-        changed: set[TargetKey] = set()
+        changed: set[tuple[str, str]] = set()  # (kind, id) as stored; made TargetKeys once, at the end
         for cell in cells:
             key = (cell.target_kind, cell.target_id, cell.indicator)
             new = (encode_value(cell.value), cell.note, cell.evidence)
             old = current.get(key)
             if old == new:
                 continue
-            changed.add(TargetKey(TargetKind(cell.target_kind), cell.target_id))
+            changed.add((cell.target_kind, cell.target_id))
             upserts.append((self.round_id, reviewer_id, *key, *new, cell.updated_at or now, cell.revision))
             before = old or (None, None, None)
             events.append((now, self.round_id, reviewer_id, *key, before[0], new[0], before[1], new[1],
@@ -326,7 +326,7 @@ class Store:
             upserts,
         )
         self.conn.executemany(_INSERT_EVENT, events)
-        return ScoresPut(len(upserts), changed)
+        return ScoresPut(len(upserts), {TargetKey(TargetKind(kind), target_id) for kind, target_id in changed})
 
     def _write_score(self, change: ScoreChange, reason: str, reviewer_id: str | None) -> ScoreWritten:
         reviewer = reviewer_id or self.reviewer_id
