@@ -527,6 +527,43 @@ def _reviewer_name(conn: sqlite3.Connection, reviewer_id: str) -> str:
 # ----------------------------------------------------------------------------------- visible content
 
 
+# The names an export, or a spreadsheet program re-saving it, defines: print titles, print area, filter range.
+_ALLOWED_NAMES = frozenset({"_xlnm.print_titles", "_xlnm.print_area", "_xlnm._filterdatabase"})
+_SHEET_RANGE = r"(?:'(?:评分表|汇总)'|评分表|汇总)!\$?[A-Z]{0,3}\$?[0-9]{0,7}(?::\$?[A-Z]{0,3}\$?[0-9]{0,7})?"
+_RANGES = re.compile(rf"{_SHEET_RANGE}(?:,{_SHEET_RANGE})*")
+
+
+def _check_defined_names(info: XlsxInfo) -> None:
+    """Only print titles, print areas and filter ranges, each a plain range of 评分表 or 汇总: any other name
+    (a DDE call, a formula a cell could show) is something a signed export never holds."""
+    for name, text in info.defined_names:
+        if name.casefold() not in _ALLOWED_NAMES or not _RANGES.fullmatch(text.strip()):
+            raise _edited(f"xl/workbook.xml 的名称「{name}」/ defined name {name!r}", f"指向 {text[:80]!r}",
+                          f"refers to {text[:80]!r}, which a signed export never defines")
+
+
+def _check_signature_sheet(info: XlsxInfo, signature: SheetData) -> None:
+    """The signature sheet stays hidden (veryHidden as exported; a LibreOffice re-save makes it hidden) and holds
+    only what the export writes there: a key in column A and its text in column B, nothing else."""
+    sheet = info.sheet(signature.name)
+    if sheet is None or sheet.state not in ("hidden", "veryHidden"):
+        raise _edited(signature.name, "签名表不是隐藏的",
+                      "is visible; a signed export keeps the signature sheet hidden")
+    for r, row in enumerate(signature.cells):
+        key = row[0] if row else None
+        value = row[1] if len(row) > 1 else None
+        extra = next((c for c, v in enumerate(row[2:], start=2) if v is not None and v != ""), None)
+        if extra is not None:
+            raise _edited(f"{signature.name}!{cell_ref(r, extra)}", "含有签名以外的内容",
+                          "holds something other than the signature")
+        if key in (None, "") and value not in (None, ""):
+            raise _edited(f"{signature.name}!{cell_ref(r, 1)}", "含有签名以外的内容",
+                          "holds something other than the signature")
+        if key not in (None, "") and (key not in _SIGNATURE_FIELDS or not isinstance(value, str)):
+            raise _edited(f"{signature.name}!{cell_ref(r, 0)}", "含有签名以外的内容",
+                          "holds something other than the signature")
+
+
 def _edited(where: str, zh: str, en: str) -> SignatureError:
     return refused(FailureCode.EDITED_AFTER_SIGNING, f"{where} {zh}，文件在签名后被改动过",
                    f"{where} {en}: the worksheet was changed after it was signed")
@@ -536,10 +573,12 @@ def _check_visible(
     path: Path, info: XlsxInfo, sheets: list[SheetData], signature: SheetData, rows: list[list[Any]],
     checked: _Checked, indicators: list[Indicator], rules: dict[str, str],
 ) -> None:
-    # The signature sheet's cells are covered by the payload digest; only the sheets people read matter.
-    formula = first_formula(path, [(s.name, s.part) for s in info.sheets if s.name != signature.name])
+    # No cell of any sheet holds a formula, the signature sheet's included: a reader could show its result.
+    formula = first_formula(path, [(s.name, s.part) for s in info.sheets])
     if formula is not None:
         raise _edited(formula, "含有公式", "holds a formula (a signed worksheet holds none)")
+    _check_defined_names(info)
+    _check_signature_sheet(info, signature)
     by_name = {s.name: s for s in sheets}
     scores = by_name.get(SCORES_SHEET)
     if scores is None:

@@ -59,6 +59,8 @@ class XlsxInfo:
     """What check_xlsx learned, so a verifier need not parse the workbook's structure again."""
 
     sheets: tuple[SheetInfo, ...]
+    defined_names: tuple[tuple[str, str], ...] = ()
+    """(name, what it refers to) of every definedName in the workbook, in order."""
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)
@@ -319,12 +321,18 @@ class _Check:
             self.check_part_names(names)
             structure = self.read_structure(zf, {info.filename: info for info in infos})
             sheets = self.sheets(structure, names)
+            assert structure.workbook is not None
+            defined = tuple(
+                (element.get("name", ""), element.text or "")
+                for group in structure.workbook if _local(group.tag) == "definedNames"
+                for element in group if _local(element.tag) == "definedName"
+            )
             worksheets = {s.part for s in sheets if s.kind == "worksheet"}
             worksheets |= {n for n in names if _WORKSHEET_CONTENT_TYPE in structure.content_type(n)}
             for info in infos:
                 if info.filename not in structure.parsed:
                     self.scan_member(zf, info, structure.content_type(info.filename), worksheets)
-        return XlsxInfo(sheets=tuple(sheets))
+        return XlsxInfo(sheets=tuple(sheets), defined_names=defined)
 
     # --- the file and its zip container -------------------------------------------------------------
 
