@@ -132,13 +132,14 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
     """
     from workbench.errors import FailureCode, SignatureError
     from workbench.signed.verify import extract_payload, verify_export
+    from workbench.signed.worksheet import display_name
 
     try:
         verified = verify_export(file, round_db)
     except SignatureError as exc:
         raise Refused(f"{exc.code}\n  {exc.message}") from exc
     click.echo(
-        f"核验通过 / verified: {file}\n"
+        f"核验通过 / verified: {file.parent / display_name(file)}\n"
         f"  评审专家 / reviewer  {verified.reviewer_id} {verified.reviewer_name}\n"
         f"  密钥 / key id        {verified.key_id}\n"
         f"  轮次 / round         {verified.round_id}\n"
@@ -220,6 +221,7 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
       workbench merge round.db exports/*.xlsx
     """
     from workbench.consolidation.merge import FileOutcome, merge_exports
+    from workbench.signed.worksheet import display_name
 
     labels = {"merged": "已合并 / merged", "already-merged": "已合并过 / already merged",
               "superseded": "已被同批更新导出取代 / superseded", "rejected": "拒收 / rejected"}
@@ -227,7 +229,7 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
 
     def note(o: FileOutcome) -> None:
         detail = f"{o.reviewer_id} seq {o.seq} rows {o.rows}" if o.status != "rejected" else f"{o.code}: {o.message}"
-        lines.append(f"{labels[o.status]:<12} {o.path.name}  {detail}")
+        lines.append(f"{labels[o.status]:<12} {display_name(o.path)}  {detail}")
 
     if len(files) > 3:
         with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:

@@ -29,6 +29,7 @@ from workbench.signed.verify import (
     stale_refusal,
     verify_export,
 )
+from workbench.signed.worksheet import display_name
 from workbench.store.db import Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
 
@@ -202,7 +203,7 @@ def ingest(
             "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
             "created_at, verified_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (verified.export_id, verified.nonce, verified.reviewer_id, verified.key_id, verified.seq,
-             verified.payload_sha256, len(verified.rows), verified.path.name, verified.created_at, now,
+             verified.payload_sha256, len(verified.rows), display_name(verified.path), verified.created_at, now,
              MERGED_OUTCOME),
         )
     return put.cells

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -233,11 +235,27 @@ class SheetData:
     cells: list[list[Any]]
 
 
+def display_name(path: Path) -> str:
+    """A file's name as a person can read it: as it is when it is text; a name that is not UTF-8 (what unzip
+    leaves of a zip made on Chinese Windows) decoded as GBK where that works, else with its bytes escaped."""
+    name = path.name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        try:
+            return raw.decode("gbk")
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", errors="backslashreplace")
+    return name
+
+
 def read_sheets(path: Path) -> list[SheetData]:
     """Every sheet's cells from A1 (calamine), with whether a person sees the sheet."""
     import python_calamine
 
-    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    # Read here, not by calamine from the path: its path handling cannot open names that are not UTF-8.
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
     try:
         out = []
         for meta in workbook.sheets_metadata:

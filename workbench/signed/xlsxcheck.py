@@ -20,6 +20,7 @@ from workbench.errors import (
     SignatureError,
     XmlDeclarationForbidden,
 )
+from workbench.signed.worksheet import display_name
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -76,8 +77,14 @@ def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
     XML is left for calamine to refuse.
     """
     path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"找不到文件 {path} / file not found: {path}")
+    if not path.exists():
+        raise NotFound(f"找不到文件 {display_name(path)} / file not found: {display_name(path)}")
+    if not path.is_file():  # a directory, a FIFO or a device: never opened (reading a FIFO would block)
+        raise SignatureError(
+            FailureCode.NOT_A_FILE,
+            f"{display_name(path)} 不是普通文件（而是目录、设备或管道），不是工作簿 / "
+            f"{display_name(path)} is not a regular file (a directory, a device or a pipe), so not a workbook",
+        )
     return _Check(path, limits).run()
 
 
@@ -303,7 +310,7 @@ class _Check:
     def refuse(self, reason: str, **values: object) -> SignatureError:
         code, zh, en = _REASONS[reason]
         zh_advice, en_advice = _ADVICE[code]
-        name = self.path.name
+        name = display_name(self.path)
         return SignatureError(
             code, f"{name}：{zh.format(**values)}。{zh_advice}。 / {name}: {en.format(**values)}; {en_advice}."
         )
