@@ -254,8 +254,10 @@ def read_sheets(path: Path) -> list[SheetData]:
     """Every sheet's cells from A1 (calamine), with whether a person sees the sheet."""
     import python_calamine
 
-    # Read here, not by calamine from the path: its path handling cannot open names that are not UTF-8.
-    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(os.fsdecode(path).encode("utf-8").decode("utf-8"))
+    except UnicodeEncodeError:  # calamine cannot open a name that is not UTF-8: hand it the bytes instead
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
     try:
         out = []
         for meta in workbook.sheets_metadata:
