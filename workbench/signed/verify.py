@@ -553,14 +553,12 @@ def _check_signature_sheet(info: XlsxInfo, signature: SheetData) -> None:
         key = row[0] if row else None
         value = row[1] if len(row) > 1 else None
         extra = next((c for c, v in enumerate(row[2:], start=2) if v is not None and v != ""), None)
+        if extra is None and key in (None, ""):
+            extra = None if value in (None, "") else 1  # a text with no key
+        elif extra is None and (key not in _SIGNATURE_FIELDS or not isinstance(value, str)):
+            extra = 0  # a key the export never writes, or a value that is not text
         if extra is not None:
             raise _edited(f"{signature.name}!{cell_ref(r, extra)}", "含有签名以外的内容",
-                          "holds something other than the signature")
-        if key in (None, "") and value not in (None, ""):
-            raise _edited(f"{signature.name}!{cell_ref(r, 1)}", "含有签名以外的内容",
-                          "holds something other than the signature")
-        if key not in (None, "") and (key not in _SIGNATURE_FIELDS or not isinstance(value, str)):
-            raise _edited(f"{signature.name}!{cell_ref(r, 0)}", "含有签名以外的内容",
                           "holds something other than the signature")
 
 

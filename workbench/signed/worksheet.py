@@ -239,24 +239,31 @@ def display_name(path: Path) -> str:
     """A file's name as a person can read it: as it is when it is text; a name that is not UTF-8 (what unzip
     leaves of a zip made on Chinese Windows) decoded as GBK where that works, else with its bytes escaped."""
     name = path.name
+    if _is_text(name):
+        return name
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("gbk")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="backslashreplace")
+
+
+def _is_text(name: str) -> bool:
+    """False for a file name that carries undecodable bytes (os.fsdecode keeps them as surrogates)."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        raw = os.fsencode(name)
-        try:
-            return raw.decode("gbk")
-        except UnicodeDecodeError:
-            return raw.decode("utf-8", errors="backslashreplace")
-    return name
+        return False
+    return True
 
 
 def read_sheets(path: Path) -> list[SheetData]:
     """Every sheet's cells from A1 (calamine), with whether a person sees the sheet."""
     import python_calamine
 
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_path(os.fsdecode(path).encode("utf-8").decode("utf-8"))
-    except UnicodeEncodeError:  # calamine cannot open a name that is not UTF-8: hand it the bytes instead
+    if _is_text(str(path)):
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    else:  # calamine cannot open a name that is not UTF-8: hand it the bytes instead
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
     try:
         out = []
