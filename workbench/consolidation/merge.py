@@ -30,7 +30,7 @@ from workbench.signed.verify import (
     verify_export,
 )
 from workbench.signed.worksheet import display_name
-from workbench.store.db import Store, transaction, utc_now
+from workbench.store.db import ScoresPut, Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
 
 
@@ -193,9 +193,10 @@ def ingest(
     now = utc_now()
     conn = store.conn
     with transaction(conn):
+        # A superseded export records only its ledger row: no need to read the reviewer's current scores.
         put = store.put_scores(
-            verified.reviewer_id, verified.rows if rows else (), reason=f"merge {verified.export_id} seq {verified.seq}"
-        )
+            verified.reviewer_id, verified.rows, reason=f"merge {verified.export_id} seq {verified.seq}"
+        ) if rows else ScoresPut(0, set())
         if touched is not None:
             touched.update(put.targets)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, now))
