@@ -248,3 +248,12 @@ def test_a_merge_killed_before_consolidating_is_consolidated_by_the_next(cycle: 
     assert {o.status for o in report.outcomes} == {"already-merged"}
     value = conn.execute("SELECT value FROM consolidated WHERE target_id = 'S1' AND indicator = 'A2'").fetchone()[0]
     assert Decimal(value) == middle(VALUES["A2"]["S1"])
+
+
+def test_report_never_overwrites_a_file(cycle: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "consolidated.xlsx"
+    out.write_bytes(b"the coordinator's own edits")
+    result = CliRunner().invoke(cli, ["report", str(cycle["db"]), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert out.read_bytes() == b"the coordinator's own edits"

@@ -261,8 +261,6 @@ def report(db: Path, out: Path) -> None:
     """
     from workbench.consolidation.report import write_report
 
-    if out.exists():
-        raise Refused(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
     s = write_report(db, out)
     click.echo(f"已生成 {s.path}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，已合并导出 {s.exports}")
 

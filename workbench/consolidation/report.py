@@ -14,6 +14,7 @@ from typing import Any
 
 from workbench.consolidation.consolidate import rank_targets
 from workbench.consolidation.stored import storing, stream_consolidation
+from workbench.errors import WorkbenchError
 from workbench.model import TARGET_LABELS, TargetKey, TargetKind
 from workbench.scoring.indicators import format_value, round_half_up
 from workbench.store.db import Store, transaction, utc_now
@@ -44,6 +45,8 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
     from openpyxl.styles import Font
 
     out = Path(out)
+    if out.exists():
+        raise WorkbenchError(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
         names = {t.key: t for t in store.targets()}
