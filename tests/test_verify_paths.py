@@ -56,3 +56,15 @@ def test_what_is_not_a_regular_file_is_refused_unopened(tmp_path: Path, world: W
             check()
         assert refused.value.code == FailureCode.NOT_A_FILE
         assert "not a regular file" in refused.value.message
+
+
+def test_an_export_can_be_written_under_a_gbk_name(world: World, tmp_path: Path) -> None:
+    from conftest_signing import PASSPHRASE
+
+    from workbench.signed.export import export_package
+
+    out = tmp_path / os.fsdecode("张伟.xlsx".encode("gbk"))
+    result = export_package(world.package, out, key_file=world.key, passphrase=PASSPHRASE,
+                            allow_incomplete=True)
+    assert result.signed and out.is_file()
+    assert verify_export(out, world.round_db).rows

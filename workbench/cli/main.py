@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import click
 
 from workbench.cli import coordinator, lookup, reviewer, setup
@@ -22,4 +25,9 @@ for command in (*setup.COMMANDS, *reviewer.COMMANDS, *coordinator.COMMANDS, *loo
 
 
 def main() -> None:
+    # A file name that is not UTF-8 (kept by Python as surrogates) must never crash the output that echoes
+    # it: such bytes print escaped. The core shows names through display_name, GBK-decoded where it can.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="workbench")

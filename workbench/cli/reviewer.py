@@ -111,21 +111,23 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
     """
     from workbench.signed.export import check_export, export_package
     from workbench.signed.keys import read_passphrase
+    from workbench.signed.worksheet import display_name
 
     check_export(package, key_file=key_file, allow_incomplete=allow_incomplete, blank=blank)
     passphrase = None if blank else read_passphrase(confirm=False)
     result = export_package(package, out, key_file=key_file, passphrase=passphrase,
                             allow_incomplete=allow_incomplete, blank=blank)
+    written = result.path.parent / display_name(result.path)
     if not result.signed:
         click.echo(
-            f"已生成空白评分表（未签名）/ unsigned worksheet written: {result.path}\n"
+            f"已生成空白评分表（未签名）/ unsigned worksheet written: {written}\n"
             f"  评审专家 {result.reviewer_id}  对象 {result.targets}  评分项 {result.rows}\n"
             f"  填写「得分」「备注」「佐证链接」后导入 / fill in 得分, 备注, 佐证链接, then:  "
-            f"workbench import-scores {package} {result.path}"
+            f"workbench import-scores {package} {written}"
         )
         return
     click.echo(
-        f"已签名导出 / signed export written: {result.path}\n"
+        f"已签名导出 / signed export written: {written}\n"
         f"  评审专家 / reviewer {result.reviewer_id}  轮次 / round {result.round_id}  导出序号 / seq {result.seq}\n"
         f"  对象 / targets {result.targets}  评分项 / rows {result.rows}  密钥 / key id {result.key_id}\n"
         f"  sha256 {result.payload_sha256}"
@@ -150,9 +152,11 @@ def import_scores_cmd(package: Path, file: Path) -> None:
       workbench import-scores R07.wbk R07-blank.xlsx
     """
     from workbench.signed.import_scores import import_scores
+    from workbench.signed.worksheet import display_name
 
     result = import_scores(package, file)
-    click.echo(f"已导入 / imported {result.path}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
+    shown = result.path.parent / display_name(result.path)
+    click.echo(f"已导入 / imported {shown}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
                f"changed, 未变 {result.unchanged} 项 / unchanged")
 
 

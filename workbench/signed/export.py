@@ -44,6 +44,7 @@ from workbench.signed.worksheet import (
     SUMMARY_SHEET,
     Row,
     clean_text,
+    display_name,
     needs_text_guard,
     plain_decimal,
     shown_number,
@@ -206,7 +207,7 @@ def export_package(
             _write_workbook(tmp, snapshot.rows, summary_grid(summary), SIGNATURE_SHEET, signature_rows,
                             locked=True)
             audit = {"export_id": export_id, "created_at": created_at, "key_id": secret.key_id_text,
-                     "rows": len(snapshot.rows), "payload_sha256": digest, "file": out.name}
+                     "rows": len(snapshot.rows), "payload_sha256": digest, "file": display_name(out)}
             store.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('export_seq', ?)", (str(seq),))
             store.conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",

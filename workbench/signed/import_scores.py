@@ -32,6 +32,7 @@ from workbench.signed.worksheet import (
     cell_ref,
     cell_text,
     clean_text,
+    display_name,
     first_formula,
     key_values,
     read_sheets,
@@ -66,12 +67,14 @@ def import_scores(package: Path, xlsx: Path) -> ImportResult:
         exported_at = _check_nonce(store, sheets, xlsx)
         scores = next((s for s in sheets if s.name == SCORES_SHEET), None)
         if scores is None:
-            raise WorksheetRefused(f"{xlsx.name} 中没有「{SCORES_SHEET}」工作表 / has no sheet named {SCORES_SHEET}")
+            raise WorksheetRefused(
+                f"{display_name(xlsx)} 中没有「{SCORES_SHEET}」工作表 / has no sheet named {SCORES_SHEET}"
+            )
         formula = first_formula(xlsx, [(s.name, s.part) for s in info.sheets if s.name == SCORES_SHEET])
         if formula is not None:
             raise InputRefused(
                 [Problem(formula, "请填写数值或文字，不要用公式 / type a value or text, not a formula")],
-                f"{xlsx.name}: 评分表含有公式，未作任何修改 / 评分表 holds a formula; nothing was changed",
+                f"{display_name(xlsx)}: 评分表含有公式，未作任何修改 / 评分表 holds a formula; nothing was changed",
             )
         changes, rows = _changes(store, scores, xlsx.name, exported_at)
         store.set_scores(changes, reason=IMPORT_REASON)  # one transaction: a crash leaves all or nothing
@@ -88,7 +91,8 @@ def _read(path: Path) -> list[SheetData]:
     try:
         return read_sheets(path)
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
-        raise WorksheetRefused(f"无法读取 {path.name} / cannot read {path.name} as a workbook: {exc}") from None
+        name = display_name(path)
+        raise WorksheetRefused(f"无法读取 {name} / cannot read {name} as a workbook: {exc}") from None
 
 
 def _check_nonce(store: Any, sheets: list[SheetData], path: Path) -> str:
@@ -109,12 +113,13 @@ def _check_nonce(store: Any, sheets: list[SheetData], path: Path) -> str:
                 nonce = ""
     if nonce is None:
         raise WorksheetRefused(
-            f"{path.name} 不是从评审包导出的评分表（没有评审包标识）/ is not a worksheet exported from a package "
+            f"{display_name(path)} 不是从评审包导出的评分表（没有评审包标识）/ "
+            "is not a worksheet exported from a package "
             "(it carries no package nonce); start from `workbench export --blank`"
         )
     if nonce != store.meta.get("nonce"):
         raise WorksheetRefused(
-            f"{path.name} 属于另一个评审包（{nonce or '无法识别'}），不是本评审包 {store.meta.get('nonce')} / "
+            f"{display_name(path)} 属于另一个评审包（{nonce or '无法识别'}），不是本评审包 {store.meta.get('nonce')} / "
             f"this worksheet belongs to another package ({nonce or 'unreadable'}), not to this one "
             f"({store.meta.get('nonce')}, reviewer {store.reviewer_id})"
         )
