@@ -176,10 +176,14 @@ def signed_parts(path: Path) -> tuple[dict[str, Any], str]:
 
     import openpyxl
 
+    from workbench.signed.worksheet import join_payload
+
     sheet = openpyxl.load_workbook(path)["workbench_signature"]
     # The signature sheet holds text only: (name, value) pairs, the payload split over several rows.
     entries = [(row[0].value, cast(str, row[1].value)) for row in sheet.iter_rows()]
-    payload = "".join(v for k, v in entries if k == "payload")
+    fmt = next(v for k, v in entries if k == "format")
+    payload = join_payload(fmt, [v for k, v in entries if k == "payload"])
+    assert payload is not None, "the signature sheet's payload chunks are not base64"
     minisig = next(v for k, v in entries if k == "minisig")
     return json.loads(payload), minisig
 
@@ -188,6 +192,7 @@ def resign(path: Path, secret: SecretKey, mutate: Callable[[dict[str, Any]], Non
            *, payload_bytes: bytes | None = None) -> Path:
     """Rewrite the signature sheet with a (mutated) payload signed by `secret`, as a forger holding that key
     would; the visible sheets are left as they were."""
+    from workbench.signed.export import signature_rows
     from workbench.signed.signing import canonical_json, sign, trusted_comment_for
 
     doc, _ = signed_parts(path)
@@ -198,14 +203,12 @@ def resign(path: Path, secret: SecretKey, mutate: Callable[[dict[str, Any]], Non
     comment = trusted_comment_for(doc["export_id"], doc["reviewer_id"], doc["round_id"], doc["seq"],
                                   len(doc["rows"]), digest)
     minisig = sign(payload, secret, comment)
-    text = payload.decode("utf-8")
-    chunks = [text[i:i + 30_000] for i in range(0, len(text), 30_000)]
+    rows = signature_rows(payload, minisig, digest)
 
     def edit(workbook: Any) -> None:
         sheet = workbook["workbench_signature"]
         sheet.delete_rows(1, sheet.max_row)
-        for key, value in [("format", "workbench-signature/1"), ("minisig", minisig), ("payload_sha256", digest),
-                           ("payload_chunks", str(len(chunks))), *(("payload", c) for c in chunks)]:
+        for key, value in rows:
             sheet.append([key, value])
             for cell in sheet[sheet.max_row]:
                 cell.data_type = "s"

@@ -194,10 +194,14 @@ def test_check_round_exports_vetoes_deductions_and_na(check_world: World) -> Non
 
 def test_the_payload_is_exactly_canonical_and_matches_the_visible_text(world: World) -> None:
     from workbench.signed.signing import canonical_json, parse_canonical
+    from workbench.signed.worksheet import join_payload
 
     path = _export(world)
     sheet = openpyxl.load_workbook(path)["workbench_signature"]
-    payload = "".join(cast(str, row[1].value) for row in sheet.iter_rows() if row[0].value == "payload").encode()
+    chunks = [cast(str, row[1].value) for row in sheet.iter_rows() if row[0].value == "payload"]
+    assert all(chunk.isascii() and len(chunk) <= 8_000 for chunk in chunks)  # never rich text in an office suite
+    payload = join_payload("workbench-signature/2", chunks)
+    assert payload is not None
     doc = parse_canonical(payload)
     assert canonical_json(doc) == payload
     rows: list[list[str | None]] = doc["rows"]  # type: ignore[assignment]

@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,51 @@ def test_check_round_with_vetoes_and_deductions_verifies_after_libreoffice(check
                           passphrase=PASSPHRASE).path
     verify_export(path, check_world.round_db)
     verify_export(libreoffice_resave(path, tmp_path / "lo"), check_world.round_db)
+
+def _as_format_1(workbook: Any) -> None:
+    """Rewrite the signature sheet as a workbench before format 2 wrote it: UTF-8 text in 30,000-character chunks."""
+    from workbench.signed.worksheet import join_payload
+
+    sheet = workbook["workbench_signature"]
+    entries = [(row[0].value, row[1].value) for row in sheet.iter_rows()]
+    payload = join_payload("workbench-signature/2", [v for k, v in entries if k == "payload"])
+    assert payload is not None
+    text = payload.decode()
+    chunks = [text[i:i + 30_000] for i in range(0, len(text), 30_000)]
+    keep = dict(entries)
+    sheet.delete_rows(1, sheet.max_row)
+    for key, value in [("format", "workbench-signature/1"), ("minisig", keep["minisig"]),
+                       ("payload_sha256", keep["payload_sha256"]), ("payload_chunks", str(len(chunks))),
+                       *(("payload", chunk) for chunk in chunks)]:
+        sheet.append([key, value])
+        for cell in sheet[sheet.max_row]:
+            cell.data_type = "s"
+
+
+def test_an_export_in_the_old_signature_format_still_verifies(world: World, signed: Path) -> None:
+    edit_workbook(signed, _as_format_1)
+    verified = verify_export(signed, world.round_db)
+    assert verified.reviewer_id == "R01" and len(verified.rows) > 800
+
+
+def test_an_export_re_saved_by_libreoffice_three_times_still_verifies(
+    world: World, signed: Path, tmp_path: Path
+) -> None:
+    path = signed
+    for step in range(3):
+        path = libreoffice_resave(path, tmp_path / f"lo{step}")
+    assert verify_export(path, world.round_db).reviewer_id == "R01"
+
+
+def test_an_old_format_export_broken_by_two_libreoffice_re_saves_says_to_export_again(
+    world: World, signed: Path, tmp_path: Path
+) -> None:
+    edit_workbook(signed, _as_format_1)
+    twice = libreoffice_resave(libreoffice_resave(signed, tmp_path / "lo1"), tmp_path / "lo2")
+    refusal = _refusal(twice, world)
+    assert refusal.code == "PAYLOAD_DIGEST_MISMATCH"
+    assert "重新导出" in refusal.message and "export again" in refusal.message
+
 
 
 def test_exports_of_an_old_package_still_verify_after_the_reviewer_rotates_keys(world: World, signed: Path) -> None:
@@ -183,27 +229,43 @@ def test_data_in_another_sheet_is_refused(world: World, signed: Path) -> None:
 # ------------------------------------------------------------------------------ signature sheet
 
 
+def _edit_payload(workbook: Any, change: Callable[[bytes], bytes], *, fix_digest: bool) -> None:
+    """Rewrite the signed payload's chunks (base64, as the export writes them) after `change`."""
+    from workbench.signed.worksheet import join_payload, payload_chunks
+
+    rows = list(workbook["workbench_signature"].iter_rows())
+    cells = [row[1] for row in rows if row[0].value == "payload"]
+    payload = join_payload("workbench-signature/2", [c.value for c in cells])
+    assert payload is not None
+    changed = change(payload)
+    assert changed != payload
+    chunks = payload_chunks(changed)
+    assert len(chunks) == len(cells)
+    for cell, chunk in zip(cells, chunks, strict=True):
+        cell.value = chunk
+    if fix_digest:
+        digest = next(row[1] for row in rows if row[0].value == "payload_sha256")
+        digest.value = hashlib.sha256(changed).hexdigest()
+
+
 def test_an_edited_payload_is_refused(world: World, signed: Path) -> None:
+    edit_workbook(signed, lambda workbook: _edit_payload(
+        workbook, lambda p: p.replace(b'"seq":1', b'"seq":7'), fix_digest=False))
+    assert _refusal(signed, world).code == "PAYLOAD_DIGEST_MISMATCH"
+
+
+def test_a_payload_chunk_that_is_not_base64_is_refused(world: World, signed: Path) -> None:
     def edit(workbook: Any) -> None:
-        cell = next(row[1] for row in workbook["workbench_signature"].iter_rows()
-                    if row[0].value == "payload" and '"seq":1' in row[1].value)
-        cell.value = cell.value.replace('"seq":1', '"seq":7')
+        cell = next(row[1] for row in workbook["workbench_signature"].iter_rows() if row[0].value == "payload")
+        cell.value = cell.value[:10] + "评" + cell.value[11:]
 
     edit_workbook(signed, edit)
     assert _refusal(signed, world).code == "PAYLOAD_DIGEST_MISMATCH"
 
 
 def test_an_edited_payload_with_its_digest_recomputed_fails_the_signature(world: World, signed: Path) -> None:
-    def edit(workbook: Any) -> None:
-        rows = list(workbook["workbench_signature"].iter_rows())
-        chunks = [row[1] for row in rows if row[0].value == "payload"]
-        chunks[-1].value = chunks[-1].value.replace('"seq":1}', '"seq":7}')
-        text = "".join(c.value for c in chunks)
-        assert '"seq":7}' in text
-        digest = next(row[1] for row in rows if row[0].value == "payload_sha256")
-        digest.value = hashlib.sha256(text.encode()).hexdigest()
-
-    edit_workbook(signed, edit)
+    edit_workbook(signed, lambda workbook: _edit_payload(
+        workbook, lambda p: p.replace(b'"seq":1}', b'"seq":7}'), fix_digest=True))
     assert _refusal(signed, world).code == "BAD_SIGNATURE"
 
 

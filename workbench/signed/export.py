@@ -26,7 +26,6 @@ from workbench.model import TARGET_LABELS, TargetKind
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
-    CHUNK_CHARS,
     COL_EVIDENCE,
     COL_MAX,
     COL_NOTE,
@@ -46,6 +45,7 @@ from workbench.signed.worksheet import (
     clean_text,
     display_name,
     needs_text_guard,
+    payload_chunks,
     plain_decimal,
     shown_number,
     summarise,
@@ -203,8 +203,8 @@ def export_package(
             export_id = str(uuid.uuid4())
             created_at = utc_now()
             payload, minisig, digest = _sign_payload(snapshot, secret, export_id, seq, created_at)
-            signature_rows = _signature_rows(payload, minisig, digest)
-            _write_workbook(tmp, snapshot.rows, summary_grid(summary), SIGNATURE_SHEET, signature_rows,
+            hidden_rows = signature_rows(payload, minisig, digest)
+            _write_workbook(tmp, snapshot.rows, summary_grid(summary), SIGNATURE_SHEET, hidden_rows,
                             locked=True)
             audit = {"export_id": export_id, "created_at": created_at, "key_id": secret.key_id_text,
                      "rows": len(snapshot.rows), "payload_sha256": digest, "file": display_name(out)}
@@ -369,9 +369,9 @@ def _sign_payload(
     return payload, minisig, digest
 
 
-def _signature_rows(payload: bytes, minisig: str, digest: str) -> list[list[str]]:
-    text = payload.decode("utf-8")
-    chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
+def signature_rows(payload: bytes, minisig: str, digest: str) -> list[list[str]]:
+    """The signature sheet's key/value rows for a signed payload."""
+    chunks = payload_chunks(payload)
     return [["format", SIGNATURE_FORMAT], ["minisig", minisig], ["payload_sha256", digest],
             ["payload_chunks", str(len(chunks))], *(["payload", chunk] for chunk in chunks)]
 

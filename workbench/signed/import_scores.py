@@ -25,7 +25,7 @@ from workbench.signed.worksheet import (
     COL_VALUE,
     COLUMNS,
     SCORES_SHEET,
-    SIGNATURE_FORMAT,
+    SIGNATURE_FORMATS,
     SIGNATURE_SHEET,
     TARGET_KINDS,
     SheetData,
@@ -34,6 +34,7 @@ from workbench.signed.worksheet import (
     clean_text,
     display_name,
     first_formula,
+    join_payload,
     key_values,
     read_sheets,
 )
@@ -105,9 +106,9 @@ def _check_nonce(store: Any, sheets: list[SheetData], path: Path) -> str:
         if sheet.name == BLANK_SHEET or fmt == BLANK_FORMAT:
             nonce = (entries.get("nonce") or [""])[0]
             exported_at = (entries.get("created_at") or [""])[0]
-        elif sheet.name == SIGNATURE_SHEET or fmt == SIGNATURE_FORMAT:
+        elif sheet.name == SIGNATURE_SHEET or fmt in SIGNATURE_FORMATS:
             try:
-                doc = json.loads("".join(entries.get("payload", [])))
+                doc = json.loads(join_payload(fmt, entries.get("payload", [])) or b"")
                 nonce, exported_at = doc["nonce"], doc["created_at"]
             except (ValueError, KeyError, TypeError):
                 nonce = ""

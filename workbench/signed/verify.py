@@ -42,7 +42,8 @@ from workbench.signed.worksheet import (
     NUMERIC_COLUMNS,
     PAYLOAD_FORMAT,
     SCORES_SHEET,
-    SIGNATURE_FORMAT,
+    SIGNATURE_FORMAT_V1,
+    SIGNATURE_FORMATS,
     SIGNATURE_SHEET,
     SUMMARY_SHEET,
     TARGET_KINDS,
@@ -52,6 +53,7 @@ from workbench.signed.worksheet import (
     first_formula,
     has_data,
     has_illegal_characters,
+    join_payload,
     key_values,
     plain_decimal,
     read_sheets,
@@ -333,8 +335,11 @@ def _first_row(sheet: SheetData) -> tuple[object, object]:
     return (row[0] if row else None, row[1] if len(row) > 1 else None)
 
 
+_SIGNATURE_MARKERS = [("format", fmt) for fmt in SIGNATURE_FORMATS]
+
+
 def _signature_sheet(sheets: list[SheetData]) -> SheetData:
-    found = [s for s in sheets if s.name.lower() == SIGNATURE_SHEET or _first_row(s) == ("format", SIGNATURE_FORMAT)]
+    found = [s for s in sheets if s.name.lower() == SIGNATURE_SHEET or _first_row(s) in _SIGNATURE_MARKERS]
     if len(found) > 1:
         raise refused(FailureCode.AMBIGUOUS_SIGNATURE, f"文件中有 {len(found)} 个签名表",
                       f"the file holds {len(found)} signature sheets; a signed export has exactly one")
@@ -355,17 +360,27 @@ def _signed_payload(sheet: SheetData) -> tuple[bytes, str, str]:
         raise refused(FailureCode.AMBIGUOUS_SIGNATURE, f"签名表含有多余的项：{'、'.join(unknown + repeated)}",
                       f"the signature sheet holds entries a workbench export never writes twice or at all: "
                       f"{', '.join(unknown + repeated)}")
-    if entries.get("format") != [SIGNATURE_FORMAT]:
-        raise refused(FailureCode.UNSIGNED, "签名表格式无法识别",
-                      "the signature sheet is of a format this version does not read")
+    fmt = entries.get("format", [""])[0]
+    if fmt not in SIGNATURE_FORMATS or len(entries["format"]) != 1:
+        raise refused(FailureCode.UNSIGNED, "签名表格式无法识别，可能来自更新版本的工作台；请升级工作台后再核验",
+                      "the signature sheet is of a format this version does not read; it may come from a newer "
+                      "workbench: upgrade and verify again")
     missing = sorted(_SIGNATURE_FIELDS - set(entries))
     if missing:
         raise refused(FailureCode.UNSIGNED, f"签名表不完整，缺少 {'、'.join(missing)}",
                       f"the signature sheet is incomplete: {', '.join(missing)} missing")
     chunks = entries["payload"]
     digest = entries["payload_sha256"][0]
-    payload = "".join(chunks).encode("utf-8")
-    if entries["payload_chunks"][0] != str(len(chunks)) or hashlib.sha256(payload).hexdigest() != digest:
+    payload = join_payload(fmt, chunks)
+    if (payload is None or entries["payload_chunks"][0] != str(len(chunks))
+            or hashlib.sha256(payload).hexdigest() != digest):
+        if fmt == SIGNATURE_FORMAT_V1:  # the old text chunks do not survive a second LibreOffice re-save
+            raise refused(FailureCode.PAYLOAD_DIGEST_MISMATCH,
+                          "签名内容与其摘要不符。此文件为旧版格式（workbench-signature/1），经 LibreOffice 多次另存后"
+                          "会出现这种情况；请评审专家用当前版本的工作台重新导出（workbench export）后再提交",
+                          "the signed payload no longer matches its digest. The file is in the old format "
+                          "(workbench-signature/1), which a second LibreOffice re-save breaks; ask the reviewer to "
+                          "export again with this version (workbench export) and send that file")
         raise refused(FailureCode.PAYLOAD_DIGEST_MISMATCH, "签名内容与其摘要不符，签名内容已被改动",
                       "the signed payload no longer matches its digest: it was altered")
     return payload, entries["minisig"][0], digest

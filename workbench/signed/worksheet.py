@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -20,9 +21,14 @@ SIGNATURE_SHEET = "workbench_signature"
 BLANK_SHEET = "workbench_blank"
 
 PAYLOAD_FORMAT = "workbench-export/1"
-SIGNATURE_FORMAT = "workbench-signature/1"
+SIGNATURE_FORMAT = "workbench-signature/2"
+"""The payload in base64 chunks: ASCII only, so that no office suite stores a chunk as rich text (LibreOffice
+splits mixed Chinese and Latin text into font runs and, on its second re-save, adds a line break to each)."""
+SIGNATURE_FORMAT_V1 = "workbench-signature/1"
+"""Written before: the payload as UTF-8 text in chunks of 30,000 characters. Still read."""
+SIGNATURE_FORMATS = (SIGNATURE_FORMAT, SIGNATURE_FORMAT_V1)
 BLANK_FORMAT = "workbench-blank/1"
-CHUNK_CHARS = 30_000  # below Excel's 32,767 characters per cell
+CHUNK_CHARS = 8_000  # base64 characters a cell; far below Excel's 32,767
 
 # DESIGN §7: these headers, in this order, whatever the UI language.
 COLUMNS: tuple[str, ...] = (
@@ -277,6 +283,25 @@ def read_sheets(path: Path) -> list[SheetData]:
         return out
     finally:
         workbook.close()
+
+
+def payload_chunks(payload: bytes) -> list[str]:
+    """The signed payload as the signature sheet holds it (SIGNATURE_FORMAT): base64, CHUNK_CHARS a cell."""
+    text = base64.b64encode(payload).decode("ascii")
+    return [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+
+
+def join_payload(fmt: str, chunks: Sequence[str]) -> bytes | None:
+    """The payload bytes from a signature sheet's chunks in either format; None when they are not base64."""
+    if fmt == SIGNATURE_FORMAT_V1:
+        return "".join(chunks).encode("utf-8", "surrogatepass")
+    text = "".join(chunks)
+    if not text.isascii():
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error: a character outside the alphabet, or bad padding
+        return None
 
 
 def key_values(sheet: SheetData) -> dict[str, list[str]]:
