@@ -113,7 +113,6 @@ stages = [
     ("workbench.signed.verify", "_check_pairs", "  pairs against the package"),
     ("workbench.signed.verify", "_check_values", "  values against the indicators"),
     ("workbench.signed.verify", "_check_visible", "  visible sheets against the payload, in all"),
-    ("workbench.signed.verify", "first_formula", "    formula scan of the visible sheets' XML"),
     ("workbench.signed.verify", "summarise", "    汇总 recomputed (summarise)"),
     ("workbench.signed.verify", "_compare", "    cell by cell comparison"),
     ("workbench.consolidation.merge", "ingest", "ingest (upserts, score_events, ledger)"),

@@ -41,6 +41,7 @@ from workbench.signed.worksheet import (
     SIGNATURE_FORMAT,
     SIGNATURE_SHEET,
     SUMMARY_SHEET,
+    VALIDATION,
     Row,
     clean_text,
     display_name,
@@ -63,12 +64,6 @@ UNSCORED_SHOWN = 30
 
 _SCORE_WIDTHS = (8, 10, 26, 10, 24, 8, 6, 6, 8, 36, 36, 21, 6)
 _SUMMARY_WIDTHS = (8, 10, 30, 8, 8, 6, 6)
-_VALIDATION = (
-    'OR(I2="",I2="不适用",AND(F2="否决",OR(I2="是",I2="否")),'
-    'AND(F2<>"否决",ISNUMBER(I2),I2>=0,OR(F2="扣分",I2<=G2),IF(H2>0,MOD(ROUND(I2/H2,6),1)=0,TRUE)))'
-)
-
-
 @dataclass(frozen=True)
 class ExportResult:
     path: Path
@@ -401,12 +396,11 @@ def _write_workbook(
     sheet = workbook.create_sheet(SCORES_SHEET)
     _layout(sheet, _SCORE_WIDTHS, len(rows) + 1)
     validation = DataValidation(
-        type="custom", formula1=_VALIDATION, allow_blank=True, showErrorMessage=True, showInputMessage=True,
-        errorTitle="得分无效", error="得分须为 0 至满分、步长整数倍的数值（扣分项为扣分数，可超过满分按满分计）；"
-        "否决项填“是”或“否”；不适用填“不适用”。",
-        promptTitle="得分", prompt="留空 = 未评分；不适用 = N/A；否决项填 是/否",
+        type=VALIDATION.type, formula1=VALIDATION.formula, allow_blank=True, showErrorMessage=True,
+        showInputMessage=True, errorTitle=VALIDATION.error_title, error=VALIDATION.error,
+        promptTitle=VALIDATION.prompt_title, prompt=VALIDATION.prompt,
     )
-    validation.add(f"I2:I{len(rows) + 1}")
+    validation.add(VALIDATION.sqref(len(rows)))
     sheet.data_validations.append(validation)
     header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     sheet.append([_header(WriteOnlyCell(sheet, h), header_font, header_fill) for h in COLUMNS])

@@ -33,7 +33,6 @@ from workbench.signed.worksheet import (
     cell_text,
     clean_text,
     display_name,
-    first_formula,
     join_payload,
     key_values,
     read_sheets,
@@ -71,8 +70,10 @@ def import_scores(package: Path, xlsx: Path) -> ImportResult:
             raise WorksheetRefused(
                 f"{display_name(xlsx)} 中没有「{SCORES_SHEET}」工作表 / has no sheet named {SCORES_SHEET}"
             )
-        formula = first_formula(xlsx, [(s.name, s.part) for s in info.sheets if s.name == SCORES_SHEET])
-        if formula is not None:
+        part = info.sheet(SCORES_SHEET)
+        cell = info.sheet_facts[part.part].formula_cell if part is not None and part.part in info.sheet_facts else None
+        if cell is not None:
+            formula = f"{SCORES_SHEET}!{cell}"
             raise InputRefused(
                 [Problem(formula, "请填写数值或文字，不要用公式 / type a value or text, not a formula")],
                 f"{display_name(xlsx)}: 评分表含有公式，未作任何修改 / 评分表 holds a formula; nothing was changed",

@@ -50,7 +50,6 @@ from workbench.signed.worksheet import (
     SheetData,
     cell_ref,
     clean_text,
-    first_formula,
     has_data,
     has_illegal_characters,
     join_payload,
@@ -578,24 +577,28 @@ def _check_signature_sheet(info: XlsxInfo, signature: SheetData) -> None:
 
 
 def _edited(where: str, zh: str, en: str) -> SignatureError:
-    return refused(FailureCode.EDITED_AFTER_SIGNING, f"{where} {zh}，文件在签名后被改动过",
-                   f"{where} {en}: the worksheet was changed after it was signed")
+    from workbench.signed.layout import edited
+
+    return edited(where, zh, en)
 
 
 def _check_visible(
     path: Path, info: XlsxInfo, sheets: list[SheetData], signature: SheetData, rows: list[list[Any]],
     checked: _Checked, indicators: list[Indicator], rules: dict[str, str],
 ) -> None:
-    # No cell of any sheet holds a formula, the signature sheet's included: a reader could show its result.
-    formula = first_formula(path, [(s.name, s.part) for s in info.sheets])
-    if formula is not None:
-        raise _edited(formula, "含有公式", "holds a formula (a signed worksheet holds none)")
-    _check_defined_names(info)
-    _check_signature_sheet(info, signature)
+    from workbench.signed.layout import check_layout, decimals_of
+
     by_name = {s.name: s for s in sheets}
     scores = by_name.get(SCORES_SHEET)
-    if scores is None:
+    scores_part = info.sheet(SCORES_SHEET)
+    if scores is None or scores_part is None:
         raise _edited(SCORES_SHEET, "工作表不存在", "is missing")
+    # One reading of the parts, and nothing beyond the cells that changes what they show: no formula in any
+    # sheet (the signature sheet's included), no comment, shape, format or validation the export did not write.
+    check_layout(path, info, scores_part.part, len(rows),
+                 decimals_of({row[c] for row in rows for c in (COL_MAX, COL_STEP, COL_VALUE)}))
+    _check_defined_names(info)
+    _check_signature_sheet(info, signature)
     _compare(SCORES_SHEET, [list(COLUMNS), *rows], scores.cells, NUMERIC_COLUMNS, [list(COLUMNS), *checked.shown])
     summary = by_name.get(SUMMARY_SHEET)
     if summary is not None:

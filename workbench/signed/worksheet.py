@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from workbench.model import TARGET_LABELS, IndicatorKind, TargetKey, TargetKind
 
@@ -40,6 +40,34 @@ COL_MAX, COL_STEP, COL_VALUE, COL_NOTE, COL_EVIDENCE, COL_UPDATED, COL_REVISION 
 # Columns whose visible cell is a number when the signed text is one.
 NUMERIC_COLUMNS = frozenset({COL_MAX, COL_STEP, COL_VALUE, COL_REVISION})
 
+
+
+@dataclass(frozen=True)
+class ScoreValidation:
+    """The data validation the export puts on 得分 (column I), and the only one a signed worksheet may hold:
+    its texts show when a cell is selected or refused, so any other would be text the reviewer never signed."""
+
+    type: Literal["custom"] = "custom"
+    formula: str = (
+        'OR(I2="",I2="不适用",AND(F2="否决",OR(I2="是",I2="否")),'
+        'AND(F2<>"否决",ISNUMBER(I2),I2>=0,OR(F2="扣分",I2<=G2),IF(H2>0,MOD(ROUND(I2/H2,6),1)=0,TRUE)))'
+    )
+    error_title: str = "得分无效"
+    error: str = ("得分须为 0 至满分、步长整数倍的数值（扣分项为扣分数，可超过满分按满分计）；"
+                  "否决项填“是”或“否”；不适用填“不适用”。")
+    prompt_title: str = "得分"
+    prompt: str = "留空 = 未评分；不适用 = N/A；否决项填 是/否"
+
+    def sqref(self, rows: int) -> str:
+        return f"I2:I{rows + 1}"
+
+    def formulas(self) -> tuple[str, str]:
+        """The formula as written, and as LibreOffice writes it back (TRUE as 1)."""
+        return self.formula, self.formula.replace(",TRUE)", ",1)")
+
+
+VALIDATION = ScoreValidation()
+
 SUMMARY_COLUMNS: tuple[str, ...] = ("对象类型", "对象编号", "对象名称", "总分", "等级", "已评", "应评")
 SUMMARY_NOTE = (
     "本表由评分表计算得出，仅供查看；核验与合并时重新计算，不以本表为准。"
@@ -53,8 +81,6 @@ INDICATOR_LABELS = {
 }
 
 # Characters XML 1.0 cannot carry; a spreadsheet cannot hold them, so the worksheet and payload drop them.
-_FORMULA = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # A spreadsheet would read a text starting with these as a formula (or an error value): written as text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -322,36 +348,4 @@ def has_data(cells: Sequence[Sequence[Any]]) -> tuple[int, int] | None:
         for c, value in enumerate(row):
             if value is not None and value != "":
                 return r, c
-    return None
-
-
-def first_formula(path: Path, sheets: Iterable[tuple[str, str]]) -> str | None:
-    """The first cell holding a formula, as sheet!cell, among (sheet name, zip part) pairs; read from the
-    XML because calamine shows only cached values."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
-        for name, part in sheets:
-            if part not in names:
-                continue
-            xml = archive.read(part)
-            at = _formula_element(xml)
-            if at is not None:
-                start = max(xml.rfind(b"<c ", 0, at), xml.rfind(b":c ", 0, at))
-                ref = _CELL_REF.search(xml, start, at) if start >= 0 else None
-                return f"{name}!{ref.group(1).decode() if ref else '?'}"
-    return None
-
-
-def _formula_element(xml: bytes) -> int | None:
-    """Where the first <f> element (possibly prefixed) starts, not confusing it with <formula1> and the like;
-    memchr-fast candidates first, since a sheet's XML runs to megabytes."""
-    for needle, back in ((b"<f", 0), (b":f", 40)):
-        at = xml.find(needle)
-        while at >= 0:
-            match = _FORMULA.match(xml, xml.rfind(b"<", max(0, at - back), at + 1))
-            if match is not None and match.end() - 2 <= at + len(needle):
-                return match.start()
-            at = xml.find(needle, at + 2)
     return None

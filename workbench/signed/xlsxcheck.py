@@ -9,9 +9,9 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 from xml.parsers import expat
 
 from workbench.errors import (
@@ -53,6 +53,36 @@ class SheetInfo:
     part: str  # zip member, e.g. "xl/worksheets/sheet1.xml"
     state: str  # one of SHEET_STATES
     kind: str  # "worksheet" or "chartsheet"
+    id_attributes: tuple[str, ...] = ()
+    """Every attribute of its <sheet> element named id, in any namespace or none ({namespace}id)."""
+
+
+class Relationship(NamedTuple):
+    """One relationship as its .rels part states it, and the part it resolves to (internal targets)."""
+
+    id: str
+    type: str  # the full Type URI
+    target: str  # as written
+    external: bool
+    part: str  # resolved, normalised zip member name; "" when external
+
+
+@dataclass
+class SheetFacts:
+    """What the byte scan of one worksheet found, for a verifier's stricter rules (check_xlsx judges none)."""
+
+    markers: set[str] = field(default_factory=set)
+    """Constructs found, by name (see _SHEET_MARKERS): "conditionalFormatting", "hyperlink", "cdata" …"""
+    formula_cell: str | None = None
+    """The cell reference of the first <f> element, "?" when it has none."""
+    duplicate_ref: str | None = None
+    """A cell or row reference written twice."""
+    main_namespace_uses: int = 0
+    """How often the SpreadsheetML namespace URI is written: 1 when only the root binds it."""
+    foreign_prefixes: tuple[bytes, ...] = ()
+    """Namespace prefixes the root element binds (the SpreadsheetML namespace is its default)."""
+    data_validations: bytes = b""
+    """The <dataValidations> element as written."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +92,29 @@ class XlsxInfo:
     sheets: tuple[SheetInfo, ...]
     defined_names: tuple[tuple[str, str], ...] = ()
     """(name, what it refers to) of every definedName in the workbook, in order."""
+    members: tuple[str, ...] = ()
+    defaults: dict[str, str] = field(default_factory=dict)
+    """[Content_Types].xml: extension (lower case) → content type."""
+    overrides: dict[str, str] = field(default_factory=dict)
+    """[Content_Types].xml: part name (lower case, no leading /) → content type."""
+    repeated_content_types: tuple[str, ...] = ()
+    """Extensions or part names [Content_Types].xml gives more than once."""
+    relationships: dict[str, tuple[Relationship, ...]] = field(default_factory=dict)
+    """.rels part → its relationships, in order, repeated ids included."""
+    workbook_namespaces: frozenset[str] = frozenset()
+    """Every namespace of an element or attribute in xl/workbook.xml."""
+    utf16_parts: tuple[str, ...] = ()
+    sheet_facts: dict[str, SheetFacts] = field(default_factory=dict)
+    """Worksheet part → what its scan found."""
+    text_markers: dict[str, set[str]] = field(default_factory=dict)
+    """Shared-strings part → constructs found in it (the same names as SheetFacts.markers)."""
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)
+
+    def content_type(self, name: str) -> str:
+        override = self.overrides.get(name.lower())
+        return override if override is not None else self.defaults.get(name.rpartition(".")[2].lower(), "")
 
 
 def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
@@ -297,6 +347,36 @@ _LETTERS = re.compile(rb"[A-Za-z]+")
 _DIGITS = re.compile(rb"[0-9]+")
 _DECLARED_ENCODING = re.compile(rb"<\?xml\s[^?>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 _DTD_MARKERS = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
+# Constructs a verifier may refuse in a signed worksheet, found by byte search (names → needle). None of them
+# is refused here: set-up spreadsheets may hold them all.
+_TEXT_MARKERS: tuple[tuple[str, bytes], ...] = (
+    ("strict", b"purl.oclc.org/ooxml"),  # the ISO strict namespaces
+    ("cdata", b"<![CDATA["),
+    ("comment", b"<!--"),
+    ("phonetic", b"<rPh"),
+)
+_SHEET_MARKERS: tuple[tuple[str, bytes], ...] = (  # looked for outside <sheetData> (CDATA, comments: everywhere)
+    ("strict", b"purl.oclc.org/ooxml"),
+    ("phonetic", b"<rPh"),
+    ("conditionalFormatting", b"onditionalFormatting"),
+    ("hyperlink", b"<hyperlink"),
+    ("picture", b"<picture"),
+    ("legacyDrawing", b"legacyDrawing"),
+    ("drawing", b"<drawing"),
+    ("x14:dataValidation", b"x14:dataValidation"),
+    ("tableParts", b"<tablePart"),
+    ("oleObjects", b"<oleObject"),
+    ("controls", b"<control"),
+)
+_PREFIXED_ELEMENT = re.compile(rb"<[\w.-]+:(?:c|row|v|is|t|r|sheetData|worksheet|sst|si)[\s/>]")
+_MAIN_NS_BYTES = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_ROOT_PREFIX = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_ROOT_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*[\s/>]")
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+_HIDDEN_ZEROS = re.compile(rb"showZeros\s*=\s*[\"'](?:0|false)[\"']")
+_MAX_VALIDATIONS = MiB
+_SHARED_STRINGS_TYPE = "spreadsheetml.sharedstrings+xml"
 
 
 class _Check:
@@ -306,6 +386,9 @@ class _Check:
         self.path = path
         self.limits = limits
         self.spent = 0  # uncompressed bytes produced so far
+        self.utf16: set[str] = set()
+        self.facts: dict[str, SheetFacts] = {}
+        self.text_markers: dict[str, set[str]] = {}
 
     def refuse(self, reason: str, **values: object) -> SignatureError:
         code, zh, en = _REASONS[reason]
@@ -339,7 +422,15 @@ class _Check:
             for info in infos:
                 if info.filename not in structure.parsed:
                     self.scan_member(zf, info, structure.content_type(info.filename), worksheets)
-        return XlsxInfo(sheets=tuple(sheets), defined_names=defined)
+        namespaces = {_namespace(e.tag) for e in structure.workbook.iter()}
+        namespaces |= {_namespace(a) for e in structure.workbook.iter() for a in e.attrib}
+        return XlsxInfo(
+            sheets=tuple(sheets), defined_names=defined, members=tuple(info.filename for info in infos),
+            defaults=structure.defaults, overrides=structure.overrides,
+            repeated_content_types=tuple(structure.repeated), relationships=structure.raw_rels,
+            workbook_namespaces=frozenset(namespaces - {""}), utf16_parts=tuple(sorted(self.utf16)),
+            sheet_facts=self.facts, text_markers=self.text_markers,
+        )
 
     # --- the file and its zip container -------------------------------------------------------------
 
@@ -473,12 +564,16 @@ class _Check:
             content_type = child.get("ContentType", "")
             if _local(child.tag) == "Default":
                 extension = child.get("Extension", "").lower()
+                if extension in structure.defaults:
+                    structure.repeated.append(f"*.{extension}")
                 structure.defaults[extension] = content_type
                 if extension not in extensions:
                     continue  # a default that no part uses activates nothing
                 where = f"*.{extension}"
             elif _local(child.tag) == "Override":
                 where = child.get("PartName", "").lstrip("/")
+                if where.lower() in structure.overrides:
+                    structure.repeated.append(where)
                 structure.overrides[where.lower()] = content_type
             else:
                 continue
@@ -487,7 +582,10 @@ class _Check:
                     raise self.refuse("active_part", what_zh=zh, what_en=en, where=f"{where}: {content_type}")
         for name, info in by_name.items():
             if name.endswith(".rels"):
-                structure.rels[name] = self.relationships(name, self.parse_whole(zf, info, structure))
+                raw = self.relationships(name, self.parse_whole(zf, info, structure))
+                structure.raw_rels[name] = tuple(raw)
+                structure.rels[name] = {r.id: (r.type.rstrip("/").rsplit("/", 1)[-1].lower(), r.part)
+                                        for r in raw if not r.external}
         structure.workbook = self.parse_whole(zf, by_name[_WORKBOOK], structure)
         return structure
 
@@ -512,10 +610,10 @@ class _Check:
             raise self.refuse("malformed", part=info.filename, detail=exc) from None
         return root
 
-    def relationships(self, part: str, root: Element) -> dict[str, tuple[str, str]]:
-        """Relationship id → (type, target part); refuses active types and external targets but web links."""
+    def relationships(self, part: str, root: Element) -> list[Relationship]:
+        """The part's relationships in order; refuses active types and external targets but web links."""
         source_dir = posixpath.dirname(posixpath.dirname(part))  # "xl/_rels/workbook.xml.rels" → "xl"
-        result: dict[str, tuple[str, str]] = {}
+        result: list[Relationship] = []
         for rel in root:
             if _local(rel.tag) != "Relationship":
                 continue
@@ -526,10 +624,12 @@ class _Check:
                 raise self.refuse("active_rel", part=part, what_zh=zh, what_en=en, target=_clip(target))
             if rel.get("TargetMode", "Internal") != "Internal":
                 if kind == "hyperlink" and target.lower().startswith(_SAFE_HYPERLINK_SCHEMES):
+                    result.append(Relationship(rel.get("Id", ""), rel.get("Type", ""), target, True, ""))
                     continue
                 raise self.refuse("external", part=part, kind=kind, target=_clip(target))
             joined = target.lstrip("/") if target.startswith("/") else posixpath.join(source_dir, target)
-            result[rel.get("Id", "")] = (kind, posixpath.normpath(joined))
+            result.append(Relationship(rel.get("Id", ""), rel.get("Type", ""), target, False,
+                                       posixpath.normpath(joined)))
         return result
 
     def sheets(self, structure: _Structure, names: set[str]) -> list[SheetInfo]:
@@ -548,6 +648,7 @@ class _Check:
                 continue
             name, state = element.get("name", ""), element.get("state", "visible")
             rel_id = next((element.get(a) for a in _REL_ID_ATTRS if element.get(a) is not None), None)
+            id_attributes = tuple(a for a in element.attrib if a == "id" or a.endswith("}id"))
             if not name or name.casefold() in seen:  # Excel's rule: names differ regardless of case
                 raise self.refuse("sheet_name", name=name)
             seen.add(name.casefold())
@@ -559,7 +660,7 @@ class _Check:
             actual = part if part in names else by_folded.get(part.casefold())
             if kind not in _SHEET_KINDS or actual is None:
                 raise self.refuse("missing_sheet", name=name, part=part)
-            sheets.append(SheetInfo(name=name, part=actual, state=state, kind=kind))
+            sheets.append(SheetInfo(name=name, part=actual, state=state, kind=kind, id_attributes=id_attributes))
         if not sheets:
             raise self.refuse("no_sheets")
         return sheets
@@ -573,20 +674,35 @@ class _Check:
         elif name.endswith(".vml") or "vmldrawing" in content_type.lower():
             self.scan_vml(zf, info)
         elif name.endswith((".xml", ".rels")) or content_type.lower().endswith("xml"):
-            self.parse_streaming(zf, info)
+            markers = None
+            if _SHARED_STRINGS_TYPE in content_type.lower() or name.endswith("sharedstrings.xml"):
+                markers = self.text_markers.setdefault(info.filename, set())
+            self.parse_streaming(zf, info, markers)
         else:
             self.consume(zf, info, lambda chunk: None)
 
-    def parse_streaming(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-        """Any other XML part, through expat with defusedxml's three guards, never whole in memory."""
+    def parse_streaming(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, markers: set[str] | None = None) -> None:
+        """Any other XML part, through expat with defusedxml's three guards, never whole in memory; with
+        `markers`, the constructs of _TEXT_MARKERS found in it are added there."""
         parser = _guarded_expat()
         first = True
+        carry = b""
+        namespaces = 0
 
         def feed(chunk: bytes) -> None:
-            nonlocal first
+            nonlocal first, carry, namespaces
             if first:
                 first = False
                 self.check_encoding(info.filename, chunk[:1024])
+            if markers is not None:
+                text = carry + chunk
+                _find_markers(text, _TEXT_MARKERS, markers)
+                namespaces += chunk.count(b"xmlns")
+                if _PREFIXED_ELEMENT.search(text):
+                    markers.add("prefixed")
+                if b"<?" in (text[5:] if len(carry) == 0 else text):
+                    markers.add("processing")
+                carry = chunk[-64:]
             parser.Parse(chunk, False)
 
         try:
@@ -596,14 +712,17 @@ class _Check:
             raise self.refuse("dtd", part=info.filename) from None
         except expat.ExpatError as exc:
             raise self.refuse("malformed", part=info.filename, detail=exc) from None
+        if markers is not None and namespaces > 1:
+            markers.add("namespaces")
 
     def scan_worksheet(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         sheet = _SheetScan(self, info.filename)
+        self.facts[info.filename] = sheet.facts
         if self.consume(zf, info, self.utf8_feed(info.filename, sheet.feed)) == 0:
             raise self.refuse("empty_sheet", part=info.filename)
         sheet.finish()
         if sheet.needs_exact_pass:
-            _exact_extent(self, zf, info)
+            _exact_extent(self, zf, info, sheet.facts)
 
     def scan_vml(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         """VML (comment boxes) is not read by calamine, and Excel's is not always well-formed: scan only."""
@@ -637,6 +756,7 @@ class _Check:
         """'utf-8' or 'utf-16'; anything else is refused, so that every reader decodes the part alike."""
         allowed: tuple[str, ...]
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            self.utf16.add(part)
             encoding, allowed = "utf-16", ("utf-16", "utf-16le", "utf-16be")
             head = head[: len(head) // 2 * 2].decode("utf-16", errors="replace").encode("utf-8")
         else:
@@ -662,7 +782,9 @@ class _Structure:
     def __init__(self) -> None:
         self.defaults: dict[str, str] = {}
         self.overrides: dict[str, str] = {}
+        self.repeated: list[str] = []
         self.rels: dict[str, dict[str, tuple[str, str]]] = {}
+        self.raw_rels: dict[str, tuple[Relationship, ...]] = {}
         self.workbook: Element | None = None
         self.parsed: set[str] = set()
 
@@ -681,6 +803,14 @@ class _SheetScan:
         self.rows = 0
         self.columns = 0
         self.needs_exact_pass = False
+        self.facts = SheetFacts()
+        self.refs: set[bytes] = set()
+        self.pieces: list[list[bytes]] = []  # the references of each piece, to name a repeated one
+        self.first = True
+        self.first_tag = True
+        self.in_sheet_data = False
+        self.sheet_data_seen = 0
+        self.validations: bytes | None = None  # a <dataValidations> element being collected
 
     def feed(self, data: bytes) -> None:
         buffer = self.pending + data
@@ -703,7 +833,11 @@ class _SheetScan:
         if b"!" in text:
             at = text.find(b"<!")
             while at >= 0:
-                if not text.startswith((b"<!--", b"<![CDATA["), at):
+                if text.startswith(b"<!--", at):
+                    self.facts.markers.add("comment")
+                elif text.startswith(b"<![CDATA[", at):
+                    self.facts.markers.add("cdata")
+                else:
                     raise check.refuse("dtd", part=self.part)
                 at = text.find(b"<!", at + 2)
         refs = _ANY_REF.findall(text)
@@ -719,12 +853,114 @@ class _SheetScan:
                 check.check_extent(self.part, *_area(ref), reason="dimension")
         if (b"|" in text or (b"#" in text and b"&#" in text)) and (found := _DDE_FORMULA.search(text)):
             raise check.refuse("dde", part=self.part, formula=_clip(found.group().decode("utf-8", "replace")))
+        self.gather(text, refs)
+
+    def gather(self, text: bytes, refs: list[bytes]) -> None:
+        """Record the SheetFacts of this piece of the worksheet (whole tags only).
+
+        Most of a worksheet is its <sheetData>, where only a few constructs can hide: the rest of the
+        markers are looked for outside it, so that the scan stays close to memchr speed."""
+        facts = self.facts
+        markers = facts.markers
+        outside, inside = self.split(text)
+        for piece in outside:
+            _find_markers(piece, _SHEET_MARKERS, markers)
+            if b"showZeros" in piece and _HIDDEN_ZEROS.search(piece):
+                markers.add("showZeros")
+            if self.validations is not None or b"<dataValidations" in piece:
+                self.collect_validations(piece)
+        for piece in inside:
+            if b"xmlns" in piece:
+                markers.add("namespaces")
+            if b"<rPh" in piece:
+                markers.add("phonetic")
+        if b"?" in text and b"<?" in (text[5:] if self.first else text):  # "?" alone: memchr speed
+            markers.add("processing")
+        self.first = False
+        facts.main_namespace_uses += text.count(_MAIN_NS_BYTES)
+        if self.first_tag:
+            self.root(text)
+        for piece in inside:  # a cell element under a prefix the root binds: calamine reads it, others do not
+            if any(b"<" + prefix + b":" in piece for prefix in facts.foreign_prefixes):
+                markers.add("prefixed")
+        if refs and facts.duplicate_ref is None:
+            before = len(self.refs)
+            self.refs.update(refs)
+            self.pieces.append(refs)
+            if len(self.refs) - before < len(refs):  # some reference was there already: which, exactly
+                facts.duplicate_ref = _first_repeat(self.pieces).decode("ascii", "replace")
+        # A prefixed formula, <x:f>, needs a prefix the root binds.
+        if facts.formula_cell is None and (b"<f" in text or (facts.foreign_prefixes and b":f" in text)):
+            at = _formula_element(text)
+            if at is not None:
+                start = max(text.rfind(b"<c ", 0, at), text.rfind(b":c ", 0, at))
+                ref = _CELL_REF.search(text, start, at) if start >= 0 else None
+                facts.formula_cell = ref.group(1).decode() if ref else "?"
+
+    def root(self, text: bytes) -> None:
+        """The root element: an unprefixed <worksheet> whose default namespace is SpreadsheetML's."""
+        at = text.find(b"<", text.find(b"?>") + 2 if text.lstrip(codecs.BOM_UTF8).startswith(b"<?") else 0)
+        while text.startswith((b"<!--", b"<?"), at):
+            at = text.find(b"<", at + 2)
+        tag = _ROOT_ELEMENT.match(text, at) if at >= 0 else None
+        if tag is None:
+            return  # not in this piece yet
+        self.first_tag = False
+        end = text.find(b">", at)
+        start_tag = text[at:end if end >= 0 else len(text)]
+        if not start_tag.startswith(b"<worksheet") or b'xmlns="' + _MAIN_NS_BYTES + b'"' not in start_tag:
+            self.facts.markers.add("root")
+        self.facts.foreign_prefixes = tuple(_ROOT_PREFIX.findall(start_tag))
+
+    def split(self, text: bytes) -> tuple[list[bytes], list[bytes]]:
+        """The pieces of text outside and inside <sheetData>; a second <sheetData> is marked."""
+        outside: list[bytes] = []
+        inside: list[bytes] = []
+        at = 0
+        while at < len(text):
+            if self.in_sheet_data:
+                end = text.find(b"</sheetData", at)
+                inside.append(text[at:] if end < 0 else text[at:end])
+                if end < 0:
+                    break
+                self.in_sheet_data, at = False, end
+                continue
+            start = text.find(b"<sheetData", at)
+            if start < 0:
+                outside.append(text[at:])
+                break
+            close = text.find(b">", start)
+            outside.append(text[at:start])
+            self.sheet_data_seen += 1
+            if self.sheet_data_seen > 1:
+                self.facts.markers.add("sheetData")
+            self.in_sheet_data = close < 0 or text[close - 1:close] != b"/"
+            at = len(text) if close < 0 else close + 1
+        return outside, inside
+
+    def collect_validations(self, text: bytes) -> None:
+        if self.validations is None:
+            start = text.find(b"<dataValidations")
+            close = text.find(b">", start)
+            if close >= 0 and text[close - 1:close] == b"/":  # <dataValidations …/>: nothing inside
+                self.facts.data_validations += text[start:close + 1]
+                return
+            self.validations, text = b"", text[start:]
+        end = text.find(b"</dataValidations>")
+        self.validations += text if end < 0 else text[:end + len(b"</dataValidations>")]
+        if end >= 0 or len(self.validations) > _MAX_VALIDATIONS:
+            if end < 0:
+                self.facts.markers.add("dataValidations")  # too long to be what an export writes
+            self.facts.data_validations += self.validations
+            self.validations = None
 
 
-def _exact_extent(check: _Check, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Place rows and cells as calamine does (a cell without `r` takes the next column): exact, but slow."""
+def _exact_extent(check: _Check, zf: zipfile.ZipFile, info: zipfile.ZipInfo, facts: SheetFacts) -> None:
+    """Place rows and cells as calamine does (a cell without `r` takes the next column): exact, but slow.
+    Records a cell placed twice."""
     row_index = col_index = 0  # zero-based, like calamine's
     rows = columns = 0
+    placed: set[tuple[int, int]] = set()
 
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal row_index, col_index, rows, columns
@@ -740,6 +976,9 @@ def _exact_extent(check: _Check, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
                 if digits := _DIGITS.search(ref):
                     row = _row_number(digits.group())
             col_index = column
+            if (row, column) in placed and facts.duplicate_ref is None:
+                facts.duplicate_ref = f"{_column_letters(column)}{row}"
+            placed.add((row, column))
             if row > rows or column > columns:
                 rows, columns = max(rows, row), max(columns, column)
                 check.check_extent(info.filename, rows, columns)
@@ -760,6 +999,43 @@ def _exact_extent(check: _Check, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> 
         raise check.refuse("dtd", part=info.filename) from None
     except expat.ExpatError as exc:
         raise check.refuse("malformed", part=info.filename, detail=exc) from None
+
+
+def _find_markers(text: bytes, table: tuple[tuple[str, bytes], ...], found: set[str]) -> None:
+    for name, needle in table:
+        if name not in found and needle in text:
+            found.add(name)
+
+
+def _formula_element(xml: bytes) -> int | None:
+    """Where the first <f> element (possibly prefixed) starts, not confusing it with <formula1> and the like;
+    memchr-fast candidates first."""
+    for needle, back in ((b"<f", 0), (b":f", 40)):
+        at = xml.find(needle)
+        while at >= 0:
+            match = _FORMULA_ELEMENT.match(xml, xml.rfind(b"<", max(0, at - back), at + 1))
+            if match is not None and match.end() - 2 <= at + len(needle):
+                return match.start()
+            at = xml.find(needle, at + 2)
+    return None
+
+
+def _first_repeat(pieces: list[list[bytes]]) -> bytes:
+    """The first reference of the last piece written before, in it or in an earlier piece."""
+    seen: set[bytes] = set().union(*pieces[:-1])
+    for ref in pieces[-1]:
+        if ref in seen:
+            return ref
+        seen.add(ref)
+    return b"?"
+
+
+def _column_letters(column: int) -> str:
+    letters = ""
+    while column > 0:
+        column, rem = divmod(column - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
 
 
 def _guarded_expat() -> expat.XMLParserType:
