@@ -67,7 +67,9 @@ def test_a_confirmed_score_costs_one_read(package_path: Path) -> None:
     change = session.enter(key, leaf.code, format(leaf.max_score, "f"))
     store.conn.set_trace_callback(None)
     assert change.after.value == leaf.max_score and change.after.revision == change.before.revision + 1
-    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"]
+    # One read, the write and its audit event, then the change folded into the .wbk itself.
+    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT", "PRAGMA"]
+    assert statements[-1] == "PRAGMA wal_checkpoint(FULL)"
     store.close()
 
 

@@ -92,6 +92,12 @@ class FailureCode(enum.StrEnum):
     ALREADY_MERGED = "ALREADY_MERGED"
 
 
+class WalNotFolded(WorkbenchError):
+    """A committed change could not be copied from the WAL into the database file itself (a reader held it)."""
+
+    code = "WAL_NOT_FOLDED"
+
+
 class SignatureError(WorkbenchError):
     """An export's signature or signed payload was refused, with its FailureCode."""
 

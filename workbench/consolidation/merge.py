@@ -13,6 +13,7 @@ and then the newer one would have come to).
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from workbench.signed.verify import (
 )
 from workbench.signed.worksheet import display_name
 from workbench.store.db import ScoresPut, Store, transaction, utc_now
+from workbench.store.migrations import upgrade
 from workbench.store.schema import KIND_ROUND
 
 
@@ -80,6 +82,7 @@ def merge_exports(
     touched: set[TargetKey] = set()  # targets whose scores changed: only these are re-consolidated
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
+        upgrade(store.conn)  # a round made by an earlier version gets the ledger's unique index first
         # Set with every ingest, cleared with the re-consolidation: if a merge was killed in between,
         # this one re-consolidates the whole round.
         was_stale = store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
@@ -157,6 +160,19 @@ def _merge_one(
 ) -> FileOutcome:
     if isinstance(verified, _Refusal):
         return FileOutcome(path, "rejected", verified.code, verified.message)
+    try:
+        # The ledger is read and written under one write lock: a second merge running at the same time waits
+        # here, then sees what this one recorded (and the unique index refuses what slips through).
+        with transaction(store.conn):
+            return _decide_and_ingest(store, path, verified, merged_here, touched)
+    except sqlite3.IntegrityError:
+        refusal = replay_refusal(FailureCode.SEQ_CONFLICT, verified)
+        return FileOutcome(path, "rejected", refusal.code, refusal.message, verified.reviewer_id, verified.seq)
+
+
+def _decide_and_ingest(
+    store: Store, path: Path, verified: VerifiedExport, merged_here: dict[str, int], touched: set[TargetKey]
+) -> FileOutcome:
     verified = replace(verified, replay=check_replay(store.conn, verified))
     if verified.replay == FailureCode.SEQ_CONFLICT:
         refusal = replay_refusal(FailureCode.SEQ_CONFLICT, verified)
@@ -170,15 +186,20 @@ def _merge_one(
         if newer is None or newer <= verified.seq:
             refusal = stale_refusal(verified)
             return FileOutcome(path, "rejected", refusal.code, refusal.message, verified.reviewer_id, verified.seq)
-        ingest(store, verified, rows=False)
+        _record(store, verified, rows=False)
         return FileOutcome(
             path, "superseded", message=f"同批次已合并该评审包更新的导出（第 {newer} 次）/ "
             f"a later export (seq {newer}) of the same package was merged in this batch",
             reviewer_id=verified.reviewer_id, seq=verified.seq, rows=len(verified.rows),
         )
-    changed = ingest(store, verified, touched=touched)
+    changed, kept = _record(store, verified, touched=touched)
     merged_here[verified.nonce] = max(verified.seq, merged_here.get(verified.nonce, 0))
-    return FileOutcome(path, "merged", reviewer_id=verified.reviewer_id, seq=verified.seq,
+    message = ""
+    if kept:
+        message = (f"{kept} 项已经复核评审包确定，本文件未改动它们（只有更晚的复核评审包能改）/ {kept} pair(s) were "
+                   "settled by a merged re-review and are left as it left them (only a later re-review package "
+                   "changes them)")
+    return FileOutcome(path, "merged", message=message, reviewer_id=verified.reviewer_id, seq=verified.seq,
                        rows=len(verified.rows), changed=changed)
 
 
@@ -190,21 +211,48 @@ def ingest(
     ``rows=False`` records only the ledger row: an export superseded within its batch counts as
     merged (so merging it again is a no-op) but its values never land.
     """
+    with transaction(store.conn):
+        return _record(store, verified, rows=rows, touched=touched)[0]
+
+
+def _record(
+    store: Store, verified: VerifiedExport, *, rows: bool = True, touched: set[TargetKey] | None = None
+) -> tuple[int, int]:
+    """Inside the caller's transaction: the rows (but the pairs a merged re-review settled) and the ledger row.
+    Returns (cells changed, pairs left as a re-review settled them)."""
     now = utc_now()
     conn = store.conn
-    with transaction(conn):
-        # A superseded export records only its ledger row: no need to read the reviewer's current scores.
-        put = store.put_scores(
-            verified.reviewer_id, verified.rows, reason=f"merge {verified.export_id} seq {verified.seq}"
-        ) if rows else ScoresPut(0, set())
-        if touched is not None:
-            touched.update(put.targets)
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, now))
-        conn.execute(
-            "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
-            "created_at, verified_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (verified.export_id, verified.nonce, verified.reviewer_id, verified.key_id, verified.seq,
-             verified.payload_sha256, len(verified.rows), display_name(verified.path), verified.created_at, now,
-             MERGED_OUTCOME),
-        )
-    return put.cells
+    kept = 0
+    put = ScoresPut(0, set())
+    if rows:  # a superseded export records only its ledger row: no need to read the reviewer's current scores
+        settled = settled_pairs(conn, verified.reviewer_id, verified.nonce, verified.package_kind)
+        signed = verified.rows
+        if settled:
+            signed = tuple(r for r in verified.rows if (r.target_kind, r.target_id, r.indicator) not in settled)
+            kept = len(verified.rows) - len(signed)
+        put = store.put_scores(verified.reviewer_id, signed, reason=f"merge {verified.export_id} seq {verified.seq}")
+    if touched is not None:
+        touched.update(put.targets)
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, now))
+    conn.execute(
+        "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
+        "created_at, verified_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (verified.export_id, verified.nonce, verified.reviewer_id, verified.key_id, verified.seq,
+         verified.payload_sha256, len(verified.rows), display_name(verified.path), verified.created_at, now,
+         MERGED_OUTCOME),
+    )
+    return put.cells, kept
+
+
+def settled_pairs(conn: sqlite3.Connection, reviewer_id: str, nonce: str, package_kind: str) -> set[tuple[str, ...]]:
+    """The reviewer's pairs that a merged re-review settled, which an export of package `nonce` must leave alone:
+    for a full package every re-reviewed pair, whatever its seq or time; for a re-review package those of
+    re-review packages issued after it."""
+    rows = conn.execute(
+        "SELECT pp.target_kind, pp.target_id, pp.indicator FROM package_pairs pp JOIN packages p ON p.nonce = pp.nonce "
+        "WHERE p.reviewer_id = ? AND p.kind = 're-review' AND p.nonce != ? "
+        "AND EXISTS (SELECT 1 FROM submissions s WHERE s.nonce = p.nonce AND s.outcome = ?) "
+        "AND (? != 're-review' OR p.rowid > (SELECT rowid FROM packages WHERE nonce = ?))",
+        (reviewer_id, nonce, MERGED_OUTCOME, package_kind, nonce),
+    )
+    return {tuple(r) for r in rows}

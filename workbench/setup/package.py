@@ -121,6 +121,10 @@ def make_package(
         with building(out, KIND_PACKAGE, meta) as conn:
             _fill_package(Store(conn, out), store, reviewer_id, pairs, record)
         with transaction(store.conn):
+            if kind == "full":  # the reviewer's earlier full package: its exports are refused from now on
+                store.conn.execute(
+                    "UPDATE packages SET superseded_by = ? WHERE reviewer_id = ? AND kind = 'full' "
+                    "AND superseded_by IS NULL", (nonce, reviewer_id))
             insert_rows(store.conn, "packages", [record])
             if kind == "re-review":
                 insert_rows(store.conn, "package_pairs", (

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,8 @@ class ExportResult:
     export_id: str | None = None
     key_id: str | None = None
     payload_sha256: str | None = None
+    warning: str | None = None
+    """Set when the package is a copy taken while the app had it open: the last change may be missing."""
 
 
 def default_key_file() -> Path:
@@ -162,7 +165,7 @@ def export_package(
     unsigned, carrying the package nonce, for a reviewer who fills it in and imports it back."""
     from workbench.errors import PassphraseRefused
     from workbench.signed.keys import load_secret_key
-    from workbench.store.db import Store, transaction, utc_now
+    from workbench.store.db import Store, utc_now
     from workbench.store.schema import KIND_PACKAGE
 
     out = Path(out)
@@ -172,12 +175,14 @@ def export_package(
         raise ExportRefused(f"目录不存在 / no such directory: {out.parent}")
     key_path = key_file or default_key_file()
     store = Store.open(package, expect=KIND_PACKAGE, synchronous_full=True)
+    remove_leftovers(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         meta = dict(store.meta)
         if not blank:
             _check_key(meta, key_path)
-        with transaction(store.conn):  # the rows signed and the seq bumped belong to one state
+        # The rows signed and the seq bumped belong to one state; the seq is in the .wbk itself on return.
+        with store.writing():
             snapshot = _read_snapshot(store)
             if not blank and not allow_incomplete:
                 _refuse_unscored(snapshot)
@@ -188,7 +193,7 @@ def export_package(
                 marker = _blank_marker(meta, utc_now())
                 _write_workbook(tmp, snapshot.rows, summary_grid(summary), BLANK_SHEET, marker, locked=False)
                 os.replace(tmp, out)
-                return _result(out, False, **common)
+                return _result(out, False, **common, warning=store.unclean_warning)
             if passphrase is None:
                 raise PassphraseRefused("需要口令才能签名 / a passphrase is needed to sign the export")
             secret = load_secret_key(key_path, passphrase)
@@ -210,10 +215,30 @@ def export_package(
             )
         os.replace(tmp, out)
         return _result(out, True, **common, seq=seq, export_id=export_id, key_id=secret.key_id_text,
-                       payload_sha256=digest)
+                       payload_sha256=digest, warning=store.unclean_warning)
     finally:
         tmp.unlink(missing_ok=True)
         store.close()
+
+
+def remove_leftovers(out: Path) -> None:
+    """Remove the temporary files an export to `out` killed midway left beside it (a live export's are kept)."""
+    for leftover in out.parent.glob(f".{glob_escape(out.name)}.*.tmp"):
+        pid = leftover.name[len(out.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a leftover of this very process id, from an earlier run
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _result(out: Path, signed: bool, *, meta: dict[str, str], rows: int, unscored: int, targets: int,

@@ -79,9 +79,8 @@ def import_scores(package: Path, xlsx: Path) -> ImportResult:
                 f"{display_name(xlsx)}: 评分表含有公式，未作任何修改 / 评分表 holds a formula; nothing was changed",
             )
         changes, rows = _changes(store, scores, xlsx.name, exported_at)
-        store.set_scores(changes, reason=IMPORT_REASON)  # one transaction: a crash leaves all or nothing
-        if changes:
-            store.conn.execute("PRAGMA wal_checkpoint(FULL)")  # durable as a whole before we report success
+        # One transaction, a crash leaves all or nothing; in the .wbk itself before success is reported.
+        store.set_scores(changes, reason=IMPORT_REASON)
         return ImportResult(xlsx, rows, len(changes), rows - len(changes))
     finally:
         store.close()

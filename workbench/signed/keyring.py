@@ -34,6 +34,9 @@ class KeyChange:
     """False when the keyring already said so (the same key added twice, a key revoked twice)."""
     replaced: str | None = None
     """On a rotation: the reviewer's previous current key id, which stays valid for old packages."""
+    merged_exports: int = 0
+    merged_rows: int = 0
+    """On a revocation: how many exports signed with the key were merged before, and their rows (they stay)."""
 
 
 def read_public_key_argument(text: str) -> str:
@@ -136,7 +139,11 @@ def revoke_key(round_db: str | Path, key_id: str) -> KeyChange:
             changed = row["revoked_at"] is None
             if changed:
                 conn.execute("UPDATE keys SET revoked_at = ? WHERE key_id = ?", (utc_now(), key_text))
-        return KeyChange(_records(conn, key_id=key_text)[0], changed=changed)
+            exports, rows = conn.execute(
+                "SELECT count(*), coalesce(sum(rows), 0) FROM submissions WHERE key_id = ? AND outcome = 'merged'",
+                (key_text,)).fetchone()
+        return KeyChange(_records(conn, key_id=key_text)[0], changed=changed, merged_exports=exports,
+                         merged_rows=rows)
     finally:
         store.close()
 

@@ -233,8 +233,13 @@ def _verify_with_round(
                       f"signed with key {key_text}")
     indicators = store.indicators()
     if package["superseded_by"]:
-        raise refused(FailureCode.STALE_PACKAGE, f"评审包 {nonce} 已被 {package['superseded_by']} 取代",
-                      f"package {nonce} has been superseded by package {package['superseded_by']}")
+        newer = package["superseded_by"]
+        raise refused(FailureCode.STALE_PACKAGE,
+                      f"评审包 {nonce} 已被协调人重新签发的评审包 {newer} 取代，其导出不再接受；请评审专家在新评审包中"
+                      "录入评分（可对照旧评审包或其导出逐项转录）并导出新评审包",
+                      f"package {nonce} was superseded when the coordinator issued package {newer}, so its exports "
+                      "are no longer accepted: the reviewer carries their scores into the new package (from the "
+                      "old package or its export) and sends an export of that one")
     if not doc["indicators_hash"] == package["indicators_hash"] == indicators_hash(indicators):
         raise refused(FailureCode.STALE_PACKAGE, "评分所依据的指标体系与本轮次现行指标体系不一致",
                       "the export was scored against another indicator system than this round's current one")

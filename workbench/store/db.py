@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from workbench.errors import NotAPackage, NotFound, WorkbenchError
+from workbench.errors import NotAPackage, NotFound, WalNotFolded, WorkbenchError
 from workbench.model import (
     NA,
     Assignment,
@@ -74,6 +74,28 @@ def checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def fold(conn: sqlite3.Connection, *, attempts: int = 20) -> None:
+    """Copy every committed change from the WAL into the main file (a completed FULL checkpoint), so that the
+    main file alone holds it. A reader beside may hold the checkpoint back: it waits (busy timeout), and
+    is tried again a few times; still held back, the change stays safe in the WAL, and WalNotFolded says so."""
+    import time
+
+    for attempt in range(attempts):
+        busy, frames, done = conn.execute("PRAGMA wal_checkpoint(FULL)").fetchone()
+        if not busy and done == frames:
+            return
+        time.sleep(0.005 * (attempt + 1))
+    raise WalNotFolded(
+        "修改已保存在 -wal 文件中，但未能写入评审包主文件（另一程序正在读取它）；复制评审包前请先正常退出评审程序 / "
+        "the change is saved in the -wal file but could not be written into the package file itself (another "
+        "program is reading it); quit the app normally before copying the package"
+    )
+
+
+#: meta key a package holds while the app has it open: who, and since when.
+OPEN_MARK = "open_by"
+
+
 # ---------------------------------------------------------------------------------------------
 # typed reads
 
@@ -119,6 +141,43 @@ class Store:
         self.conn = conn
         self.path = path
         self.meta: dict[str, str] = {r[0]: r[1] for r in conn.execute("SELECT key, value FROM meta")}
+        self.copied_while_open = False
+        """A package marked open (by the app) but with no -wal beside it: a copy taken while the app ran or
+        after it crashed, which may lack the last change (see unclean_warning)."""
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; in a package it returns only once the change is in the main file itself, so
+        that a copy of the .wbk alone (what a reviewer mails or carries) holds everything confirmed."""
+        with transaction(self.conn):
+            yield self.conn
+        if self.kind == KIND_PACKAGE:
+            fold(self.conn)
+
+    def mark_open(self, by: str) -> None:
+        """Record that the app has the package open (cleared by mark_closed on a clean exit)."""
+        with self.writing():
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (OPEN_MARK, by))
+        self.meta[OPEN_MARK] = by
+
+    def mark_closed(self) -> None:
+        with self.writing():
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (OPEN_MARK,))
+        self.meta.pop(OPEN_MARK, None)
+        checkpoint(self.conn)
+
+    @property
+    def unclean_warning(self) -> str | None:
+        """What to tell the reviewer when this package is a copy taken while the app had it open."""
+        if not self.copied_while_open:
+            return None
+        return (
+            f"此评审包未正常关闭（{self.meta.get(OPEN_MARK, '')} 打开后未退出就被复制，或程序曾崩溃），"
+            "最后一次修改可能缺失；请在原电脑上打开原评审包、正常退出后再复制 / "
+            "this package was copied while the app had it open "
+            f"({self.meta.get(OPEN_MARK, '')}) or after the app crashed, so the last change may be missing: open "
+            "the original package in the app, quit normally, and copy it again"
+        )
 
     @classmethod
     def open(cls, path: str | Path, *, expect: str | None = None, synchronous_full: bool = False) -> Store:
@@ -144,7 +203,16 @@ class Store:
             raise NotAPackage(
                 f"{path} 不是工作台数据库 / is not a workbench round or package (missing tables: {', '.join(missing)})"
             )
+        wal = Path(f"{path}-wal")
+        had_wal = wal.exists() and wal.stat().st_size > 0
         store = cls(_configure(conn, synchronous_full), path)
+        if store.kind == KIND_PACKAGE:
+            if had_wal:  # left by a crash (or the app still running): fold it in, so the file stands alone
+                busy = store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]
+                if not busy and OPEN_MARK not in store.meta:
+                    checkpoint(store.conn)
+            elif OPEN_MARK in store.meta:
+                store.copied_while_open = True
         if expect and store.kind != expect:
             conn.close()
             if expect == KIND_PACKAGE:
@@ -271,15 +339,16 @@ class Store:
         Only cells that exist (the package's (target, indicator) pairs) can be written. ``KEEP`` (the
         default) for the value, and ``None`` for note or evidence, keep what the cell has.
         """
-        with transaction(self.conn):
-            return self._write_score(
+        with self.writing():
+            written = self._write_score(
                 ScoreChange(target_kind, target_id, indicator, value, note, evidence), reason, reviewer_id
             )
+        return written
 
     def set_scores(self, changes: Iterable[ScoreChange], *, reason: str, reviewer_id: str | None = None) -> int:
         """Write many cells and their audit events in one transaction: all of them or none."""
         count = 0
-        with transaction(self.conn):
+        with self.writing():
             for change in changes:
                 self._write_score(change, reason, reviewer_id)
                 count += 1

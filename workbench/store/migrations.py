@@ -67,7 +67,7 @@ def building(path: str | Path, kind: str, meta: dict[str, str]) -> Iterator[sqli
         raise
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _migrations() -> sqlite_utils.Migrations:
     migrations = sqlite_utils.Migrations("workbench")
 
     @migrations(name="0001_initial")
@@ -76,7 +76,35 @@ def _migrate(conn: sqlite3.Connection) -> None:
         for statement in _statements(SCHEMA):
             db.conn.execute(statement)
 
-    migrations.apply(sqlite_utils.Database(conn))
+    @migrations(name="0002_one_merged_export_per_seq")
+    def one_merged_export_per_seq(db: sqlite_utils.Database) -> None:
+        # Two merges at once can never both record the same place of a package: the ledger refuses it. Where
+        # concurrent merges of an earlier version did record two, the one ingested last (whose values the
+        # scores hold) stays "merged" and the other is kept as "conflict".
+        db.conn.execute(
+            "UPDATE submissions SET outcome = 'conflict' WHERE outcome = 'merged' AND rowid NOT IN "
+            "(SELECT max(rowid) FROM submissions WHERE outcome = 'merged' GROUP BY nonce, seq)"
+        )
+        db.conn.execute(ONE_MERGE_PER_SEQ)
+
+    return migrations
+
+
+ONE_MERGE_PER_SEQ = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS submissions_one_merged_seq ON submissions (nonce, seq) WHERE outcome = 'merged'"
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    _migrations().apply(sqlite_utils.Database(conn))
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to this one's schema; a no-op when it is."""
+    migrations = _migrations()
+    db = sqlite_utils.Database(conn)
+    if migrations.pending(db):
+        migrations.apply(db)
 
 
 def _statements(script: str) -> list[str]:

@@ -9,6 +9,7 @@ when they are first opened.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -24,7 +25,7 @@ from textual.screen import Screen
 from workbench.errors import WorkbenchError
 from workbench.model import TargetKey, TargetKind
 from workbench.review import ReviewSession
-from workbench.store.db import Store, checkpoint
+from workbench.store.db import OPEN_MARK, Store, utc_now
 from workbench.store.schema import KIND_PACKAGE
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.config import load_config
@@ -86,6 +87,10 @@ class ReviewApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
+        store = self.session.store
+        if store.copied_while_open:
+            self.notify(self.texts("package.copied_open", by=store.meta.get(OPEN_MARK, "")), severity="warning",
+                        timeout=30)
 
     @on(QueueScreen.Painted)
     def queue_painted(self, message: QueueScreen.Painted) -> None:
@@ -251,10 +256,12 @@ def run_review(package: Path, lang: str | None) -> None:
         modes: dict[str, bool | str] = {"1": True, "all": "all"}
         exit_after_start = modes.get(os.environ.get(EXIT_AFTER_START_ENV, ""), False)
         app = make_app(store, lang=lang, exit_after_start=exit_after_start)
+        # While the app runs, a copy of the .wbk alone says it was taken from an open package.
+        store.mark_open(f"{socket.gethostname()} pid {os.getpid()} {utc_now()}")
         if exit_after_start:  # the start-up benchmark: no terminal needed
             app.run(headless=True, size=(120, 40))
         else:
             app.run()
-        checkpoint(store.conn)
+        store.mark_closed()  # a clean exit: the package is one self-contained file again
     finally:
         store.close()

@@ -14,6 +14,12 @@ LANGS = ("zh", "en")
 # key → (中文, English). Binding descriptions are keyed "binding.<binding id>".
 _STRINGS: dict[str, tuple[str, str]] = {
     "app.title": ("评审工作台", "Reviewer workbench"),
+    "package.copied_open": (
+        "此评审包是在评审程序打开时（{by}）或程序崩溃后复制的，最后一次修改可能缺失；"
+        "请在原电脑上打开原评审包、正常退出后再复制",
+        "This package was copied while the app had it open ({by}) or after it crashed, so the last change may be "
+        "missing: open the original package in the app, quit normally, and copy it again",
+    ),
     "kind.site": ("网站", "site"),
     "kind.case": ("案例", "case"),
     "kind.indicator": ("指标", "indicator"),
