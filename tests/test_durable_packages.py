@@ -115,11 +115,18 @@ def test_a_copy_taken_while_the_app_had_it_open_warns_on_open_and_on_export(pack
 
     store = Store.open(package_path, expect=KIND_PACKAGE)
     store.mark_open("R01-laptop pid 4242")
+    before_any_change = tmp_path / "before.wbk"
+    shutil.copyfile(package_path, before_any_change)
+    score = store.scores()[0]
+    store.set_score(score.target_kind, score.target_id, score.indicator, note="首页栏目更新不及时")
     copy = tmp_path / "copy.wbk"
     shutil.copyfile(package_path, copy)
     store.mark_closed()
     store.close()
 
+    untouched = Store.open(before_any_change, expect=KIND_PACKAGE)
+    assert not untouched.copied_while_open  # nothing had changed yet: nothing can be missing
+    untouched.close()
     opened = Store.open(copy, expect=KIND_PACKAGE)
     assert opened.copied_while_open
     assert opened.unclean_warning is not None and "最后一次修改可能缺失" in opened.unclean_warning

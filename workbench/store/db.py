@@ -141,6 +141,7 @@ class Store:
         self.conn = conn
         self.path = path
         self.meta: dict[str, str] = {r[0]: r[1] for r in conn.execute("SELECT key, value FROM meta")}
+        self._open_mark: str | None = None
         self.copied_while_open = False
         """A package marked open (by the app) but with no -wal beside it: a copy taken while the app ran or
         after it crashed, which may lack the last change (see unclean_warning)."""
@@ -150,20 +151,26 @@ class Store:
         """A write transaction; in a package it returns only once the change is in the main file itself, so
         that a copy of the .wbk alone (what a reviewer mails or carries) holds everything confirmed."""
         with transaction(self.conn):
+            if self._open_mark is not None:  # the app's first change carries the open mark with it
+                self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                  (OPEN_MARK, self._open_mark))
             yield self.conn
+        if self._open_mark is not None:
+            self.meta[OPEN_MARK], self._open_mark = self._open_mark, None
         if self.kind == KIND_PACKAGE:
             fold(self.conn)
 
     def mark_open(self, by: str) -> None:
-        """Record that the app has the package open (cleared by mark_closed on a clean exit)."""
-        with self.writing():
-            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (OPEN_MARK, by))
-        self.meta[OPEN_MARK] = by
+        """The app has the package open: its first change writes a mark saying so (cleared by mark_closed on a
+        clean exit). Nothing is written before then: a copy taken before any change lacks nothing."""
+        self._open_mark = by
 
     def mark_closed(self) -> None:
-        with self.writing():
-            self.conn.execute("DELETE FROM meta WHERE key = ?", (OPEN_MARK,))
-        self.meta.pop(OPEN_MARK, None)
+        self._open_mark = None
+        if OPEN_MARK in self.meta:
+            with self.writing():
+                self.conn.execute("DELETE FROM meta WHERE key = ?", (OPEN_MARK,))
+            self.meta.pop(OPEN_MARK, None)
         checkpoint(self.conn)
 
     @property
