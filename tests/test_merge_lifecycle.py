@@ -82,6 +82,9 @@ def test_revoking_a_key_says_what_was_merged_under_it(cycle: dict[str, Path]) ->
     key_id = Store.open(cycle["R1"], expect=KIND_PACKAGE).meta["key_id"]
     change = revoke_key(db, key_id)
     assert change.changed and (change.merged_exports, change.merged_rows) == (1, 6)
+    other = Store.open(cycle["R2"], expect=KIND_PACKAGE).meta["key_id"]
+    said = CliRunner().invoke(cli, ["keys", "revoke", str(db), other])
+    assert said.exit_code == 0 and "nothing signed with it was merged before" in said.output
 
 
 def _two_exports_of_one_place(cycle: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:

@@ -22,7 +22,9 @@ class Refused(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"错误 / error: {self.message}", err=True)
+        from workbench.cli.output import terminal_text
+
+        click.echo(f"错误 / error: {terminal_text(self.message, multiline=True)}", err=True)
 
 
 class WorkbenchGroup(click.Group):

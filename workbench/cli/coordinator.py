@@ -41,20 +41,23 @@ def keys_add(db: Path, reviewer: str, public_key: str) -> None:
       workbench keys add round.db R07 "RWQ…"
       workbench keys add round.db R07 zhang.key.pub
     """
+    from workbench.cli.output import terminal_text
     from workbench.signed.keyring import add_key, read_public_key_argument
 
     change = add_key(db, reviewer, read_public_key_argument(public_key))
     record = change.record
     if not change.changed:
-        click.echo(f"密钥 {record.key_id} 已登记给评审专家 {record.reviewer_id}，无需重复 / already registered")
+        click.echo(terminal_text(
+            f"密钥 {record.key_id} 已登记给评审专家 {record.reviewer_id}，无需重复 / already registered"))
         return
-    click.echo(f"已登记密钥 / registered key {record.key_id} for reviewer {record.reviewer_id}")
+    click.echo(terminal_text(f"已登记密钥 / registered key {record.key_id} for reviewer {record.reviewer_id}"))
     if change.replaced:
         click.echo(
             f"  轮换 / rotated: 此后签发的评审包记录新密钥；旧密钥 {change.replaced} 仍可验证此前签发的评审包的导出 / "
             f"new packages record the new key; key {change.replaced} still verifies exports of packages issued before"
         )
-    click.echo(f"  下一步 / next: workbench package {db} --reviewer {record.reviewer_id} -o {record.reviewer_id}.wbk")
+    click.echo(terminal_text(
+        f"  下一步 / next: workbench package {db} --reviewer {record.reviewer_id} -o {record.reviewer_id}.wbk"))
 
 
 @keys.command("list")
@@ -100,18 +103,30 @@ def keys_revoke(db: Path, key_id: str) -> None:
     Example:
       workbench keys revoke round.db 1A2B3C4D5E6F7081
     """
+    from workbench.cli.output import terminal_text
     from workbench.signed.keyring import revoke_key
 
     change = revoke_key(db, key_id)
     record = change.record
     if not change.changed:
-        click.echo(f"密钥 {record.key_id} 已于 {record.revoked_at} 吊销 / already revoked at {record.revoked_at}")
+        click.echo(terminal_text(
+            f"密钥 {record.key_id} 已于 {record.revoked_at} 吊销 / already revoked at {record.revoked_at}"))
         return
     click.echo(
-        f"已吊销密钥 / revoked key {record.key_id} of reviewer {record.reviewer_id}\n"
+        f"已吊销密钥 / revoked key {terminal_text(record.key_id)} of reviewer {terminal_text(record.reviewer_id)}\n"
         f"  用它签名的导出不再通过核验；请评审专家生成新密钥，登记后重新签发评审包 / exports signed with it no longer "
         "verify; have the reviewer make a new key, add it, and issue a new package"
     )
+    if change.merged_exports:
+        click.echo(
+            f"  此前已合并用它签名的导出 {change.merged_exports} 份、评分 {change.merged_rows} 项，仍保留在本轮次中；"
+            "若怀疑其内容，请按上述方式签发新评审包，合并其导出后将取代这些评分 / "
+            f"{change.merged_exports} export(s) signed with it were merged before ({change.merged_rows} rows); "
+            "they stay in the round. If they are in doubt, issue the new package as above: merging its export "
+            "replaces them"
+        )
+    else:
+        click.echo("  此前没有合并过用它签名的导出 / nothing signed with it was merged before")
 
 
 @click.command("verify")
@@ -130,6 +145,7 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
       workbench verify R07-2022.xlsx --keyring round.db --extract out/
       minisign -Vm out/payload.json -P RWQ…   (the reviewer's public key line; --extract prints it)
     """
+    from workbench.cli.output import terminal_text
     from workbench.errors import FailureCode, SignatureError
     from workbench.signed.verify import extract_payload, verify_export
     from workbench.signed.worksheet import display_name
@@ -137,12 +153,12 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
     try:
         verified = verify_export(file, round_db)
     except SignatureError as exc:
-        raise Refused(f"{exc.code}\n  {exc.message}") from exc
+        raise Refused(terminal_text(f"{exc.code}\n  {exc.message}", multiline=True)) from exc
     click.echo(
-        f"核验通过 / verified: {file.parent / display_name(file)}\n"
-        f"  评审专家 / reviewer  {verified.reviewer_id} {verified.reviewer_name}\n"
-        f"  密钥 / key id        {verified.key_id}\n"
-        f"  轮次 / round         {verified.round_id}\n"
+        f"核验通过 / verified: {terminal_text(str(file.parent / display_name(file)))}\n"
+        f"  评审专家 / reviewer  {terminal_text(f'{verified.reviewer_id} {verified.reviewer_name}')}\n"
+        f"  密钥 / key id        {terminal_text(verified.key_id)}\n"
+        f"  轮次 / round         {terminal_text(verified.round_id)}\n"
         f"  导出序号 / seq       {verified.seq}\n"
         f"  评分行 / rows        {len(verified.rows)}"
     )
@@ -153,8 +169,9 @@ def verify(file: Path, round_db: Path, extract_dir: Path | None) -> None:
 
         payload_path, sig_path = extract_payload(verified, extract_dir)
         line = next((k.public_key for k in list_keys(round_db) if k.key_id == verified.key_id), "")
-        click.echo(f"  已写出 / extracted: {payload_path}, {sig_path}\n"
-                   f"  独立核验 / check independently:  minisign -Vm {payload_path} -P {line}")
+        payload, sig = terminal_text(str(payload_path)), terminal_text(str(sig_path))
+        click.echo(f"  已写出 / extracted: {payload}, {sig}\n"
+                   f"  独立核验 / check independently:  minisign -Vm {payload} -P {terminal_text(line)}")
 
 
 @click.command()
@@ -167,7 +184,7 @@ def status(db: Path, fmt: str) -> None:
     Example:
       workbench status round.db
     """
-    from workbench.cli.output import render
+    from workbench.cli.output import json_text, render
     from workbench.consolidation.status import round_status
     from workbench.store.db import Store
     from workbench.store.schema import KIND_ROUND
@@ -195,11 +212,9 @@ def status(db: Path, fmt: str) -> None:
         for t in result.targets
     ]
     if fmt == "json":
-        import json
-
         document = {"reviewers": [dict(zip(r_keys, r, strict=True)) for r in r_rows],
                     "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows]}
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        click.echo(json_text(document))
         return
     r_headers = ("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象")
     click.echo(render(r_headers, r_rows, fmt))
@@ -220,6 +235,7 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
     Example:
       workbench merge round.db exports/*.xlsx
     """
+    from workbench.cli.output import terminal_text
     from workbench.consolidation.merge import FileOutcome, merge_exports
     from workbench.signed.worksheet import display_name
 
@@ -229,7 +245,8 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
 
     def note(o: FileOutcome) -> None:
         detail = f"{o.reviewer_id} seq {o.seq} rows {o.rows}" if o.status != "rejected" else f"{o.code}: {o.message}"
-        lines.append(f"{labels[o.status]:<12} {display_name(o.path)}  {detail}")
+        lines.append(f"{labels[o.status]:<12} {terminal_text(display_name(o.path))}  "
+                     f"{terminal_text(detail, multiline=True)}")
 
     if len(files) > 3:
         with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
@@ -259,10 +276,12 @@ def report(db: Path, out: Path) -> None:
     Example:
       workbench report round.db -o consolidated.xlsx
     """
+    from workbench.cli.output import terminal_text
     from workbench.consolidation.report import write_report
 
     s = write_report(db, out)
-    click.echo(f"已生成 {s.path}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，已合并导出 {s.exports}")
+    click.echo(f"已生成 {terminal_text(str(s.path))}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，"
+               f"已合并导出 {s.exports}")
 
 
 @click.command()
@@ -276,13 +295,14 @@ def disputes(db: Path, out: Path) -> None:
     Example:
       workbench disputes round.db -o re-review/
     """
+    from workbench.cli.output import terminal_text
     from workbench.consolidation.disputes import issue_rereview_packages
 
     issued = issue_rereview_packages(db, out)
     if not issued:
         click.echo("没有需要复核的评分 / nothing to send back for re-review")
     for info in issued:
-        click.echo(f"{info.reviewer_id}: {info.path}  复核项 {info.pairs}  nonce {info.nonce}")
+        click.echo(terminal_text(f"{info.reviewer_id}: {info.path}  复核项 {info.pairs}  nonce {info.nonce}"))
 
 
 COMMANDS = (keys, verify, merge, status, report, disputes)

@@ -36,7 +36,7 @@ def scores(db: Path, query: str, indicator: str | None, round_id: str | None, re
       workbench scores round.db 深圳 --indicator 互动交流
       workbench scores round.db gdsz --round 2021 --format json
     """
-    from workbench.cli.output import render
+    from workbench.cli.output import render, terminal_text
     from workbench.search.lookup import SCORE_COLUMNS, SCORE_HEADERS, lookup_scores
     from workbench.store.db import Store
 
@@ -46,9 +46,9 @@ def scores(db: Path, query: str, indicator: str | None, round_id: str | None, re
     finally:
         store.close()
     if fmt == "table":
-        click.echo(f"{result.target.name}（{result.target.id}）")
+        click.echo(terminal_text(f"{result.target.name}（{result.target.id}）"))
         if result.also:
-            click.echo("  也匹配 / also matched: " + "、".join(e.name for e in result.also), err=True)
+            click.echo("  也匹配 / also matched: " + terminal_text("、".join(e.name for e in result.also)), err=True)
     if not result.rows:
         click.echo("（没有评分记录 / no scores recorded）", err=True)
     click.echo(render(SCORE_HEADERS["zh"], [r.cells() for r in result.rows], fmt, SCORE_COLUMNS))

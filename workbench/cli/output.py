@@ -1,14 +1,68 @@
-"""Render rows as an aligned table (CJK-aware), JSON or CSV for the CLI."""
+"""Render rows as an aligned table (CJK-aware), JSON or CSV for the CLI, with user data made safe for each.
+
+Names, notes and file names come from set-up files and reviewers, and any output may land on a terminal: the
+control characters a terminal acts on are shown escaped in every format (`terminal_text`, `json_text`,
+`csv_field`), and in CSV a text a spreadsheet would run as a formula also gets a leading `'`.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
+
+# = + - @ tab CR, OWASP's CSV-injection prefixes: the worksheet export guards the same texts.
+from workbench.signed.worksheet import FORMULA_PREFIXES
 
 FORMATS = ("table", "json", "csv")
+
+# C0 controls, DEL, C1 controls (ESC and CSI among them): a terminal acts on them (retitles, moves the cursor,
+# clears the screen), so printed user text shows them escaped. Newline is kept only in multi-line messages.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# In a CSV field tab, newline and CR are data (CR is written as a newline): only the others are escaped.
+_CONTROLS_BUT_CSV_DATA = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What json.dumps(ensure_ascii=False) leaves raw although it is no printable text: DEL, the C1 controls, and
+# U+2028/U+2029 (line breaks to JavaScript and to some terminals and editors).
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
+# A field that is exactly a plain decimal number (ASCII digits, at most a leading minus) is a number, not text.
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def terminal_text(text: str, *, multiline: bool = False) -> str:
+    """Text safe to print on a terminal: control characters (ESC, BEL, tab, C1 …) as `\\x1b`-style escapes;
+    newlines stay when ``multiline`` (a message), else they are escaped too (a table cell, a name)."""
+    pattern = _CONTROLS_BUT_NEWLINE if multiline else _CONTROLS
+    return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+def csv_field(text: str) -> str:
+    """A CSV field no spreadsheet runs as a formula and no terminal acts on: text starting with = + - @, tab or
+    CR gets a leading `'` (a plain decimal number such as ``-3.5`` stays as it is); CR becomes a newline; the
+    other control characters but tab and newline are escaped as in `terminal_text`."""
+    if _CONTROLS_BUT_CSV_DATA.search(text):
+        text = _CONTROLS_BUT_CSV_DATA.sub(_escape, text)
+    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    if "\r" in text:
+        # The writer quotes a field for the line terminator's characters only (\n here): a bare CR would stay
+        # unquoted, a spreadsheet would start a row there, and "a\r=cmd|…" would be a formula after all.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def json_text(document: Any) -> str:
+    """The document as indented JSON (Chinese as is), with nothing in it a terminal would act on."""
+    text = json.dumps(document, ensure_ascii=False, indent=2)  # escapes the C0 controls itself
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # raw only inside strings: same value
 
 
 def display_width(text: str) -> int:
@@ -24,13 +78,15 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str, keys
     """``keys`` name the JSON fields (stable English names); headers are what a person reads."""
     if fmt == "json":
         names = list(keys or headers)
-        return json.dumps([dict(zip(names, row, strict=True)) for row in rows], ensure_ascii=False, indent=2)
+        return json_text([dict(zip(names, row, strict=True)) for row in rows])
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
+        writer.writerow([csv_field(h) for h in headers])
+        writer.writerows([csv_field(c) for c in row] for row in rows)
         return buf.getvalue().rstrip("\n")
+    headers = [terminal_text(h) for h in headers]
+    rows = [[terminal_text(c) for c in row] for row in rows]
     widths = [display_width(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):

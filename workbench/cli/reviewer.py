@@ -33,6 +33,7 @@ def keygen(out: Path | None) -> None:
     """
     import os
 
+    from workbench.cli.output import terminal_text
     from workbench.errors import KeyFileExists
     from workbench.signed.export import default_key_file
     from workbench.signed.keys import (
@@ -56,11 +57,12 @@ def keygen(out: Path | None) -> None:
         secret = generate_secret_key()
         write_secret_key(path, secret, passphrase)
     except OSError as exc:
-        raise click.ClickException(f"无法写入 / cannot write {path}: {exc.strerror}") from exc
+        raise click.ClickException(
+            f"无法写入 / cannot write {terminal_text(str(path))}: {terminal_text(exc.strerror or '')}") from exc
     click.echo(
         f"已生成密钥 / key pair written\n"
-        f"  私钥 / secret key  {path}  （口令保护 / passphrase-protected, mode 0600）\n"
-        f"  公钥 / public key  {pub_path_for(path)}\n"
+        f"  私钥 / secret key  {terminal_text(str(path))}  （口令保护 / passphrase-protected, mode 0600）\n"
+        f"  公钥 / public key  {terminal_text(str(pub_path_for(path)))}\n"
         f"  密钥编号 / key id  {secret.key_id_text}\n"
         f"请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and confirm the "
         f"key id by phone:\n{secret.public.line}"
@@ -109,6 +111,7 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
       workbench export R07.wbk -o R07-2022.xlsx
       workbench export R07.wbk -o R07-blank.xlsx --blank
     """
+    from workbench.cli.output import terminal_text
     from workbench.signed.export import check_export, export_package
     from workbench.signed.keys import read_passphrase
     from workbench.signed.worksheet import display_name
@@ -117,18 +120,21 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
     passphrase = None if blank else read_passphrase(confirm=False)
     result = export_package(package, out, key_file=key_file, passphrase=passphrase,
                             allow_incomplete=allow_incomplete, blank=blank)
-    written = result.path.parent / display_name(result.path)
+    written = terminal_text(str(result.path.parent / display_name(result.path)))
+    if result.warning:
+        click.echo(f"警告 / warning: {terminal_text(result.warning)}", err=True)
     if not result.signed:
         click.echo(
             f"已生成空白评分表（未签名）/ unsigned worksheet written: {written}\n"
-            f"  评审专家 {result.reviewer_id}  对象 {result.targets}  评分项 {result.rows}\n"
+            f"  评审专家 {terminal_text(result.reviewer_id)}  对象 {result.targets}  评分项 {result.rows}\n"
             f"  填写「得分」「备注」「佐证链接」后导入 / fill in 得分, 备注, 佐证链接, then:  "
-            f"workbench import-scores {package} {written}"
+            f"workbench import-scores {terminal_text(str(package))} {written}"
         )
         return
     click.echo(
         f"已签名导出 / signed export written: {written}\n"
-        f"  评审专家 / reviewer {result.reviewer_id}  轮次 / round {result.round_id}  导出序号 / seq {result.seq}\n"
+        f"  评审专家 / reviewer {terminal_text(result.reviewer_id)}  轮次 / round {terminal_text(result.round_id)}  "
+        f"导出序号 / seq {result.seq}\n"
         f"  对象 / targets {result.targets}  评分项 / rows {result.rows}  密钥 / key id {result.key_id}\n"
         f"  sha256 {result.payload_sha256}"
     )
@@ -151,11 +157,12 @@ def import_scores_cmd(package: Path, file: Path) -> None:
     Example:
       workbench import-scores R07.wbk R07-blank.xlsx
     """
+    from workbench.cli.output import terminal_text
     from workbench.signed.import_scores import import_scores
     from workbench.signed.worksheet import display_name
 
     result = import_scores(package, file)
-    shown = result.path.parent / display_name(result.path)
+    shown = terminal_text(str(result.path.parent / display_name(result.path)))
     click.echo(f"已导入 / imported {shown}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
                f"changed, 未变 {result.unchanged} 项 / unchanged")
 

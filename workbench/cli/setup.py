@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from workbench.cli.base import Refused, db_argument
+from workbench.cli.output import terminal_text
 
 
 @click.command()
@@ -35,7 +36,7 @@ def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path,
     files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules)
     s = init_round(db, round_id, files, name=name, year=year)
     click.echo(
-        f"已创建轮次 {s.round_id}：{s.path}\n"
+        f"已创建轮次 {terminal_text(s.round_id)}：{terminal_text(str(s.path))}\n"
         f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
         f"评审专家 {s.reviewers}  分配 {s.assignments}"
     )
@@ -58,7 +59,7 @@ def import_results_cmd(db: Path, file: Path, round_id: str, name: str, year: int
     from workbench.setup.round import import_results
 
     s = import_results(db, file, round_id, name=name, year=year, replace=replace)
-    click.echo(f"已导入往期轮次 {s.round_id}：{s.rows} 条结果，{s.targets} 个对象")
+    click.echo(f"已导入往期轮次 {terminal_text(s.round_id)}：{s.rows} 条结果，{s.targets} 个对象")
 
 
 @click.command()
@@ -78,7 +79,8 @@ def package(db: Path, reviewer_id: str, out: Path) -> None:
     info = make_package(db, reviewer_id, out)
     key = info.key_id or "（尚未登记公钥 / no key registered yet）"
     click.echo(
-        f"已生成评审包 {info.path}\n  评审专家 {info.reviewer_id}  对象 {info.targets}  评分项 {info.pairs}\n"
+        f"已生成评审包 {terminal_text(str(info.path))}\n  评审专家 {terminal_text(info.reviewer_id)}  "
+        f"对象 {info.targets}  评分项 {info.pairs}\n"
         f"  nonce {info.nonce}  key id {key}"
     )
 
@@ -99,12 +101,12 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
 
     built = build_demo(directory)
     for line in built.describe():
-        click.echo(line)
+        click.echo(terminal_text(line, multiline=True))
     pkg = built.packages.get(reviewer)
     if pkg is None:
-        raise Refused(f"演示轮次中没有评审专家 {reviewer} / no reviewer {reviewer} in the demo round")
+        raise Refused(f"演示轮次中没有评审专家 {reviewer} / no reviewer {reviewer!r} in the demo round")
     if no_open:
-        click.echo(f"\n打开评审界面 / open the reviewer app with:\n  workbench review {pkg}")
+        click.echo(f"\n打开评审界面 / open the reviewer app with:\n  workbench review {terminal_text(str(pkg))}")
         return
     from workbench.tui.app import run_review
 

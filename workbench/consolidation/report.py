@@ -1,6 +1,8 @@
 """The consolidated workbook: totals, grades and ranks, breakdown, reviewers, disputes, agreement, charts.
 
-Written with openpyxl in write-only mode so a national round streams to disk target by target.
+Written with openpyxl in write-only mode so a national round streams to disk target by target. No cell is ever
+a formula: names and file names come from set-up files and reviewers, and a text a spreadsheet would run is
+written as a string cell, exactly as the reviewer worksheet does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from workbench.consolidation.stored import storing, stream_consolidation
 from workbench.errors import WorkbenchError
 from workbench.model import TARGET_LABELS, TargetKey, TargetKind
 from workbench.scoring.indicators import format_value, round_half_up
+from workbench.signed.worksheet import clean_text, guarded_cell, has_illegal_characters, needs_text_guard
 from workbench.store.db import Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
 
@@ -35,6 +38,20 @@ class ReportSummary:
 
 def _flags(flags: tuple[str, ...]) -> str:
     return "、".join(FLAG_LABEL.get(f, f) for f in flags)
+
+
+def _cells(sheet: Any, row: list[Any]) -> list[Any]:
+    """A row as written: only the texts a spreadsheet would take for a formula or an error value become string
+    cells with a quote prefix (openpyxl would otherwise write them as formulas; wrapping every cell is slow),
+    and characters no worksheet can hold are dropped as the reviewer worksheet drops them."""
+    for n, value in enumerate(row):
+        if not isinstance(value, str) or not value:
+            continue
+        if has_illegal_characters(value):  # openpyxl would refuse them halfway through a row
+            value = row[n] = clean_text(value) or ""
+        if needs_text_guard(value):
+            row[n] = guarded_cell(sheet, value)
+    return row
 
 
 def write_report(round_db: Path, out: Path) -> ReportSummary:
@@ -79,7 +96,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                 cell = WriteOnlyCell(sheet, value=title)
                 cell.font = bold
                 cells.append(cell)
-            sheet.append(cells)
+            sheet.append(cells)  # the fixed headers: nothing to guard
 
         totals_sheet = book.create_sheet("总分排名")
         breakdown = book.create_sheet("指标明细")
@@ -95,11 +112,11 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                     cells += 1
                     if c.min is not None and c.max is not None and ind.max_score > 0:
                         spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
-                    breakdown.append([
+                    breakdown.append(_cells(breakdown, [
                         TARGET_LABELS[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
                         c.value if isinstance(c.value, Decimal) else format_value(ind, c.value), c.method, c.n,
                         c.mean, c.median, c.min, c.max, _flags(c.flags),
-                    ])
+                    ]))
         ranks = rank_targets(summary.totals)
 
         header(totals_sheet, ["排名", "类型", "编号", "名称", "地区", "总分", "等级", "待复核"],
@@ -109,10 +126,10 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         for key in order:
             total = summary.totals[key]
             t = names.get(key)
-            totals_sheet.append([
+            totals_sheet.append(_cells(totals_sheet, [
                 ranks[key], TARGET_LABELS[key.kind], key.id, t.name if t else "", t.region if t else "",
                 number(totals_sheet, total.total, "0.0"), total.grade, disputed.get(key, 0) or None,
-            ])
+            ]))
 
         people = book.create_sheet("评审专家")
         header(people, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）", "已合并导出"],
@@ -122,16 +139,18 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         bias = summary.agreement.bias()
         for rid, r in sorted(reviewers.items()):
             b = bias.get(rid)
-            people.append([rid, r.name, r.org, b.n if b else 0, b.mean_difference if b else None,
-                           b.mean_absolute_difference if b else None, merged.get(rid, 0)])
+            people.append(_cells(people, [rid, r.name, r.org, b.n if b else 0, b.mean_difference if b else None,
+                                          b.mean_absolute_difference if b else None, merged.get(rid, 0)]))
 
         disputes = book.create_sheet("争议复核")
         header(disputes, ["评审专家", "类型", "编号", "名称", "指标代码", "指标名称", "原因"],
                [10, 6, 10, 28, 10, 20, 12])
         for d in summary.disputes:
             t = names.get(TargetKey(d.target_kind, d.target_id))
-            disputes.append([d.reviewer_id, TARGET_LABELS[d.target_kind], d.target_id, t.name if t else "",
-                             d.indicator, tree.get(d.indicator).name, REASON_LABEL.get(d.reason, d.reason)])
+            disputes.append(_cells(disputes, [
+                d.reviewer_id, TARGET_LABELS[d.target_kind], d.target_id, t.name if t else "", d.indicator,
+                tree.get(d.indicator).name, REASON_LABEL.get(d.reason, d.reason),
+            ]))
 
         agreement = book.create_sheet("一致性")
         header(agreement, ["指标代码", "指标名称", "Krippendorff α（区间）", "平均极差（占分值%）"], [10, 24, 22, 20])
@@ -141,7 +160,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         for leaf in tree.leaves():
             values = spread.get(leaf.code, [])
             mean_spread = round_half_up(sum(values, Decimal(0)) / len(values)) if values else None
-            agreement.append([leaf.code, leaf.name, alphas.get(leaf.code), mean_spread])
+            agreement.append(_cells(agreement, [leaf.code, leaf.name, alphas.get(leaf.code), mean_spread]))
 
         charts = book.create_sheet("图表")
         printable(charts)
@@ -152,7 +171,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         labels += sorted(g for g in grades if g not in labels)
         charts.append(["等级", "对象数"])
         for label in labels:
-            charts.append([label, grades.get(label, 0)])
+            charts.append(_cells(charts, [label, grades.get(label, 0)]))
         grade_chart = BarChart()
         grade_chart.title = "各等级对象数 / targets by grade"
         grade_chart.y_axis.title = "对象数"
@@ -167,7 +186,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
         for leaf in leaves:
             values = spread[leaf.code]
             mean_spread = round_half_up(sum(values, Decimal(0)) / len(values))
-            charts.append([f"{leaf.code} {leaf.name}", number(charts, mean_spread, "0.0")])
+            charts.append(_cells(charts, [f"{leaf.code} {leaf.name}", number(charts, mean_spread, "0.0")]))
         if leaves:
             spread_chart = BarChart()
             spread_chart.type = "bar"
@@ -191,14 +210,14 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                     ["生成时间（本地）", local], ["对象数", len(summary.totals)], ["争议复核项", len(summary.disputes)],
                     ["计分方法", "去掉一个最高分和一个最低分后取平均（不足 3 份时取平均）；否决项按多数"
                      if summary.settings.trim else "取平均；否决项按多数"], []):
-            about.append(row)
+            about.append(_cells(about, row))
         about.append(["已合并的导出", "评审专家", "序号", "密钥", "文件", "核验时间（UTC）", "结果"])
         exports = store.conn.execute(
             "SELECT export_id, reviewer_id, seq, key_id, file_name, verified_at, outcome FROM submissions "
             "ORDER BY verified_at, reviewer_id, seq"
         ).fetchall()
         for e in exports:
-            about.append(list(e))
+            about.append(_cells(about, list(e)))
         book.save(out)
         return ReportSummary(out, len(summary.totals), cells, len(summary.disputes), len(exports))
     finally:

@@ -46,6 +46,7 @@ from workbench.signed.worksheet import (
     Row,
     clean_text,
     display_name,
+    guarded_cell,
     needs_text_guard,
     payload_chunks,
     plain_decimal,
@@ -509,14 +510,7 @@ class _Visible:
         self.numbers: dict[str, Any] = {}
 
     def guard(self, text: str) -> Any:
-        if not needs_text_guard(text):
-            return text
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(self.sheet, text)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
+        return guarded_cell(self.sheet, text) if needs_text_guard(text) else text
 
     def number(self, text: str | None) -> Any:
         if text is None:
