@@ -256,3 +256,21 @@ def test_a_refusal_quoting_a_hostile_path_shows_it_escaped(hostile: dict[str, An
     result = CliRunner().invoke(cli, ["report", str(hostile["db"]), "-o", str(taken)])
     assert result.exit_code == 1 and "already exists" in result.stderr
     assert not RAW_CONTROLS.search(result.stderr) and "\\x1b]0;pwned\\x07.xlsx" in result.stderr
+
+
+# -------------------------------------------------------------------------------- the reviewer's worksheets
+
+
+def test_libreoffice_opens_the_worksheets_a_reviewer_writes_without_a_formula(
+    hostile: dict[str, Any], tmp_path: Path
+) -> None:
+    """The signed export and the blank worksheet carry the hostile names, notes and links as text."""
+    package = hostile["package"]
+    blank = export_package(package, tmp_path / "blank.xlsx", key_file=None, passphrase=None, blank=True).path
+    signed = export_package(package, tmp_path / "signed.xlsx", key_file=hostile["tmp"] / "R1.key",
+                            passphrase=PASS).path
+    for written in (blank, signed):
+        assert not any(FORMULA_CELL.search(xml) for xml in worksheet_xml(written).values()), written.name
+        resaved = convert_with_libreoffice(written, tmp_path / f"lo-{written.stem}")
+        found = {name for name, xml in worksheet_xml(resaved).items() if FORMULA_CELL.search(xml)}
+        assert not found, f"{written.name} holds formulas after LibreOffice opened it: {found}"
