@@ -19,7 +19,8 @@ from workbench.consolidation.stored import storing, stream_consolidation
 from workbench.errors import WorkbenchError
 from workbench.model import TARGET_LABELS, TargetKey, TargetKind
 from workbench.scoring.indicators import format_value, round_half_up
-from workbench.signed.worksheet import clean_text, guarded_cell, has_illegal_characters, needs_text_guard
+from workbench.signed.export import guarded_cell
+from workbench.signed.worksheet import clean_text, has_illegal_characters, needs_text_guard
 from workbench.store.db import Store, transaction, utc_now
 from workbench.store.schema import KIND_ROUND
 

@@ -46,7 +46,6 @@ from workbench.signed.worksheet import (
     Row,
     clean_text,
     display_name,
-    guarded_cell,
     needs_text_guard,
     payload_chunks,
     plain_decimal,
@@ -220,6 +219,18 @@ def export_package(
     finally:
         tmp.unlink(missing_ok=True)
         store.close()
+
+
+def guarded_cell(sheet: Any, text: str) -> Any:
+    """A write-only string cell for text a spreadsheet would take as a formula or an error value: typed as a
+    string and shown with a quote prefix, so that no reader ever evaluates it. Only such texts are wrapped:
+    wrapping every cell would make writing a worksheet much slower."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def remove_leftovers(out: Path) -> None:

@@ -114,18 +114,6 @@ def needs_text_guard(text: str) -> bool:
     return text.startswith(FORMULA_PREFIXES) or text in ERROR_TEXTS
 
 
-def guarded_cell(sheet: Any, text: str) -> Any:
-    """A write-only string cell for text a spreadsheet would take as a formula or an error value: typed as a
-    string and shown with a quote prefix, so that no reader ever evaluates it. Only such texts are wrapped:
-    wrapping every cell would make writing a worksheet much slower."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, text)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
-
-
 def plain_decimal(value: Decimal) -> str:
     """A Decimal without exponent or trailing zeros: 100, 0.5."""
     text = format(value, "f")
