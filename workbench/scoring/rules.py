@@ -1,7 +1,8 @@
 """The one reader of a round's `rules(key, value)` table: the scoring rules and the consolidation settings.
 
 Keys come in English or Chinese; every value is checked here, and a bad one raises InvalidRule naming the
-rule, the value and what it must be.
+rule, the value (quoted, clipped) and what it must be. `check_rule` checks one row alone, so that whoever reads
+a rules file can point at the row that is wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from workbench.errors import InvalidRule
 NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 MAX_NUMBER_CHARS = 30
 _HUNDRED = Decimal(100)
+_QUOTED_CHARS = 60
+
+
+def _quoted(text: str) -> str:
+    """A value as a message quotes it: repr (controls and quotes escaped), clipped so that a long cell stays short."""
+    return repr(text) if len(text) <= _QUOTED_CHARS else repr(text[: _QUOTED_CHARS - 1]) + "…"
 
 
 def plain(value: Decimal) -> str:
@@ -52,7 +59,8 @@ def _number(key: str, text: str, *, percent: bool = False) -> Decimal | None:
     digits = normal.rstrip("%").strip() if share else normal
     if len(digits) > MAX_NUMBER_CHARS or not NUMBER.fullmatch(digits):
         raise InvalidRule(
-            f"规则「{key}」须为不小于 0 的数字，收到 {text!r} / rule {key} must be a number of 0 or more, got {text!r}"
+            f"规则「{key}」须为不小于 0 的数字，收到 {_quoted(text)} / "
+            f"rule {key} must be a number of 0 or more, got {_quoted(text)}"
         )
     value = Decimal(digits)
     return value / _HUNDRED if share else value
@@ -91,15 +99,15 @@ def _rule_bands(text: str) -> tuple[tuple[str, Decimal], ...]:
         if not colon or not label or not NUMBER.fullmatch(bound_text) or len(bound_text) > MAX_NUMBER_CHARS:
             raise InvalidRule(
                 f"规则「grade_bands」的「{item}」须写作“等级:下限”，如 卓越:95;优秀:85;准备:0 / "
-                f"rule grade_bands: {item!r} must be written label:lower bound, e.g. 卓越:95;优秀:85;准备:0"
+                f"rule grade_bands: {_quoted(item)} must be written label:lower bound, e.g. 卓越:95;优秀:85;准备:0"
             )
         bands.append((label, Decimal(bound_text)))
     labels = [label for label, _ in bands]
     bounds = [bound for _, bound in bands]
     if len(set(labels)) != len(labels) or len(set(bounds)) != len(bounds):
         raise InvalidRule(
-            f"规则「grade_bands」中的等级名称与下限都不能重复，收到 {text!r} / "
-            f"rule grade_bands: labels and lower bounds must each be distinct, got {text!r}"
+            f"规则「grade_bands」中的等级名称与下限都不能重复，收到 {_quoted(text)} / "
+            f"rule grade_bands: labels and lower bounds must each be distinct, got {_quoted(text)}"
         )
     return tuple(bands)
 
@@ -112,7 +120,9 @@ def _rule_flag(key: str, text: str, default: bool) -> bool:
         return True
     if normal in FALSE_TEXTS:
         return False
-    raise InvalidRule(f"规则「{key}」须为 是/否（1/0），收到 {text!r} / rule {key} must be yes/no (1/0), got {text!r}")
+    raise InvalidRule(
+        f"规则「{key}」须为 是/否（1/0），收到 {_quoted(text)} / rule {key} must be yes/no (1/0), got {_quoted(text)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,7 @@ def _setting_count(key: str, text: str, default: int) -> int:
         return default
     if not normal.isdigit() or len(normal) > 6:
         raise InvalidRule(
-            f"规则「{key}」须为整数，收到 {text!r} / rule {key} must be a whole number, got {text!r}"
+            f"规则「{key}」须为整数，收到 {_quoted(text)} / rule {key} must be a whole number, got {_quoted(text)}"
         )
     return int(normal)
 
@@ -257,3 +267,17 @@ ALIASES: dict[str, str] = {**SCORING_ALIASES, **CONSOLIDATION_ALIASES}
 def read_rules(rules: Mapping[str, str]) -> tuple[Rules, ConsolidationSettings]:
     """Both halves of a round's rules table, every value checked (InvalidRule at the first bad one)."""
     return Rules.from_mapping(rules), ConsolidationSettings.from_rules(rules)
+
+
+def check_rule(key: str, value: str) -> None:
+    """Check one `rules(key, value)` row on its own: InvalidRule naming the rule and the value when it is not
+    what its rule needs; a key that names no rule is left alone (rule_name tells those apart).
+
+    No rule depends on another, so a table whose every row passes here passes read_rules.
+
+    >>> check_rule("及格线", "六十")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.InvalidRule: 规则「pass_mark」须为不小于 0 的数字，收到 '六十' / ...
+    """
+    read_rules({key: value})

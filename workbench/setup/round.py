@@ -1,24 +1,27 @@
 """Build a round from the coordinator's set-up files, and import past rounds' consolidated results.
 
-Every file is validated whole: all problems are collected as file:row:column and the round is
-refused with nothing written (the database is built in a temporary file and renamed at the end).
+Every file is validated whole: all problems are collected as file:row:column (and sites.xlsx!C3 (地区)) and
+the round is refused with nothing written (the database is built in a temporary file and renamed at the end).
+Ids are unique as tables.id_key compares them (S01, s01 and Ｓ01 are one id); a reference must name an id
+exactly, and one that differs only in case or width is refused with the id it resembles.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from workbench.errors import InputRefused, InvalidRule, Problem, WorkbenchError
 from workbench.model import Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import IndicatorTree, parse_value
-from workbench.scoring.rules import ALIASES, read_rules, rule_name
+from workbench.scoring.rules import ALIASES, check_rule, read_rules, rule_name
 from workbench.search.index import INDICATOR_ENTRY
-from workbench.setup.tables import Cell, Table, read_table
+from workbench.setup.tables import Cell, Table, id_key, read_table, shown
 from workbench.store.db import Store, checkpoint, encode_value, insert_rows, transaction
 from workbench.store.migrations import building
 from workbench.store.schema import KIND_ROUND
@@ -37,6 +40,8 @@ TARGET_WORDS = {"site": TargetKind.SITE, "网站": TargetKind.SITE, "case": Targ
 TRUE_WORDS = {"是", "1", "true", "yes", "y", "√"}
 FALSE_WORDS = {"否", "0", "false", "no", "n", ""}
 DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -61,33 +66,65 @@ class RoundSummary:
     assignments: int
 
 
+class _Ids(Generic[V]):
+    """The ids of one table, to resolve a reference exactly and to name the id a near miss resembles."""
+
+    def __init__(self, items: Mapping[str, V], file: str | None) -> None:
+        self.items = items
+        self.file = file
+        """The file the ids come from; None for this round's database."""
+        self.folded = {id_key(k): k for k in items}
+
+    def advice(self, zh: str, en: str) -> tuple[str, str]:
+        """What to do about a reference to none of these ids."""
+        if self.file is None:
+            return ("往期结果只能导入本轮次已有的对象和指标，请改正编号",
+                    "past results can only be loaded for this round's targets and indicators; correct the id")
+        return f"请改正编号，或在 {self.file} 中添加该{zh}", f"correct the id, or add the {en} to {self.file}"
+
+    def near(self, text: str) -> str | None:
+        """The id that `text` equals but for case, width or invisible characters."""
+        known = self.folded.get(id_key(text))
+        return known if known is not None and known != text else None
+
+
+def _short(where: str) -> str:
+    """A cell's place as file:row:column only, to name it inside another cell's problem."""
+    return where.partition(": ")[0]
+
+
 class _Collector:
     """Gathers problems across all files so the coordinator sees every one at once."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.quiet: set[str] = set()  # cells refused as read: what they seem to hold is not judged again
 
     def add(self, where: str, reason: str) -> None:
-        self.problems.append(Problem(where, reason))
+        if where not in self.quiet:
+            self.problems.append(Problem(where, shown(reason, limit=None)))
 
     def table(self, path: Path | None, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Table | None:
         if path is None:
             return None
         try:
-            return read_table(path, required, optional)
+            table = read_table(path, required, optional, collect=True)
         except InputRefused as exc:
             self.problems.extend(exc.problems)
             return None
+        self.problems.extend(table.problems)
+        self.quiet.update(cell.where for row in table.rows for cell in row.values() if cell.refused)
+        return table
 
     def decimal(self, cell: Cell, label: str) -> Decimal | None:
         text = cell.value.replace("，", "").replace(",", "")
         if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
-            self.add(cell.where, f"{label}「{cell.value}」不是数字 / {label} must be a number")
+            self.add(cell.where, f"{label}「{shown(cell.value)}」不是数字 / {label} must be a number")
             return None
         try:
             return Decimal(text)
         except InvalidOperation:
-            self.add(cell.where, f"{label}「{cell.value}」不是数字 / {label} must be a number")
+            self.add(cell.where, f"{label}「{shown(cell.value)}」不是数字 / {label} must be a number")
             return None
 
     def boolean(self, cell: Cell, label: str) -> bool:
@@ -95,32 +132,67 @@ class _Collector:
         if word in TRUE_WORDS:
             return True
         if word not in FALSE_WORDS:
-            self.add(cell.where, f"{label}「{cell.value}」应为 是/否 / {label} must be yes or no (是/否)")
+            self.add(cell.where, f"{label}「{shown(cell.value)}」应为 是/否 / {label} must be yes or no (是/否)")
         return False
 
     def unique(self, rows: Iterable[dict[str, Cell]], column: str, label: str) -> None:
-        seen: dict[str, str] = {}
+        """Every id given, and no two the same id after NFKC and case folding."""
+        seen: dict[str, Cell] = {}
         for row in rows:
             cell = row[column]
             if not cell.value:
                 self.add(cell.where, f"{label}不能为空 / {label} is required")
-            elif cell.value in seen:
-                self.add(cell.where, f"{label}「{cell.value}」重复（首次出现于 {seen[cell.value]}）/ duplicate {label}")
+                continue
+            first = seen.setdefault(id_key(cell.value), cell)
+            if first is cell:
+                continue
+            where = _short(first.where)
+            if first.value == cell.value:
+                self.add(cell.where, f"{label}「{shown(cell.value)}」重复（首次出现于 {where}）/ duplicate {label}")
             else:
-                seen[cell.value] = cell.where
+                self.add(cell.where, (
+                    f"{label}「{shown(cell.value)}」与 {where} 的「{shown(first.value)}」只有大小写、全角半角或"
+                    f"不可见字符不同，会被当成同一个编号；请改用不同的编号，或写成完全相同 / "
+                    f"{label} {shown(cell.value)!r} differs from {shown(first.value)!r} at {where} only in case, "
+                    "width or invisible characters, which makes them the same id; make them distinct or identical"
+                ))
+
+    def find(self, cell: Cell, ids: _Ids[V], zh: str, en: str) -> V | None:
+        """The row a reference names, exactly; else a problem: empty, unknown, or near an id (with that id)."""
+        value = ids.items.get(cell.value) if cell.value else None
+        if value is not None:
+            return value
+        if not cell.value:
+            self.add(cell.where, f"{zh}不能为空 / {en} is required")
+            return None
+        near = ids.near(cell.value)
+        zh_advice, en_advice = ids.advice(zh, en)
+        reason = f"未知{zh}「{shown(cell.value)}」；{zh_advice} / unknown {en} {shown(cell.value)!r}; {en_advice}"
+        if near is not None:
+            source = ids.file or "本轮次"
+            reason = (f"未知{zh}「{shown(cell.value)}」；是否是 {source} 中的「{shown(near)}」？编号须写得完全一致"
+                      f"（大小写、全角半角）/ unknown {en} {shown(cell.value)!r}; did you mean {shown(near)!r} of "
+                      f"{ids.file or 'this round'}? ids must be written exactly alike (case, width)")
+        self.add(cell.where, reason)
+        return None
 
 
 def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
     if table is None:
         return []
     c.unique(table.rows, "code", "指标代码")
-    codes = {r["code"].value for r in table.rows if r["code"].value}
+    codes = _Ids({r["code"].value: r for r in table.rows if r["code"].value}, table.name)
     parents = {r["parent"].value for r in table.rows if r["parent"].value}
     out: list[Indicator] = []
     for position, row in enumerate(table.rows):
         code, parent = row["code"].value, row["parent"].value
-        if parent and parent not in codes:
-            c.add(row["parent"].where, f"上级代码「{parent}」不存在 / unknown parent code {parent!r}")
+        if parent and parent not in codes.items:
+            reason = f"上级代码「{shown(parent)}」不存在 / unknown parent code {shown(parent)!r}"
+            if (near := codes.near(parent)) is not None:
+                reason = (f"上级代码「{shown(parent)}」不存在；是否是「{shown(near)}」？代码须写得完全一致 / "
+                          f"unknown parent code {shown(parent)!r}; did you mean {shown(near)!r}? "
+                          "codes must be written exactly alike")
+            c.add(row["parent"].where, reason)
         if parent and parent == code:
             c.add(row["parent"].where, f"指标「{code}」不能以自身为上级 / an indicator cannot be its own parent")
         if not row["name"].value:
@@ -187,38 +259,45 @@ def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
     if table is None:
         return rules
     seen: set[str] = set()
+    before = len(c.problems)
     for row in table.rows:
         key_cell, value_cell = row["key"], row["rule_value"]
         key = rule_name(key_cell.value)
         if key is None:
-            c.add(key_cell.where,
-                  f"未知规则「{key_cell.value}」/ unknown rule; known: {', '.join(sorted(set(ALIASES.values())))}")
+            c.add(key_cell.where, f"未知规则「{shown(key_cell.value)}」/ unknown rule; "
+                                  f"known: {', '.join(sorted(set(ALIASES.values())))}")
             continue
         if key in seen:
-            c.add(key_cell.where, f"规则「{key_cell.value}」重复 / rule given twice")
+            c.add(key_cell.where, f"规则「{shown(key_cell.value)}」重复 / rule given twice")
         seen.add(key)
         rules[key] = value_cell.value  # empty switches a rule off (no pass mark, no disagreement check, …)
-    try:
-        read_rules(rules)
-    except InvalidRule as exc:
-        c.add(table.name, f"规则无效 / invalid rules: {exc}")
+        try:
+            check_rule(key, value_cell.value)
+        except InvalidRule as exc:
+            c.add(value_cell.where, exc.message)
+    if len(c.problems) == before and not table.problems:
+        try:
+            read_rules(rules)
+        except InvalidRule as exc:  # each row passed alone: a rule that depends on another (none yet)
+            c.add(table.name, f"规则无效 / invalid rules: {exc.message}")
     return rules
 
 
 def _target_key(c: _Collector, cell: Cell) -> TargetKind | None:
     kind = TARGET_WORDS.get(cell.value.casefold())
     if kind is None:
-        c.add(cell.where, f"对象类型「{cell.value}」应为 网站 或 案例 / target_kind must be site or case")
+        c.add(cell.where, f"对象类型「{shown(cell.value)}」应为 网站 或 案例 / target_kind must be site or case")
     return kind
 
 
 def _conflict(reviewer: dict[str, Cell], target: dict[str, Cell], kind: TargetKind) -> str | None:
+    """A shared region or organisation, compared as ids are (广东 and 广东 in another width are one region)."""
     r_region, r_org = reviewer["region"].value, reviewer["org"].value
     t_region = target["region"].value
     t_org = target["name"].value if kind is TargetKind.SITE else target["government"].value
-    if r_region and r_region == t_region:
+    if r_region and id_key(r_region) == id_key(t_region):
         return f"地区相同（{r_region}）/ same region"
-    if r_org and r_org == t_org:
+    if r_org and id_key(r_org) == id_key(t_org):
         return f"单位相同（{r_org}）/ same organisation"
     return None
 
@@ -232,10 +311,10 @@ def _read_assignments(
 ) -> list[dict[str, object]]:
     if table is None or reviewers is None or sites is None or cases is None:
         return []
-    by_reviewer = {r["id"].value: r for r in reviewers.rows}
+    by_reviewer = _Ids({r["id"].value: r for r in reviewers.rows}, reviewers.name)
     targets = {
-        TargetKind.SITE: {r["id"].value: r for r in sites.rows},
-        TargetKind.CASE: {r["id"].value: r for r in cases.rows},
+        TargetKind.SITE: _Ids({r["id"].value: r for r in sites.rows}, sites.name),
+        TargetKind.CASE: _Ids({r["id"].value: r for r in cases.rows}, cases.name),
     }
     seen: dict[tuple[str, TargetKind, str], str] = {}
     out: list[dict[str, object]] = []
@@ -243,19 +322,16 @@ def _read_assignments(
         rid, tid = row["reviewer_id"].value, row["target_id"].value
         kind = _target_key(c, row["target_kind"])
         override = c.boolean(row["coi_override"], "利益冲突豁免")
-        reviewer = by_reviewer.get(rid)
-        if reviewer is None:
-            c.add(row["reviewer_id"].where, f"未知评审专家「{rid}」/ unknown reviewer {rid!r}")
+        reviewer = c.find(row["reviewer_id"], by_reviewer, "评审专家", "reviewer")
         if kind is None:
             continue
-        target = targets[kind].get(tid)
+        label = "网站" if kind is TargetKind.SITE else "案例"
+        target = c.find(row["target_id"], targets[kind], label, kind.value)
         if target is None:
-            label = "网站" if kind is TargetKind.SITE else "案例"
-            c.add(row["target_id"].where, f"未知{label}「{tid}」/ unknown {kind.value} {tid!r}")
             continue
         key = (rid, kind, tid)
         if key in seen:
-            c.add(row["target_id"].where, f"重复分配（首次出现于 {seen[key]}）/ duplicate assignment")
+            c.add(row["target_id"].where, f"重复分配（首次出现于 {_short(seen[key])}）/ duplicate assignment")
             continue
         seen[key] = row["target_id"].where
         if reviewer is not None:
@@ -397,23 +473,25 @@ def import_results(
         c = _Collector()
         table = c.table(Path(path), ("target_kind", "target_id", "indicator", "value"))
         if table is None:
-            raise InputRefused(c.problems)
+            raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
+                                           f"{len(c.problems)} problem(s); nothing was written")
         tree = IndicatorTree(store.indicators())
+        here = None  # this round's ids
         known = {
-            TargetKind.SITE: {s.id for s in store.sites()},
-            TargetKind.CASE: {x.id for x in store.cases()},
+            TargetKind.SITE: _Ids({s.id: s.id for s in store.sites()}, here),
+            TargetKind.CASE: _Ids({x.id: x.id for x in store.cases()}, here),
         }
+        codes = _Ids({i.code: i.code for i in tree.nodes()}, here)
         seen: dict[tuple[str, str, str], str] = {}
         rows: list[dict[str, object]] = []
         for row in table.rows:
             kind = _target_key(c, row["target_kind"])
             tid, code = row["target_id"].value, row["indicator"].value
-            if kind is not None and tid not in known[kind]:
-                c.add(row["target_id"].where,
-                      f"未知{'网站' if kind is TargetKind.SITE else '案例'}「{tid}」/ unknown {kind.value} {tid!r}")
-                kind = None
-            if code not in tree:
-                c.add(row["indicator"].where, f"未知指标代码「{code}」/ unknown indicator code {code!r}")
+            if kind is not None:
+                label = "网站" if kind is TargetKind.SITE else "案例"
+                if c.find(row["target_id"], known[kind], label, kind.value) is None:
+                    kind = None
+            if c.find(row["indicator"], codes, "指标代码", "indicator code") is None:
                 continue
             ind = tree.get(code)
             if not tree.is_leaf(code):
@@ -432,7 +510,7 @@ def import_results(
                 continue
             key = (kind.value, tid, code)
             if key in seen:
-                c.add(row["indicator"].where, f"重复结果（首次出现于 {seen[key]}）/ duplicate result")
+                c.add(row["indicator"].where, f"重复结果（首次出现于 {_short(seen[key])}）/ duplicate result")
                 continue
             seen[key] = row["indicator"].where
             rows.append({"round": round_id, "target_kind": kind.value, "target_id": tid, "indicator": code,
