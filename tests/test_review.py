@@ -17,7 +17,7 @@ from workbench.store.db import Store
 
 @pytest.fixture
 def session(package_path: Path) -> Iterator[ReviewSession]:
-    store = Store.open(package_path, expect="package", synchronous_full=True)
+    store = Store.open(package_path, expect="package")
     yield ReviewSession(store)
     store.close()
 

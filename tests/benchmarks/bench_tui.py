@@ -192,7 +192,7 @@ async def confirm_latency(package: Path, presses: int) -> bool:
     from textual import events
 
     from workbench.store.db import Store
-    from workbench.tui.app import make_app
+    from workbench.tui.app import make_app, open_package
     from workbench.tui.screens.target import TargetScreen
 
     work = Path(tempfile.mkdtemp(prefix="bench-tui-"))
@@ -200,7 +200,7 @@ async def confirm_latency(package: Path, presses: int) -> bool:
     shutil.copyfile(package, copy)
     with sqlite3.connect(copy) as conn:  # unscore everything so each Enter writes a new value
         conn.execute("UPDATE scores SET value = NULL")
-    store = Store.open(copy, expect="package", synchronous_full=True)
+    store = open_package(copy)  # as `workbench review` opens it
     app = make_app(store, lang="zh", keymap={})
     repainted: asyncio.Event = asyncio.Event()
     saved_at: list[float] = []

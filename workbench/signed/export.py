@@ -174,7 +174,7 @@ def export_package(
     if not out.parent.is_dir():
         raise ExportRefused(f"目录不存在 / no such directory: {out.parent}")
     key_path = key_file or default_key_file()
-    store = Store.open(package, expect=KIND_PACKAGE, synchronous_full=True)
+    store = Store.open(package, expect=KIND_PACKAGE)  # its one write is folded (and synced) before it returns
     remove_leftovers(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
