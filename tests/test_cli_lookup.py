@@ -32,7 +32,8 @@ def test_scores_shows_last_years_consolidated_value(built_round: Path) -> None:
     assert {r["round"] for r in rows} == {"2021"}
     with open(Path(__file__).parent.parent / "workbench/fixtures/demo-2022/results-2021.csv", encoding="utf-8") as fh:
         expected = next(r["得分"] for r in csv.DictReader(fh) if r["对象编号"] == "S64" and r["指标代码"] == "C4.3")
-    assert rows[0]["consolidated"] == f"{Decimal(expected):.1f}"  # step 0.5: one decimal shown
+    # 得分小数位 (default 2) places, at least the step's + 1: as the report shows consolidated values
+    assert rows[0]["consolidated"] == f"{Decimal(expected):.2f}"
 
 
 @pytest.mark.parametrize("query", ["gdsz", "shenzhen", "S64", "广东省深圳市"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -23,6 +24,7 @@ from workbench.scoring.indicators import IndicatorTree
 from workbench.scoring.rules import ConsolidationSettings, Rules
 
 D = Decimal
+F = Fraction
 SCORE, DEDUCT, VETO = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.VETO
 DEFAULT = ConsolidationSettings()
 QUIET = ConsolidationSettings(spread_threshold=None, z_threshold=None)
@@ -60,12 +62,12 @@ def cell(
         (["4", "4", "4"], "4"),
         (["1", "2", "3", "4", "5"], "3"),
         (["9", "5", "5", "1", "5"], "5"),
-        (["1", "2", "2", "3", "4"], "2.33"),  # 7/3, kept to two places
+        (["1", "2", "2", "3", "4"], "7/3"),  # kept exact, not rounded to 2.33
     ],
 )
 def test_trimmed_mean_drops_exactly_one_highest_and_one_lowest(values: list[str], expected: str) -> None:
     stats = cell(values, ind("A1", step="1"), QUIET)
-    assert (stats.value, stats.method) == (D(expected), "trimmed-mean")
+    assert (stats.value, stats.method) == (Fraction(expected), "trimmed-mean")
 
 
 def test_the_statistics_are_over_every_value() -> None:
@@ -77,14 +79,14 @@ def test_the_statistics_are_over_every_value() -> None:
 
 def test_fewer_than_three_values_take_the_plain_mean() -> None:
     two = cell(["4", "7"])
-    assert (two.value, two.method, two.trimmed) == (D("5.5"), "mean", None)
+    assert (two.value, two.method, two.trimmed) == (F("5.5"), "mean", None)
     one = cell(["6.5"])
-    assert (one.value, one.method) == (D("6.5"), "mean")
+    assert (one.value, one.method) == (F("6.5"), "mean")
 
 
 def test_with_trimming_off_every_value_counts() -> None:
     stats = cell(["3", "3", "5"], settings=ConsolidationSettings(trim=False))
-    assert (stats.value, stats.method) == (D("3.67"), "mean")
+    assert (stats.value, stats.method) == (Fraction(11, 3), "mean")
 
 
 def test_a_mean_of_two_values_on_a_fine_step_keeps_its_last_digit() -> None:
@@ -116,7 +118,7 @@ VETO_LEAF = ind("V1", VETO, 0, "1")
 )
 def test_a_veto_goes_by_majority_and_any_split_is_disputed(votes: list[str], value: str, disputed: bool) -> None:
     stats = cell(votes, VETO_LEAF, ConsolidationSettings(min_reviews=1))
-    assert (stats.value, stats.method) == (D(value), "majority")
+    assert (stats.value, stats.method) == (F(value), "majority")
     assert ("disagreement" in stats.flags) is disputed
 
 
@@ -136,13 +138,13 @@ def test_na_when_most_reviewers_say_so() -> None:
 
 def test_a_minority_na_is_left_out_of_the_numbers() -> None:
     stats = cell([NA, "5", "6"], NA_LEAF)
-    assert (stats.value, stats.method, stats.mean, stats.n) == (D("5.5"), "mean", D("5.5"), 3)
+    assert (stats.value, stats.method, stats.mean, stats.n) == (F("5.5"), "mean", D("5.5"), 3)
     assert stats.flags == ("disagreement",)
 
 
 def test_half_na_lets_the_numbers_decide_and_is_disputed() -> None:
     stats = cell([NA, NA, "4", "6"], NA_LEAF)
-    assert (stats.value, stats.flags) == (D(5), ("disagreement",))
+    assert (stats.value, stats.flags) == (F(5), ("disagreement",))
 
 
 def test_all_na_is_na_without_dispute() -> None:
@@ -155,7 +157,7 @@ def test_all_na_is_na_without_dispute() -> None:
 
 def test_an_assigned_reviewer_without_a_value_flags_the_cell_missing() -> None:
     stats = cell(["5", "6", "7"], expected={"R1", "R2", "R3", "R4"})
-    assert (stats.flags, stats.unscored, stats.value) == (("missing",), ("R4",), D(6))
+    assert (stats.flags, stats.unscored, stats.value) == (("missing",), ("R4",), F(6))
 
 
 def test_fewer_reviews_than_the_minimum_is_missing_even_when_everyone_assigned_scored() -> None:
@@ -166,7 +168,7 @@ def test_fewer_reviews_than_the_minimum_is_missing_even_when_everyone_assigned_s
 
 def test_a_spread_beyond_the_threshold_is_a_disagreement_with_no_single_outlier() -> None:
     stats = cell(["2", "5", "8"])  # spread 6 of 10 points
-    assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), (), D(5))
+    assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), (), F(5))
 
 
 def test_a_spread_at_the_threshold_is_not_beyond_it() -> None:
@@ -177,7 +179,7 @@ def test_a_spread_at_the_threshold_is_not_beyond_it() -> None:
 def test_a_robust_z_outlier_is_a_disagreement_naming_the_reviewer() -> None:
     # Median 20, MAD 1: the 10 sits 6.7 robust standard deviations away though the spread is only 11 of 30.
     stats = cell(["20", "10", "21"], ind("A2", max_score=30))
-    assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), ("R2",), D(20))
+    assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), ("R2",), F(20))
 
 
 def test_with_mad_zero_a_value_one_step_off_is_no_outlier_but_a_far_one_is() -> None:
@@ -203,13 +205,13 @@ def test_an_out_of_range_value_is_flagged_and_never_used(leaf: Indicator, bad: s
     good = "1" if leaf.kind == VETO else "20"
     stats = cell([bad, good, good], leaf)
     assert stats.flags == ("missing", "out-of-range")  # only two usable values remain
-    assert (stats.invalid, stats.n, stats.value) == (("R1",), 2, D(good))
+    assert (stats.invalid, stats.n, stats.value) == (("R1",), 2, F(good))
     assert bad not in [str(v) for v in stats.values]
 
 
 def test_a_negative_value_is_out_of_range() -> None:
     stats = consolidate_cell(ind("A1"), {"R1": D(-1), "R2": D(5), "R3": D(5), "R4": D(5)}, DEFAULT)
-    assert (stats.flags, stats.invalid, stats.value) == (("out-of-range",), ("R1",), D(5))
+    assert (stats.flags, stats.invalid, stats.value) == (("out-of-range",), ("R1",), F(5))
 
 
 def test_a_deduction_beyond_its_points_counts_as_all_of_them() -> None:

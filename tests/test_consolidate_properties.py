@@ -89,7 +89,7 @@ def test_the_consolidated_value_lies_within_the_values_whoever_gave_them(
     relabelled = consolidate_cell(
         LEAF, {f"R{order[i]}": v for i, v in enumerate(values)}, settings
     )
-    assert isinstance(stats.value, Decimal)
+    assert isinstance(stats.value, Fraction)
     assert min(values) <= stats.value <= max(values)
     assert (relabelled.value, relabelled.method, relabelled.flags) == (stats.value, stats.method, stats.flags)
 

@@ -51,7 +51,8 @@ def test_init_keys_packages_exports_merge_report_equals_hand_computation(
     assert sum(1 for row in about if len(row) > 1 and row[1] in REVIEWERS) == 3
     # workbench scores shows the consolidated value
     out = CliRunner().invoke(cli, ["scores", str(db), "北京", "-i", "A2", "--format", "csv"]).stdout
-    assert out.count(",10,") == 3  # three reviewers' rows, each beside the consolidated 10
+    # three reviewers' rows, each beside the consolidated 10, shown to 得分小数位 (2) places as the report has it
+    assert out.count(",10.00,") == 3
 
 
 @pytest.mark.parametrize("workers", [0, 2])

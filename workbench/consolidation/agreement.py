@@ -10,19 +10,18 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from workbench.model import IndicatorKind
-from workbench.scoring.indicators import IndicatorTree, round_half_up
+from workbench.scoring.indicators import IndicatorTree, exact, round_half_up
 
 if TYPE_CHECKING:
     from workbench.consolidation.consolidate import CellStats
 
 __all__ = ["Agreement", "BiasStats", "krippendorff_alpha", "reviewer_bias"]
 
-# Means and percentages of scores: 60 digits keep every terminating one exact.
-_CONTEXT = Context(prec=60)
 # Alpha's sums of values and of squares: exact for any score (and any float read by its repr).
 _EXACT = Context(prec=100)
 _ZERO = Decimal(0)
-_HUNDRED = Decimal(100)
+_NOTHING = Fraction(0)
+_HUNDRED = Fraction(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +134,14 @@ def krippendorff_alpha(
 
 class Agreement:
     """Agreement over consolidated cells, fed a target at a time: Krippendorff's alpha (interval) per leaf
-    and overall, and each reviewer's bias against the consensus. Exact: decimal sums, rational ratios."""
+    and overall, and each reviewer's bias against the consensus. Exact: decimal sums, rational ratios, and
+    differences from the consolidated value's exact Fraction."""
 
     def __init__(self, tree: IndicatorTree) -> None:
         self._tree = tree
         self._per_leaf: dict[str, _IntervalSums] = {}
-        self._bias: dict[tuple[str, str], list[Decimal]] = {}  # (reviewer, leaf) → [Σ signed, Σ absolute, count]
+        # (reviewer, leaf) → [Σ signed difference, Σ absolute difference, count]
+        self._bias: dict[tuple[str, str], list[Fraction]] = {}
 
     def add(self, cells: Iterable[CellStats]) -> None:
         with localcontext(_EXACT):
@@ -149,13 +150,15 @@ class Agreement:
                 if cell.indicator not in self._per_leaf:
                     self._per_leaf[cell.indicator] = _IntervalSums()
                 self._per_leaf[cell.indicator].add(numbers)  # N/A is a gap
-                if not isinstance(cell.value, Decimal):
+                consensus = cell.value
+                if not isinstance(consensus, Fraction):
                     continue
                 for reviewer, v in cell.reviews:
                     if isinstance(v, Decimal):
-                        sums = self._bias.setdefault((reviewer, cell.indicator), [_ZERO, _ZERO, _ZERO])
-                        sums[0] += v - cell.value
-                        sums[1] += abs(v - cell.value)
+                        sums = self._bias.setdefault((reviewer, cell.indicator), [_NOTHING, _NOTHING, _NOTHING])
+                        difference = exact(v) - consensus
+                        sums[0] += difference
+                        sums[1] += abs(difference)
                         sums[2] += 1
 
     def _points(self, code: str) -> tuple[Fraction, bool] | None:
@@ -193,23 +196,22 @@ class Agreement:
         """Mean signed and mean absolute difference from the consolidated value, in percentage points of each
         leaf's points, over numeric non-veto cells; deducting more than the consensus is severe (negative)
         like scoring lower. The reviewer's own value is part of the consensus."""
-        per_reviewer: dict[str, list[Decimal]] = {}
-        with localcontext(_CONTEXT):
-            for (reviewer, code), (signed, absolute, count) in self._bias.items():
-                leaf = self._tree.get(code)
-                if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0:
-                    continue
-                percent = (-_HUNDRED if leaf.kind == IndicatorKind.DEDUCT else _HUNDRED) / leaf.max_score
-                sums = per_reviewer.setdefault(reviewer, [_ZERO, _ZERO, _ZERO])
-                sums[0] += signed * percent
-                sums[1] += absolute * abs(percent)
-                sums[2] += count
-            return {
-                reviewer: BiasStats(
-                    reviewer, int(count), round_half_up(signed / count, 2), round_half_up(absolute / count, 2)
-                )
-                for reviewer, (signed, absolute, count) in sorted(per_reviewer.items())
-            }
+        per_reviewer: dict[str, list[Fraction]] = {}
+        for (reviewer, code), (signed, absolute, count) in self._bias.items():
+            leaf = self._tree.get(code)
+            if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0:
+                continue
+            percent = (-_HUNDRED if leaf.kind == IndicatorKind.DEDUCT else _HUNDRED) / exact(leaf.max_score)
+            sums = per_reviewer.setdefault(reviewer, [_NOTHING, _NOTHING, _NOTHING])
+            sums[0] += signed * percent
+            sums[1] += absolute * abs(percent)
+            sums[2] += count
+        return {
+            reviewer: BiasStats(
+                reviewer, int(count), round_half_up(signed / count, 2), round_half_up(absolute / count, 2)
+            )
+            for reviewer, (signed, absolute, count) in sorted(per_reviewer.items())
+        }
 
 
 def reviewer_bias(cells: Iterable[CellStats], tree: IndicatorTree) -> dict[str, BiasStats]:

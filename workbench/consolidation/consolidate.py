@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
+from fractions import Fraction
 
 from workbench.consolidation.agreement import (
     Agreement,
@@ -21,9 +22,8 @@ from workbench.scoring.indicators import (
     IndicatorTree,
     TotalResult,
     compute_total,
+    consolidated_places,
     dense_ranks,
-    round_half_up,
-    step_places,
     stored_value,
 )
 from workbench.scoring.rules import ConsolidationSettings, Rules
@@ -60,11 +60,12 @@ Review = tuple[str, str, str, str, Value]
 """(target kind, target id, indicator code, reviewer id, value) — one row of `scores`; a TargetKind will do
 for the kind."""
 
-# Means, medians and percentages of scores: 60 digits keep every terminating one exact.
+# The statistics shown beside a value (mean, median, spread): 60 digits keep every terminating one exact.
 _CONTEXT = Context(prec=60)
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_HUNDRED = Decimal(100)
+_NO = Fraction(0)
+_YES = Fraction(1)
 _MAD_TO_SIGMA = Decimal("1.4826")  # MAD × 1.4826 estimates σ of a normal sample
 _INVALID = object()
 
@@ -77,7 +78,8 @@ class CellStats:
     """One target × indicator: what its reviewers said and the one value the round publishes for it.
 
     Statistics are over the usable numeric values (N/A and out-of-range values left out); deductions are
-    counted as capped at the indicator's points, since that is what they take from the total.
+    counted as capped at the indicator's points, since that is what they take from the total. The statistics
+    (mean … trimmed) are Decimals to 60 digits, for display; `value` is exact, and only it feeds totals.
     """
 
     target_kind: TargetKind
@@ -93,8 +95,12 @@ class CellStats:
     max: Decimal | None
     trimmed: Decimal | None
     """Mean after dropping one highest and one lowest value; None with fewer than 3 numeric values."""
-    value: Decimal | str | None
-    """The consolidated value (NA when most reviewers said N/A; None when nobody gave a usable value)."""
+    value: Fraction | str | None
+    """The consolidated value, exact: the (trimmed) mean as a Fraction (k/3 stays k/3), a veto's majority as
+    Fraction 1 or 0; NA when most reviewers said N/A; None when nobody gave a usable value. Shown through
+    `format_consolidated` to `places`."""
+    places: int
+    """Decimal places the value is shown to: 得分小数位, at least the step's places + 1."""
     method: str
     """trimmed-mean | mean | majority | none"""
     flags: tuple[str, ...]
@@ -219,7 +225,7 @@ def _consolidate_cell(
     tie = False
     outliers: tuple[str, ...] = ()
     mean = median = trimmed = None
-    value: Decimal | str | None = None
+    value: Fraction | str | None = None
     method = NONE
     if ordered:
         mean, median = _mean(ordered), _median(ordered)
@@ -234,13 +240,13 @@ def _consolidate_cell(
         if veto:
             yes = sum(ordered, _ZERO)
             tie = tie or yes * 2 == len(ordered)
-            value, method = (_ONE if yes * 2 > len(ordered) else _ZERO), MAJORITY
+            value, method = (_YES if yes * 2 > len(ordered) else _NO), MAJORITY
         else:
             use_trim = settings.trim and trimmed is not None
-            raw = trimmed if use_trim else mean
-            assert raw is not None
-            places = max(settings.value_places, step_places(indicator.step) + 1)
-            value, method = round_half_up(raw, places), TRIMMED_MEAN if use_trim else MEAN
+            kept = ordered[1:-1] if use_trim else ordered
+            # Exact: the decimal sum of values on the step is exact, and the one division is a fraction's.
+            numerator, denominator = sum(kept, _ZERO).as_integer_ratio()
+            value, method = Fraction(numerator, denominator * len(kept)), TRIMMED_MEAN if use_trim else MEAN
 
     spread_beyond = False
     scale = _ONE if veto else indicator.max_score
@@ -268,6 +274,7 @@ def _consolidate_cell(
         max=ordered[-1] if ordered else None,
         trimmed=trimmed,
         value=value,
+        places=consolidated_places(indicator, settings.value_places),
         method=method,
         flags=tuple(flags),
         outliers=outliers,

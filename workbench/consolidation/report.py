@@ -11,14 +11,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from workbench.consolidation.consolidate import rank_targets
 from workbench.consolidation.stored import storing, stream_consolidation
 from workbench.errors import WorkbenchError
-from workbench.model import TARGET_LABELS, TargetKey, TargetKind
-from workbench.scoring.indicators import format_value, round_half_up
+from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKey, TargetKind
+from workbench.scoring.indicators import format_consolidated, round_half_up
 from workbench.signed.export import guarded_cell
 from workbench.signed.worksheet import clean_text, has_illegal_characters, needs_text_guard
 from workbench.store.db import Store, transaction, utc_now
@@ -53,6 +54,14 @@ def _cells(sheet: Any, row: list[Any]) -> list[Any]:
         if needs_text_guard(value):
             row[n] = guarded_cell(sheet, value)
     return row
+
+
+def _shown(indicator: Indicator, value: Fraction | str | None, places: int) -> Decimal | str:
+    """A consolidated value as its cell: a number rounded once from the exact value to its display places;
+    a veto's majority as 是/否 and N/A as 不适用 (format_consolidated, the one display rule)."""
+    if isinstance(value, Fraction) and indicator.kind != IndicatorKind.VETO:
+        return round_half_up(value, places)
+    return format_consolidated(indicator, value, places)
 
 
 def write_report(round_db: Path, out: Path) -> ReportSummary:
@@ -115,7 +124,7 @@ def write_report(round_db: Path, out: Path) -> ReportSummary:
                         spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
                     breakdown.append(_cells(breakdown, [
                         TARGET_LABELS[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
-                        c.value if isinstance(c.value, Decimal) else format_value(ind, c.value), c.method, c.n,
+                        _shown(ind, c.value, c.places), c.method, c.n,
                         c.mean, c.median, c.min, c.max, _flags(c.flags),
                     ]))
         ranks = rank_targets(summary.totals)

@@ -1,23 +1,34 @@
-"""Run the consolidation over a round database's merged scores and keep the result in `consolidated`."""
+"""Run the consolidation over a round database's merged scores and keep the result in `consolidated`.
+
+Each row keeps the exact value beside its display: `exact` holds it as "p" or "p/q" (`encode_exact`,
+`decode_exact`), `value` the display text to 得分小数位 places; see schema.CONSOLIDATED_EXACT for reading them.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from workbench.consolidation.consolidate import (
     Agreement,
+    CellStats,
     Dispute,
     IgnoredReview,
     Review,
     TargetConsolidation,
     iter_consolidation,
 )
-from workbench.model import TargetKey
-from workbench.scoring.indicators import IndicatorTree, TotalResult
+from workbench.model import NA, TargetKey
+from workbench.scoring.indicators import IndicatorTree, TotalResult, round_half_up
 from workbench.scoring.rules import ConsolidationSettings, Rules
-from workbench.store.db import Store, decode_value, encode_value, transaction
+from workbench.store.db import Store, decode_value, transaction
+from workbench.store.migrations import upgrade
+from workbench.store.schema import STALE_KEY
+
+__all__ = ["STALE_KEY", "RoundConsolidation", "decode_exact", "encode_exact", "recompute_consolidated",
+           "storing", "stream_consolidation"]
 
 
 @dataclass
@@ -33,8 +44,29 @@ class RoundConsolidation:
     ignored: list[IgnoredReview] = field(default_factory=list)
 
 
-#: meta key set by every ingest and cleared by the re-consolidation that follows it
-STALE_KEY = "consolidation_stale_since"
+def encode_exact(value: Fraction | str | None) -> str | None:
+    """An exact consolidated value as stored in `consolidated.exact`: "p" or "p/q" (reduced), "NA", or None."""
+    if value is None or isinstance(value, str):
+        return value  # None or NA
+    return str(value)
+
+
+def decode_exact(text: str | None) -> Fraction | str | None:
+    """`consolidated.exact` (or CONSOLIDATED_EXACT) text → the exact Fraction, NA, or None."""
+    if text is None or text == NA:
+        return text
+    return Fraction(text)
+
+
+def _shown(cell: CellStats) -> str | None:
+    """The display text stored in `value`: what every earlier version stored, now rounded once from the exact
+    value (a veto's majority stays "1" / "0")."""
+    value = cell.value
+    if value is None or isinstance(value, str):
+        return value  # None or NA
+    if value.denominator == 1 and cell.method == "majority":
+        return str(value.numerator)
+    return format(round_half_up(value, cell.places), "f")
 
 
 def _reviews(store: Store, only: bool) -> Iterator[Review]:
@@ -56,11 +88,24 @@ def _mark_touched(store: Store, targets: Collection[TargetKey]) -> None:
     store.conn.executemany("INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", targets)
 
 
+def _upgraded(store: Store, targets: Collection[TargetKey] | None) -> Collection[TargetKey] | None:
+    """Migrate a round made by an earlier version; the targets to consolidate, None (all) when its stored
+    values were rounded and must all be recomputed."""
+    had_exact = "exact" in {r[1] for r in store.conn.execute("PRAGMA table_info(consolidated)")}
+    upgrade(store.conn)
+    return targets if had_exact else None
+
+
 def stream_consolidation(
     store: Store, *, targets: Collection[TargetKey] | None = None, agreement: bool = True
 ) -> tuple[RoundConsolidation, Iterator[TargetConsolidation]]:
     """The round's consolidation (or only ``targets``'), one target at a time; the summary fills as the
-    iterator runs. ``agreement=False`` skips the agreement sums nobody will read."""
+    iterator runs. ``agreement=False`` skips the agreement sums nobody will read.
+
+    A round made by an earlier version is migrated first; when that leaves its stored values to recompute (they
+    were rounded), ``targets`` widens to the whole round, so that no rounded row survives the rewrite.
+    """
+    targets = _upgraded(store, targets)
     tree = IndicatorTree(store.indicators())
     mapping = store.rules_mapping()
     rules = Rules.from_mapping(mapping)
@@ -87,7 +132,8 @@ def stream_consolidation(
 
 def recompute_consolidated(store: Store, targets: Collection[TargetKey] | None = None) -> RoundConsolidation:
     """Replace the current round's rows of `consolidated` (all, or only those of ``targets``) from its
-    merged scores, in one transaction."""
+    merged scores, in one transaction (all of them when the round was made by an earlier version)."""
+    targets = _upgraded(store, targets)
     summary, results = stream_consolidation(store, targets=targets, agreement=False)
     with transaction(store.conn):
         for _ in storing(store, results, whole_round=targets is None):
@@ -113,10 +159,10 @@ def storing(
         )
     for target in results:
         store.conn.executemany(
-            "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (store.round_id, c.target_kind, c.target_id, c.indicator, encode_value(c.value), c.n,
+                (store.round_id, c.target_kind, c.target_id, c.indicator, _shown(c), encode_exact(c.value), c.n,
                  c.method, ",".join(c.flags))
                 for c in target.cells
             ],

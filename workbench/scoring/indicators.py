@@ -13,17 +13,22 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from fractions import Fraction
+from functools import lru_cache
 from typing import TypeVar
 
 from workbench.errors import InvalidScore, NotFound
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
-from workbench.scoring.rules import MAX_NUMBER_CHARS, NUMBER, Rules, plain
+from workbench.scoring.rules import MAX_NUMBER_CHARS, NUMBER, ConsolidationSettings, Rules, plain
 
 __all__ = [
     "IndicatorTree",
     "TotalResult",
     "compute_total",
+    "consolidated_places",
     "dense_ranks",
+    "exact",
+    "format_consolidated",
     "format_value",
     "grade_for",
     "parse_value",
@@ -34,10 +39,12 @@ __all__ = [
 
 K = TypeVar("K", bound=Hashable)
 
-# Ample precision so that N/A rescaling (×4/3 and the like) loses nothing before the one final rounding.
+# Ample precision for reading and rounding decimals; totals themselves are summed and rescaled as Fractions.
 _CONTEXT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_NOTHING = Fraction(0)
+_DEFAULT_VALUE_PLACES = ConsolidationSettings().value_places
 
 # Reviewers type on Chinese keyboards: full-width ASCII forms (１２．５, Ｎ／Ａ, －) and the ideographic space.
 _FULL_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " "})
@@ -46,10 +53,32 @@ _VETO_YES = frozenset({"是", "y", "yes", "1"})
 _VETO_NO = frozenset({"否", "n", "no", "0"})
 
 
-def round_half_up(x: Decimal, places: int = 1) -> Decimal:
-    """Round as published results are rounded (四舍五入): 79.95 → 80.0, 0.05 → 0.1, 72.25 → 72.3."""
+def round_half_up(x: Decimal | Fraction | int, places: int = 1) -> Decimal:
+    """Round as published results are rounded (四舍五入): 79.95 → 80.0, 0.05 → 0.1, 72.25 → 72.3.
+
+    A Fraction is rounded exactly (2/3 → 0.7, 1199/20 = 59.95 → 60.0): the one rounding of an exact value.
+    """
     with localcontext(_CONTEXT):
+        if isinstance(x, Fraction):
+            scaled = x * 10**places
+            n, d = scaled.numerator, scaled.denominator
+            q = (2 * abs(n) + d) // (2 * d)  # ⌊|x| + ½⌋: halves go away from zero
+            return Decimal(-q if n < 0 else q).scaleb(-places)
         return Decimal(x).quantize(_ONE.scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=4096)
+def _fraction_of(value: Decimal) -> Fraction:
+    return Fraction(value)
+
+
+def exact(value: Decimal | Fraction | int) -> Fraction:
+    """A number as an exact Fraction (Decimals convert exactly; step values repeat, so they are cached)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, Decimal):
+        return _fraction_of(value)
+    return Fraction(value)
 
 
 def step_places(step: Decimal) -> int:
@@ -108,6 +137,7 @@ class IndicatorTree:
                 f"指标上级关系成环：{'、'.join(stranded)} / these indicators form a parent cycle: {', '.join(stranded)}"
             )
         self._leaves_by_kind: dict[str | None, tuple[Indicator, ...]] = {}
+        self._part_points_by_kind: dict[str | None, dict[str, Decimal]] = {}
 
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
@@ -167,6 +197,19 @@ class IndicatorTree:
             self._leaves_by_kind[key] = cached
         return cached
 
+    def _part_points(self, target_kind: TargetKind | str) -> dict[str, Decimal]:
+        """Top-level part → the points of its applicable point leaves (vetoes and bonus leaves carry none)."""
+        key = _kind_key(target_kind)
+        cached = self._part_points_by_kind.get(key)
+        if cached is None:
+            cached = {}
+            for leaf in self._applicable(key):
+                if leaf.kind not in (IndicatorKind.VETO, IndicatorKind.BONUS):
+                    part = self._part[leaf.code]
+                    cached[part] = cached.get(part, _ZERO) + leaf.max_score
+            self._part_points_by_kind[key] = cached
+        return cached
+
     def max_total(self, target_kind: TargetKind | str, rules: Rules) -> Decimal:
         """The most a target of this kind can get: every point leaf's max plus the (capped) bonus."""
         base = _ZERO
@@ -189,7 +232,7 @@ class TotalResult:
     """One target's total under a round's rules."""
 
     total: Decimal | None
-    """Rounded to one decimal; None when vetoed."""
+    """Rounded half-up to one decimal, once, from the exact sum; None when vetoed."""
     grade: str
     """Band label; the fail label when vetoed or below the pass mark; "" when there are no bands."""
     vetoed: bool
@@ -197,8 +240,9 @@ class TotalResult:
     """False when vetoed or below the pass mark."""
     base: Decimal
     """Rounded non-bonus total, after N/A rescaling."""
-    bonus: Decimal
-    """Bonus points actually counted (0 when the gate is closed), after the cap."""
+    bonus: Decimal | Fraction
+    """Bonus points actually counted (0 when the gate is closed), after the cap; exact (compute_total gives a
+    Fraction)."""
     scored: int
     """Applicable leaves with a value (N/A counts as scored)."""
     applicable: int
@@ -208,11 +252,16 @@ class TotalResult:
         return self.scored == self.applicable
 
 
-def stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | str | None:
-    """A stored value as the engine uses it; refuses what no valid entry could have produced."""
+def stored_value(leaf: Indicator, raw: Decimal | Fraction | str | int | None) -> Decimal | Fraction | str | None:
+    """A stored value as the engine uses it; refuses what no valid entry could have produced.
+
+    A Fraction is an exact consolidated value and stays one; everything else becomes a Decimal (or NA).
+    """
     if raw is None:
         return None
-    if isinstance(raw, str):
+    if isinstance(raw, Decimal):  # the common case first: Fraction's isinstance goes through the ABCs
+        value = raw
+    elif isinstance(raw, str):
         if raw == NA:
             return NA
         try:
@@ -221,12 +270,12 @@ def stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | 
             raise InvalidScore(
                 f"「{leaf.name}」的存储值 {raw!r} 不是数字 / stored value {raw!r} of {leaf.code} is not a number"
             ) from None
-    elif isinstance(raw, Decimal):
-        value = raw
+    elif isinstance(raw, Fraction):
+        return _checked_exact(leaf, raw)
     elif isinstance(raw, int) and not isinstance(raw, bool):
         value = Decimal(raw)
     else:
-        raise TypeError(f"score values are Decimal, NA or None, not {type(raw).__name__}")
+        raise TypeError(f"score values are Decimal, Fraction, NA or None, not {type(raw).__name__}")
     if not value.is_finite() or value < 0:
         raise InvalidScore(f"「{leaf.name}」的存储值 {raw} 无效 / stored value {raw} of {leaf.code} is invalid")
     if leaf.kind == IndicatorKind.VETO and value not in (_ZERO, _ONE):
@@ -241,64 +290,95 @@ def stored_value(leaf: Indicator, raw: Decimal | str | int | None) -> Decimal | 
     return value
 
 
+def _checked_exact(leaf: Indicator, value: Fraction) -> Fraction:
+    """stored_value's checks for an exact value, in integers (the consolidation produces millions of them)."""
+    n, d = value.numerator, value.denominator
+    if n < 0:
+        raise InvalidScore(f"「{leaf.name}」的值 {value} 无效 / value {value} of {leaf.code} is invalid")
+    if leaf.kind == IndicatorKind.VETO and (d != 1 or n > 1):
+        raise InvalidScore(f"「{leaf.name}」的值须为 1（是）或 0（否），收到 {value} / veto {leaf.code} must be 1 or 0")
+    if leaf.kind in (IndicatorKind.SCORE, IndicatorKind.BONUS):
+        top = exact(leaf.max_score)
+        if n * top.denominator > top.numerator * d:
+            raise InvalidScore(
+                f"「{leaf.name}」的值 {value} 超过满分 {plain(leaf.max_score)} / "
+                f"value {value} of {leaf.code} exceeds its maximum {plain(leaf.max_score)}"
+            )
+    return value
+
+
 def compute_total(
     tree: IndicatorTree,
     target_kind: TargetKind | str,
-    values: Mapping[str, Decimal | str | None],
+    values: Mapping[str, Decimal | Fraction | str | None],
     rules: Rules,
 ) -> TotalResult:
     """A target's total so far: unscored leaves earn 0, N/A parts rescaled, then veto, pass mark, gate, bonus.
 
-    Values of codes that are not applicable leaves of this target kind are ignored.
+    Exact throughout: values (Decimals or the consolidation's exact Fractions) are summed and rescaled as
+    fractions, and each published number is rounded half-up once — the base (which the pass mark and the bonus
+    gate judge) and the total (base sum + counted bonus, rounded from the exact sum, not from the rounded
+    base). Values of codes that are not applicable leaves of this target kind are ignored.
     """
     leaves = tree._applicable(target_kind)
-    with localcontext(_CONTEXT):
-        part_max: dict[str, Decimal] = {}
-        part_na: dict[str, Decimal] = {}
-        part_earned: dict[str, Decimal] = {}
-        bonus_raw = _ZERO
-        vetoed = False
-        scored = 0
-        for leaf in leaves:
-            value = stored_value(leaf, values.get(leaf.code))
-            scored += value is not None
-            if leaf.kind == IndicatorKind.VETO:
-                vetoed = vetoed or value == _ONE
-                continue
-            if leaf.kind == IndicatorKind.BONUS:
-                if isinstance(value, Decimal):
-                    bonus_raw += value  # N/A bonus leaves are skipped, never rescaled
-                continue
-            part = tree.part_of(leaf.code)
-            part_max[part] = part_max.get(part, _ZERO) + leaf.max_score
-            if value == NA:
-                part_na[part] = part_na.get(part, _ZERO) + leaf.max_score
-            elif isinstance(value, Decimal):
-                earned = value if leaf.kind == IndicatorKind.SCORE else leaf.max_score - min(value, leaf.max_score)
-                part_earned[part] = part_earned.get(part, _ZERO) + earned
-            # unscored leaves earn nothing yet, whatever their kind
+    part_max = tree._part_points(target_kind)
+    part_na: dict[str, Decimal] = {}
+    # Part → denominator → Σ numerators: exact sums without building a Fraction for every leaf.
+    part_earned: dict[str, dict[int, int]] = {}
+    bonus_raw = _NOTHING
+    vetoed = False
+    scored = 0
+    for leaf in leaves:
+        value = stored_value(leaf, values.get(leaf.code))
+        if value is None:
+            continue  # unscored leaves earn nothing yet, whatever their kind
+        scored += 1
+        if leaf.kind == IndicatorKind.VETO:
+            vetoed = vetoed or value == _ONE
+            continue
+        if leaf.kind == IndicatorKind.BONUS:
+            if not isinstance(value, str):
+                bonus_raw += exact(value)  # N/A bonus leaves are skipped, never rescaled
+            continue
+        part = tree._part[leaf.code]
+        if isinstance(value, str):  # N/A
+            part_na[part] = part_na.get(part, _ZERO) + leaf.max_score
+            continue
+        sums = part_earned.get(part)
+        if sums is None:
+            sums = part_earned[part] = {}
+        if leaf.kind == IndicatorKind.DEDUCT:  # earns its points less the deduction, never below 0
+            value = min(value, leaf.max_score)
+            n, d = leaf.max_score.as_integer_ratio()
+            sums[d] = sums.get(d, 0) + n
+            n, d = value.as_integer_ratio()
+            sums[d] = sums.get(d, 0) - n
+        else:
+            n, d = value.as_integer_ratio()
+            sums[d] = sums.get(d, 0) + n
 
-        base_raw = _ZERO
-        for part, earned in part_earned.items():
-            full, na = part_max[part], part_na.get(part, _ZERO)
-            if rules.rescale_na and _ZERO < na < full:
-                earned = earned * full / (full - na)  # multiply first: 57 × 100 / 75 is exactly 76
-            base_raw += earned
-        base = round_half_up(base_raw)
-        applicable = len(leaves)
+    base_raw = _NOTHING
+    for part, sums in part_earned.items():
+        earned = sum((Fraction(n, d) for d, n in sums.items()), _NOTHING)
+        full, na = part_max[part], part_na.get(part, _ZERO)
+        if rules.rescale_na and _ZERO < na < full:
+            earned = earned * exact(full) / exact(full - na)
+        base_raw += earned
+    base = round_half_up(base_raw)
+    applicable = len(leaves)
 
-        if vetoed:
-            return TotalResult(None, rules.fail_label, True, False, base, _ZERO, scored, applicable)
-        if rules.pass_mark is not None and base < rules.pass_mark:
-            return TotalResult(base, rules.fail_label, False, False, base, _ZERO, scored, applicable)
-        if rules.bonus_cap is not None:
-            bonus_raw = min(bonus_raw, rules.bonus_cap)
-        counted = bonus_raw if rules.bonus_gate is None or base > rules.bonus_gate else _ZERO
-        total = round_half_up(base_raw + counted)
-        return TotalResult(total, grade_for(total, rules), False, True, base, counted, scored, applicable)
+    if vetoed:
+        return TotalResult(None, rules.fail_label, True, False, base, _NOTHING, scored, applicable)
+    if rules.pass_mark is not None and base < rules.pass_mark:
+        return TotalResult(base, rules.fail_label, False, False, base, _NOTHING, scored, applicable)
+    if rules.bonus_cap is not None:
+        bonus_raw = min(bonus_raw, exact(rules.bonus_cap))
+    counted = bonus_raw if rules.bonus_gate is None or base > rules.bonus_gate else _NOTHING
+    total = round_half_up(base_raw + counted)
+    return TotalResult(total, grade_for(total, rules), False, True, base, counted, scored, applicable)
 
 
-def grade_for(total: Decimal, rules: Rules) -> str:
+def grade_for(total: Decimal | Fraction, rules: Rules) -> str:
     """The band of a total, judged on the total rounded to one decimal (94.95 → 95.0 → 卓越)."""
     if not rules.grade_bands:
         return ""
@@ -389,17 +469,59 @@ def parse_value(indicator: Indicator, text: str) -> Decimal | str | None:
         return value
 
 
-def format_value(indicator: Indicator, value: Decimal | str | None, lang: str = "zh") -> str:
-    """A value for display and for the worksheet's 得分 column, at its step's precision."""
-    english = lang == "en"
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        if value == NA:
-            return "N/A" if english else "不适用"
-        value = Decimal(value)
-    if indicator.kind == IndicatorKind.VETO and value in (_ZERO, _ONE):
+def _words(value: Decimal | Fraction | str, veto: bool, english: bool) -> str | None:
+    """N/A and a veto's yes/no in words; None for a number."""
+    if value == NA:
+        return "N/A" if english else "不适用"
+    if veto and value in (_ZERO, _ONE):
         if english:
             return "yes" if value == _ONE else "no"
         return "是" if value == _ONE else "否"
+    return None
+
+
+def format_value(indicator: Indicator, value: Decimal | Fraction | str | None, lang: str = "zh") -> str:
+    """A reviewer's own value for display and for the worksheet's 得分 column, at its step's precision.
+
+    A Fraction is a consolidated value, which has its own rule: it is shown as `format_consolidated` shows it
+    at the default 得分小数位 (callers that know the round's setting call that instead).
+    """
+    if isinstance(value, Fraction):
+        return format_consolidated(indicator, value, _DEFAULT_VALUE_PLACES, lang)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value != NA:
+        value = Decimal(value)
+    words = _words(value, indicator.kind == IndicatorKind.VETO, lang == "en")
+    if words is not None:
+        return words
+    assert isinstance(value, Decimal)
     return format(round_half_up(value, step_places(indicator.step)), "f")
+
+
+def consolidated_places(indicator: Indicator, value_places: int) -> int:
+    """Decimal places a consolidated value of this indicator is shown to: 得分小数位 (the `value_places`
+    setting), never fewer than the step's places + 1 — so a mean between two steps stays visible."""
+    return max(value_places, step_places(indicator.step) + 1)
+
+
+def format_consolidated(
+    indicator: Indicator, value: Fraction | Decimal | str | None, value_places: int, lang: str = "zh"
+) -> str:
+    """The display text of a consolidated value — the one rule wherever one is shown (scores, report, TUI).
+
+    `value` is the exact value (a Fraction, a Decimal, or its stored text "p" / "p/q"), NA, or None (no usable
+    value: shown empty). Numbers are rounded half-up (四舍五入) once, from the exact value, to
+    `consolidated_places(indicator, value_places)` places: 2/3 at 得分小数位 2 on a 0.5 step → "0.67"; a veto's
+    majority reads 是/否. `value_places` is the round's ConsolidationSettings.value_places. Display only:
+    totals are computed from the exact value, never from this text.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value != NA:
+        value = Fraction(value)
+    words = _words(value, indicator.kind == IndicatorKind.VETO, lang == "en")
+    if words is not None:
+        return words
+    assert not isinstance(value, str)
+    return format(round_half_up(value, consolidated_places(indicator, value_places)), "f")

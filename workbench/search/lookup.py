@@ -10,24 +10,44 @@ from dataclasses import dataclass
 
 from workbench.errors import NotFound
 from workbench.model import Indicator, TargetKind
-from workbench.scoring.indicators import IndicatorTree, format_value
+from workbench.scoring.indicators import IndicatorTree, format_consolidated, format_value
 from workbench.search.index import KINDS, SearchEntry, SearchIndex
 from workbench.store.db import Store, decode_value
 
 # In NOT EXISTS, `+s.round` keeps SQLite off the primary key (round, reviewer_id, …): with round alone it
 # would scan every score of the current round per row (13 s on a national round); scores_target is exact.
-SCORES_SQL = """
-SELECT s.round, s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, c.value AS consolidated, s.note
+_SCORES_SQL = """
+SELECT s.round, s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, {exact} AS consolidated, s.note
 FROM scores s LEFT JOIN consolidated c
   ON c.round = s.round AND c.target_kind = s.target_kind AND c.target_id = s.target_id AND c.indicator = s.indicator
 WHERE s.target_kind = ? AND s.target_id = ?
 UNION ALL
-SELECT c.round, c.target_kind, c.target_id, c.indicator, '' AS reviewer_id, NULL AS value, c.value, '' AS note
+SELECT c.round, c.target_kind, c.target_id, c.indicator, '' AS reviewer_id, NULL AS value, {exact}, '' AS note
 FROM consolidated c
 WHERE c.target_kind = ? AND c.target_id = ?
   AND NOT EXISTS (SELECT 1 FROM scores s WHERE +s.round = c.round AND s.target_kind = c.target_kind
                   AND s.target_id = c.target_id AND s.indicator = c.indicator)
 """
+
+# The consolidated value shown is the exact one rounded once (format_consolidated), as the report shows it;
+# a round made before the exact column existed shows its stored display text.
+_EXACT = "CASE WHEN c.exact IS NOT NULL THEN c.exact ELSE c.value END"
+
+
+SCORES_SQL = _SCORES_SQL.format(exact=_EXACT)
+
+
+def _scores_sql(store: Store) -> str:
+    columns = {r[1] for r in store.conn.execute("PRAGMA table_info(consolidated)")}
+    return SCORES_SQL if "exact" in columns else _SCORES_SQL.format(exact="c.value")
+
+
+def _value_places(store: Store) -> int:
+    """得分小数位 as the round's rules set it."""
+    from workbench.scoring.rules import ConsolidationSettings
+
+    return ConsolidationSettings.from_rules(store.rules_mapping()).value_places
+
 
 SCORE_COLUMNS = ("round", "target", "indicator", "reviewer", "value", "consolidated", "note")
 SCORE_HEADERS = {
@@ -113,8 +133,9 @@ def lookup_scores(
         wanted = {i.code for i in _leaves_for(tree, resolve(index, indicator, ("indicator",)))}
     order = {leaf.code: n for n, leaf in enumerate(tree.leaves())}
     years = {r["id"]: (r["year"] or 0, r["id"]) for r in store.rounds()}
+    places = _value_places(store)
     rows = []
-    for r in store.conn.execute(SCORES_SQL, (target.kind, target.id, target.kind, target.id)):
+    for r in store.conn.execute(_scores_sql(store), (target.kind, target.id, target.kind, target.id)):
         if wanted is not None and r["indicator"] not in wanted:
             continue
         if round_id is not None and r["round"] != round_id:
@@ -127,7 +148,7 @@ def lookup_scores(
         rows.append((years.get(r["round"], (0, r["round"])), order.get(ind.code, 0), r["reviewer_id"], ScoreRow(
             round=r["round"], target=target.name, indicator=f"{ind.code} {ind.name}", reviewer=r["reviewer_id"],
             value=format_value(ind, decode_value(r["value"]), lang),
-            consolidated=format_value(ind, decode_value(r["consolidated"]), lang), note=r["note"],
+            consolidated=format_consolidated(ind, r["consolidated"], places, lang), note=r["note"],
         )))
     rows.sort(key=lambda t: (tuple(-x if isinstance(x, int) else x for x in t[0]), t[1], t[2]))
     return ScoresResult(target, also, [t[3] for t in rows])

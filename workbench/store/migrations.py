@@ -11,8 +11,8 @@ from pathlib import Path
 import sqlite_utils
 
 from workbench.errors import WorkbenchError
-from workbench.store.db import checkpoint, connect, transaction
-from workbench.store.schema import SCHEMA, SCHEMA_VERSION
+from workbench.store.db import checkpoint, connect, transaction, utc_now
+from workbench.store.schema import SCHEMA, SCHEMA_VERSION, STALE_KEY
 
 
 def create_database(path: str | Path, kind: str, meta: dict[str, str]) -> sqlite3.Connection:
@@ -86,6 +86,22 @@ def _migrations() -> sqlite_utils.Migrations:
             "(SELECT max(rowid) FROM submissions WHERE outcome = 'merged' GROUP BY nonce, seq)"
         )
         db.conn.execute(ONE_MERGE_PER_SEQ)
+
+    @migrations(name="0003_exact_consolidated_values")
+    def exact_consolidated_values(db: sqlite_utils.Database) -> None:
+        # Consolidated values are kept exact beside their display (CONSOLIDATED_EXACT says how to read them).
+        # Databases created since carry the column from SCHEMA already.
+        if "exact" not in {r[1] for r in db.conn.execute("PRAGMA table_info(consolidated)")}:
+            db.conn.execute("ALTER TABLE consolidated ADD COLUMN exact TEXT")
+        # N/A, and published results imported as they are, were exact as stored.
+        db.conn.execute("UPDATE consolidated SET exact = value WHERE exact IS NULL AND (value = 'NA' OR method = "
+                        "'imported')")
+        # Any other stored value was rounded before it was stored, so its exact value is unknown: it stays
+        # NULL (nothing wrong can be read from it) and the round is marked stale, so that the next merge
+        # re-consolidates all of it. `value` still shows what it showed.
+        rounded = db.conn.execute("SELECT 1 FROM consolidated WHERE exact IS NULL AND value IS NOT NULL LIMIT 1")
+        if rounded.fetchone() is not None:
+            db.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
 
     return migrations
 

@@ -51,7 +51,7 @@ CREATE TABLE submissions (export_id TEXT PRIMARY KEY, nonce TEXT NOT NULL, revie
 CREATE INDEX submissions_nonce ON submissions (nonce, seq);
 CREATE TABLE consolidated (round TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
     indicator TEXT NOT NULL, value TEXT, n INTEGER NOT NULL DEFAULT 0, method TEXT NOT NULL,
-    flags TEXT NOT NULL DEFAULT '', PRIMARY KEY (round, target_kind, target_id, indicator));
+    flags TEXT NOT NULL DEFAULT '', exact TEXT, PRIMARY KEY (round, target_kind, target_id, indicator));
 CREATE INDEX consolidated_target ON consolidated (target_kind, target_id);
 CREATE TABLE search_keys (kind TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, keys TEXT NOT NULL,
     PRIMARY KEY (kind, id));
@@ -62,3 +62,18 @@ SCHEMA_TABLES = (
     "package_pairs", "assignments", "scores", "score_events", "submissions", "consolidated",
     "search_keys",
 )
+
+CONSOLIDATED_EXACT = "CASE WHEN exact IS NOT NULL THEN exact WHEN method = 'imported' THEN value END"
+"""SQL for a `consolidated` row's exact value, to select wherever a number is computed from the table.
+
+The columns: `value` is the display text (the exact value rounded half-up to 得分小数位, as every earlier
+version stored it), `exact` the exact value as text: an integer "p" or a reduced fraction "p/q" (what
+`str(Fraction)` writes and `Fraction(text)` reads), "NA", or NULL. An imported past result is the published
+number itself, exact as given, so its `value` serves when `exact` was not written. NULL from this expression
+with a non-NULL `value` means the row was rounded by an earlier version and not yet recomputed: the round is
+then marked stale (STALE_KEY) and its next consolidation rewrites it.
+"""
+
+STALE_KEY = "consolidation_stale_since"
+"""meta key set by every ingest (and by the migration that added `exact`), cleared by the re-consolidation
+that follows: while it is set, the next merge re-consolidates the whole round."""
