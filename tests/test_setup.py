@@ -214,7 +214,36 @@ def test_rules_are_validated_and_an_empty_value_switches_a_rule_off(tmp_path: Pa
     files = SetupFiles(**{**small_files(tmp_path).__dict__, "rules": rules})
     with pytest.raises(InputRefused, match=r"rules\.csv"):
         init_round(tmp_path / "r.db", "R", files)
-    write_csv(rules, "规则,值\n分歧阈值,\n及格线,60\n")
+    write_csv(rules, "规则,值\n分歧阈值,\n及格线,8\n")
     init_round(tmp_path / "r.db", "R", files)
     settings = ConsolidationSettings.from_rules(Store.open(tmp_path / "r.db").rules_mapping())
     assert settings.spread_threshold is None
+
+
+def test_a_parent_points_that_contradict_its_leaves_are_refused_at_their_cell(tmp_path: Path) -> None:
+    bad = """
+代码,上级,名称,类型,分值,步长,适用,可不适用,说明
+A,,信息公开,,90,,,,
+A1,A,政策发布,评分,60,1,网站,否,
+A2,A,互动交流,评分,40,1,网站,否,
+"""
+    problems = refusal(tmp_path, indicators=bad)
+    assert any(p.startswith("indicators.csv:2:5:") and "90" in p and "100" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("rule", "row", "said"), [
+    ("及格线,60", "及格线 60", "every site would fail"),
+    ("加分门槛,20", "加分门槛 20", "no bonus would ever count"),
+    ("等级,卓越:95;合格:0", "卓越:95", "no site could ever get them"),
+])
+def test_rules_beyond_what_a_target_can_reach_are_refused_at_their_row(
+    tmp_path: Path, rule: str, row: str, said: str
+) -> None:
+    """The small system's sites reach a base of 20 (and 25 with their bonus): one round graded every target 不合格."""
+    rules = write_csv(tmp_path / "rules.csv", f"规则,值\n{rule}\n")
+    files = SetupFiles(**{**small_files(tmp_path).__dict__, "rules": rules})
+    with pytest.raises(InputRefused) as refused:
+        init_round(tmp_path / "r.db", "R", files)
+    (problem,) = refused.value.problems
+    assert str(problem).startswith("rules.csv:2:2:") and row in str(problem) and said in str(problem)
+    assert not (tmp_path / "r.db").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from workbench.errors import InputRefused, InvalidRule, Problem, WorkbenchError
-from workbench.model import Indicator, IndicatorKind, TargetKind
+from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import IndicatorTree, parse_value
 from workbench.scoring.rules import ALIASES, check_rule, read_rules, rule_name
 from workbench.search.index import INDICATOR_ENTRY
@@ -236,22 +236,51 @@ def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
             max_score=max_score, step=step, applies_to=applies or "both",
             description=row["description"].value, position=position, allow_na=allow_na,
         ))
-    _check_cycles(c, table, out)
+    if not _check_cycles(c, table, out):
+        _check_parent_points(c, table, out)
     return out
 
 
-def _check_cycles(c: _Collector, table: Table, indicators: list[Indicator]) -> None:
+def _check_parent_points(c: _Collector, table: Table, indicators: list[Indicator]) -> None:
+    """A parent's 分值, where given, is the sum of its leaves' (the round stores that sum): a different number
+    means the file says two things, and which one is meant only its author knows."""
+    try:
+        tree = IndicatorTree(indicators)
+    except ValueError:  # a repeated code, refused already: no sum to compare with
+        return
+    rows = {r["code"].value: r for r in table.rows}
+    for ind in indicators:
+        row = rows.get(ind.code)
+        if row is None or tree.is_leaf(ind.code) or not row["max_score"].value:
+            continue
+        try:
+            given = Decimal(row["max_score"].value)
+        except ArithmeticError:
+            continue  # already refused as not a number
+        total = sum((leaf.max_score for leaf in _leaves_under(tree, ind.code)), Decimal(0))
+        if given != total:
+            c.add(row["max_score"].where,
+                  f"上级指标「{shown(ind.code)}」的分值 {given} 与其末级指标分值之和 {total} 不符；请改正分值或留空"
+                  f"（留空时取末级之和）/ the 分值 of parent {shown(ind.code)!r}, {given}, differs from the sum of its "
+                  f"leaves, {total}: correct it, or leave it empty (the sum is then taken)")
+
+
+def _check_cycles(c: _Collector, table: Table, indicators: list[Indicator]) -> bool:
+    """Refuse parent chains that loop; whether any did."""
     parent_of = {i.code: i.parent for i in indicators}
     where = {r["code"].value: r["parent"].where for r in table.rows}
+    found = False
     for code in parent_of:
         seen = {code}
         node = parent_of.get(code)
         while node is not None:
             if node in seen:
                 c.add(where[code], f"指标「{code}」的上级形成循环 / parent chain of {code!r} forms a cycle")
+                found = True
                 break
             seen.add(node)
             node = parent_of.get(node)
+    return found
 
 
 def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
@@ -281,6 +310,48 @@ def _read_rules(c: _Collector, table: Table | None) -> dict[str, str]:
         except InvalidRule as exc:  # each row passed alone: a rule that depends on another (none yet)
             c.add(table.name, f"规则无效 / invalid rules: {exc.message}")
     return rules
+
+
+def _check_reachable(
+    c: _Collector, table: Table | None, rules: dict[str, str], indicators: list[Indicator], kinds: list[TargetKind]
+) -> None:
+    """A pass mark, bonus gate or grade band the coordinator set must be within what a target of each kind
+    with targets in the round can reach: beyond it, every target fails, the bonus never counts, or a band is
+    empty for good — a slip in the rules file, refused at its row."""
+    if table is None:
+        return
+    try:
+        parsed, _ = read_rules(rules)
+        tree = IndicatorTree(indicators)
+    except (InvalidRule, ValueError):
+        return
+    where = {rule_name(r["key"].value): r["rule_value"].where for r in table.rows}
+    for kind in kinds:
+        leaves = tree.leaves(kind)
+        if not leaves:
+            continue
+        label = TARGET_LABELS[kind]
+        base = sum((leaf.max_score for leaf in leaves if leaf.kind in (IndicatorKind.SCORE, IndicatorKind.DEDUCT)),
+                   Decimal(0))
+        bonus = sum((leaf.max_score for leaf in leaves if leaf.kind == IndicatorKind.BONUS), Decimal(0))
+        if parsed.bonus_cap is not None:
+            bonus = min(bonus, parsed.bonus_cap)
+        top = base + bonus
+        if parsed.pass_mark is not None and parsed.pass_mark > base and "pass_mark" in where:
+            c.add(where["pass_mark"], f"及格线 {parsed.pass_mark} 高于{label}可得的最高基础分 {base}，所有{label}都将"
+                                      f"不合格 / the pass mark {parsed.pass_mark} is above the highest base total a "
+                                      f"{kind.value} can reach, {base}: every {kind.value} would fail")
+        if parsed.bonus_gate is not None and bonus > 0 and parsed.bonus_gate >= base and "bonus_gate" in where:
+            c.add(where["bonus_gate"], f"加分门槛 {parsed.bonus_gate} 不低于{label}可得的最高基础分 {base}，"
+                                       f"加分永远不会计入 / the bonus gate {parsed.bonus_gate} is not below the "
+                                       f"highest base total a {kind.value} can reach, {base}: no bonus would "
+                                       "ever count")
+        out_of_reach = [f"{name}:{bound}" for name, bound in parsed.grade_bands if bound > top]
+        if out_of_reach and "grade_bands" in where:
+            c.add(where["grade_bands"], f"等级 {'、'.join(out_of_reach)} 高于{label}可得的最高总分 {top}，"
+                                        f"永远不会有{label}得到 / the grade band(s) {', '.join(out_of_reach)} start "
+                                        f"above the highest total a {kind.value} can reach, {top}: no {kind.value} "
+                                        "could ever get them")
 
 
 def _target_key(c: _Collector, cell: Cell) -> TargetKind | None:
@@ -379,6 +450,9 @@ def init_round(
                 c.add(row[col].where, "名称不能为空 / name is required")
     cases_synthetic = [c.boolean(r["synthetic"], "合成") for r in (cases_t.rows if cases_t else [])]
     assignments = _read_assignments(c, asg_t, rev_t, sites_t, cases_t)
+    if not c.problems:
+        kinds = [kind for kind, t in ((TargetKind.SITE, sites_t), (TargetKind.CASE, cases_t)) if t and t.rows]
+        _check_reachable(c, rules_t, rules, indicators, kinds)
     if ind_t is not None and not c.problems and not any(
         i for i in indicators if IndicatorTree(indicators).is_leaf(i.code)
     ):
