@@ -488,15 +488,9 @@ def format_value(indicator: Indicator, value: Decimal | Fraction | str | None, l
     """
     if isinstance(value, Fraction):
         return format_consolidated(indicator, value, _DEFAULT_VALUE_PLACES, lang)
-    if value is None:
-        return ""
     if isinstance(value, str) and value != NA:
         value = Decimal(value)
-    words = _words(value, indicator.kind == IndicatorKind.VETO, lang == "en")
-    if words is not None:
-        return words
-    assert isinstance(value, Decimal)
-    return format(round_half_up(value, step_places(indicator.step)), "f")
+    return _display(indicator, value, step_places(indicator.step), lang)
 
 
 def consolidated_places(indicator: Indicator, value_places: int) -> int:
@@ -516,12 +510,17 @@ def format_consolidated(
     majority reads 是/否. `value_places` is the round's ConsolidationSettings.value_places. Display only:
     totals are computed from the exact value, never from this text.
     """
-    if value is None:
-        return ""
     if isinstance(value, str) and value != NA:
         value = Fraction(value)
+    return _display(indicator, value, consolidated_places(indicator, value_places), lang)
+
+
+def _display(indicator: Indicator, value: Decimal | Fraction | str | None, places: int, lang: str) -> str:
+    """A parsed value as text: empty, 不适用 or 是/否 in words, else the number rounded half-up to `places`."""
+    if value is None:
+        return ""
     words = _words(value, indicator.kind == IndicatorKind.VETO, lang == "en")
     if words is not None:
         return words
     assert not isinstance(value, str)
-    return format(round_half_up(value, consolidated_places(indicator, value_places)), "f")
+    return format(round_half_up(value, places), "f")
