@@ -12,7 +12,6 @@ comparison to do, so the pre-check's own floor is 1× calamine. Exit status 1 wh
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -21,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the benchmarks package, as pytest and mypy name it
 
+from benchmarks.figures import ratio_figure, series
 from workbench.signed.xlsxcheck import check_xlsx
 
 FLOOR = 1.0  # check_xlsx ÷ calamine read, its share of verify's 3×
@@ -82,12 +83,9 @@ def main() -> int:
             checks.append(seconds(check_xlsx, path))
             reads.append(seconds(read_with_calamine, path))
 
-    check, read = statistics.median(checks), statistics.median(reads)
-    ratio = check / read
-    ok = ratio <= FLOOR
-    print(f"check_xlsx          median {check:.3f} s  (min {min(checks):.3f})")
-    print(f"calamine read       median {read:.3f} s  (min {min(reads):.3f})")
-    print(f"check_xlsx ÷ calamine read {ratio:.2f}× (floor ≤ {FLOOR:.2f}×): {'ok' if ok else 'FAIL'}")
+    print("  " + series("check_xlsx", checks))
+    print("  " + series("calamine read", reads))
+    ok = ratio_figure("check_xlsx ÷ calamine read", checks, reads, FLOOR)
     return 0 if ok else 1
 
 

@@ -635,6 +635,32 @@ def refresh_search_keys(path: Path) -> None:
     log(f"search keys recomputed in {path} (workbench/search/keys.py changed)", started)
 
 
+def refresh_search_index(path: Path) -> None:
+    """Lay out the stored search index of a round made before there was one (search/stored.py), in place."""
+    from workbench.search.stored import create_search_index, write_search_index
+
+    started = time.perf_counter()
+    store = Store.open(path, expect=KIND_ROUND)
+    try:
+        with transaction(store.conn):
+            create_search_index(store.conn)
+            write_search_index(store.conn)
+        checkpoint(store.conn)
+    finally:
+        store.close()
+    log(f"search index laid out in {path}", started)
+
+
+def _search_index_stored(path: Path) -> bool:
+    from workbench.search.stored import stored_index
+
+    store = Store.open(path, expect=KIND_ROUND)
+    try:
+        return stored_index(store.conn) is not None
+    finally:
+        store.close()
+
+
 def _meta(path: Path, key: str) -> str | None:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -658,6 +684,8 @@ def ensure_round(path: Path = DEFAULT_PATH, params: Params = Params(), *, force:
         print(f"[synthetic] reusing {path} (generator {GENERATOR_VERSION})", file=sys.stderr)
         if _meta(path, META_SEARCH) != search_source_hash():
             refresh_search_keys(path)
+        if not _search_index_stored(path):
+            refresh_search_index(path)
         return path
     if path.exists() and not _synthetic(path):
         raise FileExistsError(f"{path} exists and is not a synthetic round; not overwriting it")

@@ -22,9 +22,9 @@ class Refused(click.ClickException):
     exit_code = 1
 
     def show(self, file: Any = None) -> None:
-        from workbench.cli.output import terminal_text
+        from workbench.cli.quick import refusal_line
 
-        click.echo(f"错误 / error: {terminal_text(self.message, multiline=True)}", err=True)
+        click.echo(refusal_line(self.message), err=True)
 
 
 class WorkbenchGroup(click.Group):

@@ -1,27 +1,17 @@
-"""The `workbench` command: the group assembled from the command modules, and the console entry point."""
+"""The console entry point of `workbench`, and `cli`, the click group (group.py) that every test invokes.
+
+A plain lookup command line (quick.py) runs without importing click at all: for a cold `workbench scores`
+click costs as much as the rest of the lookup. Every other command line goes to the click group.
+"""
 
 from __future__ import annotations
 
 import io
 import sys
+from typing import TYPE_CHECKING
 
-import click
-
-from workbench.cli import coordinator, lookup, reviewer, setup
-from workbench.cli.base import WorkbenchGroup
-
-
-@click.group(cls=WorkbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="workbench")
-def cli() -> None:
-    """评审工作台 — grade government websites and practice cases offline, sign, merge, consolidate.
-
-    Run `workbench demo` to see it on a demo round.
-    """
-
-
-for command in (*setup.COMMANDS, *reviewer.COMMANDS, *coordinator.COMMANDS, *lookup.COMMANDS):
-    cli.add_command(command)
+if TYPE_CHECKING:
+    import click
 
 
 def main() -> None:
@@ -30,4 +20,18 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
-    cli(prog_name="workbench")
+    from workbench.cli.quick import run_plain
+
+    if not run_plain(sys.argv[1:]):
+        from workbench.cli.group import cli
+
+        cli(prog_name="workbench")
+
+
+def __getattr__(name: str) -> click.Group:
+    # `from workbench.cli.main import cli` loads click and the group only when asked for.
+    if name == "cli":
+        from workbench.cli.group import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,18 +1,22 @@
 """Past-score queries behind `workbench scores` and the sites/cases/indicators listings.
 
 This is the CLI's hot path: stdlib sqlite3 only, search keys read from the database (never
-computed here), and no import of textual, openpyxl, pypinyin or sqlite_utils.
+computed here), and no import of textual, openpyxl, pypinyin or sqlite_utils. A lookup reads the index the
+round stored (stored.py) only as far as its query needs; where none is stored, it loads every key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from workbench.errors import NotFound
 from workbench.model import Indicator, TargetKind
-from workbench.scoring.indicators import IndicatorTree, format_consolidated, format_value
-from workbench.search.index import KINDS, SearchEntry, SearchIndex
+from workbench.search.index import KINDS, SearchEntry, SearchIndex, entry_from_row
+from workbench.search.stored import keys_sql, stored_index
 from workbench.store.db import Store, decode_value
+
+if TYPE_CHECKING:  # imported by lookup_scores: the listings never need the scoring engine
+    from workbench.scoring.indicators import IndicatorTree
 
 # In NOT EXISTS, `+s.round` keeps SQLite off the primary key (round, reviewer_id, …): with round alone it
 # would scan every score of the current round per row (13 s on a national round); scores_target is exact.
@@ -65,8 +69,7 @@ class NoMatch(NotFound):
         self.nearest = nearest
 
 
-@dataclass(frozen=True)
-class ScoreRow:
+class ScoreRow(NamedTuple):
     round: str
     target: str
     indicator: str
@@ -79,10 +82,16 @@ class ScoreRow:
         return (self.round, self.target, self.indicator, self.reviewer, self.value, self.consolidated, self.note)
 
 
-def load_index(store: Store, kinds: tuple[str, ...] = KINDS) -> SearchIndex:
-    marks = ", ".join("?" for _ in kinds)
-    rows = store.conn.execute(f"SELECT kind, id, name, keys FROM search_keys WHERE kind IN ({marks})", kinds)
-    return SearchIndex.from_rows(rows)
+def load_index(store: Store, kinds: tuple[str, ...] = KINDS, *, lazy: bool = False) -> SearchIndex:
+    """The search index over `kinds`: the stored one where the database holds it, else made from every key.
+
+    ``lazy`` reads the stored index from the store as queries need it (the store must stay open while it is
+    used, on this thread); otherwise the index never touches the store again once returned.
+    """
+    stored = stored_index(store.conn, kinds, eager=not lazy)
+    if stored is not None:
+        return stored
+    return SearchIndex.from_rows(store.conn.execute(keys_sql(kinds), kinds))
 
 
 WHAT = {
@@ -108,8 +117,7 @@ def _leaves_for(tree: IndicatorTree, entries: list[SearchEntry]) -> list[Indicat
     return [leaf for leaf in tree.leaves() if best.id in {p.code for p in tree.path(leaf.code)}]
 
 
-@dataclass(frozen=True)
-class ScoresResult:
+class ScoresResult(NamedTuple):
     target: SearchEntry
     also: list[SearchEntry]
     rows: list[ScoreRow]
@@ -124,9 +132,11 @@ def lookup_scores(
     reviewer: str | None = None,
     lang: str = "zh",
 ) -> ScoresResult:
-    index = load_index(store)
+    index = load_index(store, lazy=True)
     targets = resolve(index, query, (TargetKind.SITE, TargetKind.CASE))
     target, also = targets[0], targets[1:4]
+    from workbench.scoring.indicators import IndicatorTree, format_consolidated, format_value
+
     tree = IndicatorTree(store.indicators())
     wanted: set[str] | None = None
     if indicator:
@@ -156,7 +166,6 @@ def lookup_scores(
 
 def list_entries(store: Store, kind: str, query: str | None) -> list[SearchEntry]:
     """All sites/cases/indicators, or those matching a fuzzy query (best first)."""
-    index = load_index(store, (kind,))
     if not query:
-        return list(index.entries)
-    return resolve(index, query, (kind,))
+        return [entry_from_row(row) for row in store.conn.execute(keys_sql((kind,)), (kind,))]
+    return resolve(load_index(store, (kind,), lazy=True), query, (kind,))

@@ -509,6 +509,7 @@ def _leaves_under(tree: IndicatorTree, code: str) -> list[Indicator]:
 def write_search_keys(conn: sqlite3.Connection) -> None:
     """Compute pinyin search keys once, at build time, so lookups never import pypinyin."""
     from workbench.search.keys import build_entry, entry_to_row
+    from workbench.search.stored import write_search_index
 
     sites = conn.execute("SELECT id, name, region FROM sites")
     entries = [build_entry(TargetKind.SITE, r[0], r[1], (r[2],)) for r in sites]
@@ -517,6 +518,7 @@ def write_search_keys(conn: sqlite3.Connection) -> None:
     indicators = conn.execute("SELECT code, name FROM indicators")
     entries += [build_entry(INDICATOR_ENTRY, r[0], r[1]) for r in indicators]
     insert_rows(conn, "search_keys", (entry_to_row(e) for e in entries))
+    write_search_index(conn)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,6 +103,16 @@ def _migrations() -> sqlite_utils.Migrations:
         if rounded.fetchone() is not None:
             db.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
 
+    @migrations(name="0006_search_index")
+    def search_index(db: sqlite_utils.Database) -> None:
+        # The search index laid out beside its keys, so that a lookup reads it instead of splitting every key.
+        # A database made before keeps working without it (a lookup then reads the keys); this lays out the
+        # keys it already holds. Kept last, after any migration that may rewrite the keys.
+        from workbench.search.stored import create_search_index, write_search_index
+
+        create_search_index(db.conn)
+        write_search_index(db.conn)
+
     return migrations
 
 
