@@ -21,25 +21,80 @@ from workbench.cli.output import terminal_text
 @click.option("--reviewers", type=click.Path(path_type=Path), required=True, help="评审专家 .xlsx/.csv")
 @click.option("--assignments", type=click.Path(path_type=Path), required=True, help="评审分配 .xlsx/.csv")
 @click.option("--rules", type=click.Path(path_type=Path), default=None, help="评分规则 .xlsx/.csv")
+@click.option("--conflicts", type=click.Path(path_type=Path), default=None,
+              help="申报的回避关系 / declared conflicts of interest .xlsx/.csv")
 def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path, sites: Path, cases: Path,
-         reviewers: Path, assignments: Path, rules: Path | None) -> None:
+         reviewers: Path, assignments: Path, rules: Path | None, conflicts: Path | None) -> None:
     """Build a round database from the coordinator's set-up files.
 
     \b
     Example:
       workbench init round.db --round 2022 --name "2022年数字政府评估" --year 2022 \\
         --indicators indicators.csv --sites sites.csv --cases cases.csv \\
-        --reviewers reviewers.csv --assignments assignments.csv --rules rules.csv
+        --reviewers reviewers.csv --assignments assignments.csv --rules rules.csv --conflicts conflicts.csv
     """
     from workbench.setup.round import SetupFiles, init_round
 
-    files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules)
+    files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules, conflicts)
     s = init_round(db, round_id, files, name=name, year=year)
     click.echo(
         f"已创建轮次 {terminal_text(s.round_id)}：{terminal_text(str(s.path))}\n"
         f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
-        f"评审专家 {s.reviewers}  分配 {s.assignments}"
+        f"评审专家 {s.reviewers}  分配 {s.assignments}" + (f"  申报回避 {s.conflicts}" if s.conflicts else "")
     )
+
+
+@click.command()
+@click.option("--sites", type=click.Path(path_type=Path), required=True, help="网站 .xlsx/.csv")
+@click.option("--cases", type=click.Path(path_type=Path), required=True, help="案例 .xlsx/.csv")
+@click.option("--reviewers", type=click.Path(path_type=Path), required=True,
+              help="评审专家 .xlsx/.csv（可含 容量、专长 列 / may hold capacity and expertise columns）")
+@click.option("--conflicts", type=click.Path(path_type=Path), default=None,
+              help="申报的回避关系 / declared conflicts of interest .xlsx/.csv")
+@click.option("--per-target", type=click.IntRange(min=1), default=3, show_default=True,
+              help="每个对象的评审专家人数 / reviewers per target")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="随机种子：同一种子得到同一分配 / the same seed gives the same assignment")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="分配文件 / assignments file to write (.xlsx, or .csv)")
+@click.option("--allow-disconnected", is_flag=True,
+              help="专家关联图无法连通时仍写出分配 / write the file even if the reviewer graph stays split")
+def assign(sites: Path, cases: Path, reviewers: Path, conflicts: Path | None, per_target: int, seed: int,
+           out: Path, allow_disconnected: bool) -> None:
+    """Assign reviewers to every site and case automatically (回避, balanced loads, a linked reviewer graph).
+
+    The file written is one `workbench init --assignments` accepts unchanged.
+
+    \b
+    Example:
+      workbench assign --sites sites.csv --cases cases.csv --reviewers reviewers.csv \\
+        --conflicts conflicts.csv --per-target 3 --seed 1 -o assignments.xlsx
+    """
+    from workbench.setup.assign import make_assignments
+
+    plan = make_assignments(sites, cases, reviewers, conflicts, out, per_target=per_target, seed=seed,
+                            allow_disconnected=allow_disconnected)
+    rows = sum(len(p) for p in plan.chosen)
+    click.echo(f"已写入评审分配 {terminal_text(str(out))}：{rows:,} 条"
+               f"（每个对象 {plan.per_target} 位专家，种子 {seed}）")
+    for load in plan.loads:
+        label = "网站" if load.kind.value == "site" else "案例"
+        state = "均衡 / balanced" if load.balanced else "未能完全均衡 / not fully balanced"
+        click.echo(f"  {label} {load.targets:,} 个：每位专家 {load.low}–{load.high} 个（{state}）")
+        if load.reason:
+            click.echo(f"    {terminal_text(load.reason)}")
+    if plan.case_reviews and any(r.expertise for r in plan.reviewers):
+        click.echo(f"  专长匹配 / expertise: 案例评审 {plan.expertise_matches:,}/{plan.case_reviews:,} 次"
+                   "由专长与领域相符的专家承担")
+    linked = "连通 / connected" if plan.components <= 1 else f"分成 {plan.components} 部分 / {plan.components} parts"
+    click.echo(f"  专家关联图 / reviewer graph: {linked}（交换 {plan.swaps} 次 / {plan.swaps} swap(s)）")
+    if plan.link_problem:
+        click.echo(f"  {terminal_text(plan.link_problem)}")
+    if plan.declared:
+        click.echo(f"  已遵守申报回避 {plan.declared} 条 / declared conflicts kept: {plan.declared}")
+    if plan.unused:
+        shown = "、".join(plan.unused[:10]) + ("等" if len(plan.unused) > 10 else "")
+        click.echo(f"  未分到任何对象的专家 / reviewers given no target: {terminal_text(shown)}")
 
 
 @click.command("import-results")
@@ -113,4 +168,4 @@ def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
     run_review(pkg, None)
 
 
-COMMANDS = (init, import_results_cmd, package, demo)
+COMMANDS = (init, assign, import_results_cmd, package, demo)

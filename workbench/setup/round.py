@@ -21,6 +21,7 @@ from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import IndicatorTree, parse_value
 from workbench.scoring.rules import ALIASES, check_rule, read_rules, rule_name
 from workbench.search.index import INDICATOR_ENTRY
+from workbench.setup.conflicts import ConflictIndex, DeclaredConflict, describe, write_conflicts
 from workbench.setup.tables import Cell, Table, id_key, read_table, shown
 from workbench.store.db import Store, checkpoint, encode_value, insert_rows, transaction
 from workbench.store.migrations import building
@@ -52,6 +53,8 @@ class SetupFiles:
     reviewers: Path
     assignments: Path
     rules: Path | None = None
+    conflicts: Path | None = None
+    """Declared conflicts of interest (回避): checked against the assignments and stored in the round."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class RoundSummary:
     cases: int
     reviewers: int
     assignments: int
+    conflicts: int = 0
 
 
 class _Ids(Generic[V]):
@@ -373,20 +377,88 @@ def _conflict(reviewer: dict[str, Cell], target: dict[str, Cell], kind: TargetKi
     return None
 
 
+def _target_org(target: dict[str, Cell], kind: TargetKind) -> str:
+    """The 单位 a target belongs to: a site's name, a case's 申报单位."""
+    return target["name"].value if kind is TargetKind.SITE else target["government"].value
+
+
+def _id_lookups(
+    reviewers: Table, sites: Table, cases: Table
+) -> tuple[_Ids[dict[str, Cell]], dict[TargetKind, _Ids[dict[str, Cell]]]]:
+    """The reviewers and the targets by id, for the files that refer to them."""
+    by_reviewer = _Ids({r["id"].value: r for r in reviewers.rows}, reviewers.name)
+    targets = {
+        TargetKind.SITE: _Ids({r["id"].value: r for r in sites.rows}, sites.name),
+        TargetKind.CASE: _Ids({r["id"].value: r for r in cases.rows}, cases.name),
+    }
+    return by_reviewer, targets
+
+
+def _read_conflicts(
+    c: _Collector, table: Table | None, reviewers: Table | None, sites: Table | None, cases: Table | None,
+) -> list[DeclaredConflict]:
+    """Declared conflicts, one a row: a reviewer and either a target (对象类型 + 对象编号) or a 单位, with the
+    reason. Every reference must name an id of the set-up files; a 单位 may name any unit (one that no target
+    of this round belongs to forbids nothing, and is kept as declared)."""
+    if table is None or reviewers is None or sites is None or cases is None:
+        return []
+    by_reviewer, targets = _id_lookups(reviewers, sites, cases)
+    seen: dict[tuple[str, str, str], str] = {}
+    out: list[DeclaredConflict] = []
+    for row, row_where in zip(table.rows, table.row_wheres, strict=True):
+        reviewer = c.find(row["reviewer_id"], by_reviewer, "评审专家", "reviewer")
+        reason = row["reason"].value
+        if not reason:
+            c.add(row["reason"].where, "原因不能为空：请写明申报的关系（如三年内曾任职、亲属关系）/ "
+                                       "reason is required: name the relation declared (e.g. employed there "
+                                       "within three years, kinship)")
+        org, kind_cell, tid_cell = row["org"], row["target_kind"], row["target_id"]
+        kind: TargetKind | None = None
+        if org.value and (kind_cell.value or tid_cell.value):
+            c.add(org.where, "「单位」与「对象类型、对象编号」只能填一种：一行申报一个对象或一个单位 / give either "
+                             "单位 (org) or 对象类型 and 对象编号 (the target), not both: one target or one unit a row")
+            continue
+        if org.value:
+            key = ("org", id_key(org.value), "")
+            where = org.where
+        elif kind_cell.value or tid_cell.value:
+            kind = _target_key(c, kind_cell)
+            if kind is None:
+                continue
+            label = TARGET_LABELS[kind]
+            if c.find(tid_cell, targets[kind], label, kind.value) is None:
+                continue
+            key = (kind.value, tid_cell.value, "")
+            where = tid_cell.where
+        else:
+            c.add(row_where, "须填写「对象类型」和「对象编号」，或填写「单位」/ give the target (对象类型 and "
+                             "对象编号) or a unit (单位) that the relation is with")
+            continue
+        if reviewer is None or not reason:
+            continue
+        key = (row["reviewer_id"].value, *key[:2])
+        if key in seen:
+            c.add(where, f"重复申报（首次出现于 {_short(seen[key])}）/ duplicate declaration")
+            continue
+        seen[key] = where
+        out.append(DeclaredConflict(
+            reviewer_id=row["reviewer_id"].value, target_kind=kind, target_id=tid_cell.value if kind else None,
+            org=org.value or None, reason=reason, where=row_where,
+        ))
+    return out
+
+
 def _read_assignments(
     c: _Collector,
     table: Table | None,
     reviewers: Table | None,
     sites: Table | None,
     cases: Table | None,
+    declared: ConflictIndex | None = None,
 ) -> list[dict[str, object]]:
     if table is None or reviewers is None or sites is None or cases is None:
         return []
-    by_reviewer = _Ids({r["id"].value: r for r in reviewers.rows}, reviewers.name)
-    targets = {
-        TargetKind.SITE: _Ids({r["id"].value: r for r in sites.rows}, sites.name),
-        TargetKind.CASE: _Ids({r["id"].value: r for r in cases.rows}, cases.name),
-    }
+    by_reviewer, targets = _id_lookups(reviewers, sites, cases)
     seen: dict[tuple[str, TargetKind, str], str] = {}
     out: list[dict[str, object]] = []
     for row in table.rows:
@@ -407,6 +479,9 @@ def _read_assignments(
         seen[key] = row["target_id"].where
         if reviewer is not None:
             conflict = _conflict(reviewer, target, kind)
+            if conflict is None and declared is not None:
+                found = declared.covering(rid, kind, tid, _target_org(target, kind))
+                conflict = describe(found) if found is not None else None
             if conflict and not override:
                 c.add(
                     row["reviewer_id"].where,
@@ -415,6 +490,55 @@ def _read_assignments(
                 )
         out.append({"reviewer_id": rid, "target_kind": kind.value, "target_id": tid, "coi_override": int(override)})
     return out
+
+
+def _check_ids_and_names(c: _Collector, sites: Table | None, cases: Table | None, reviewers: Table | None) -> None:
+    for table, label in ((sites, "网站编号"), (cases, "案例编号"), (reviewers, "专家编号")):
+        if table is not None:
+            c.unique(table.rows, "id", label)
+    for table, col in ((sites, "name"), (cases, "title"), (reviewers, "name")):
+        for row in table.rows if table else []:
+            if not row[col].value:
+                c.add(row[col].where, "名称不能为空 / name is required")
+
+
+@dataclass(frozen=True)
+class AssignSetup:
+    """What `workbench assign` reads: the targets, the reviewers (with 容量 and 专长) and the declared conflicts,
+    validated as `init` validates them."""
+
+    sites: Table
+    cases: Table
+    reviewers: Table
+    capacity: list[int | None]
+    """Per reviewer row: the most targets (sites and cases together) the reviewer takes; None = no limit."""
+    conflicts: list[DeclaredConflict]
+
+
+def read_assign_setup(sites: Path, cases: Path, reviewers: Path, conflicts: Path | None = None) -> AssignSetup:
+    """Read and validate the files an automatic assignment starts from, or refuse them all (InputRefused)."""
+    c = _Collector()
+    sites_t = c.table(sites, ("id", "name"), ("region", "level", "url"))
+    cases_t = c.table(cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
+    rev_t = c.table(reviewers, ("id", "name"), ("org", "region", "capacity", "expertise"))
+    coi_t = c.table(conflicts, ("reviewer_id", "reason"), ("target_kind", "target_id", "org"))
+    _check_ids_and_names(c, sites_t, cases_t, rev_t)
+    capacity: list[int | None] = []
+    for row in rev_t.rows if rev_t else []:
+        cell = row["capacity"]
+        number = c.decimal(cell, "容量") if cell.value else None
+        if number is not None and (number < 0 or number != number.to_integral_value()):
+            c.add(cell.where, f"容量「{shown(cell.value)}」应为不小于 0 的整数（该专家最多评审的对象数），"
+                              "或留空表示不限 / capacity must be a whole number of targets, 0 or more, "
+                              "or empty for no limit")
+            number = None
+        capacity.append(int(number) if number is not None else None)
+    declared = _read_conflicts(c, coi_t, rev_t, sites_t, cases_t)
+    if c.problems:
+        raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
+                                       f"{len(c.problems)} problem(s); nothing was written")
+    assert sites_t and cases_t and rev_t
+    return AssignSetup(sites_t, cases_t, rev_t, capacity, declared)
 
 
 def init_round(
@@ -439,17 +563,13 @@ def init_round(
     cases_t = c.table(files.cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
     rev_t = c.table(files.reviewers, ("id", "name"), ("org", "region"))
     asg_t = c.table(files.assignments, ("reviewer_id", "target_kind", "target_id"), ("coi_override",))
+    coi_t = c.table(files.conflicts, ("reviewer_id", "reason"), ("target_kind", "target_id", "org"))
     indicators = _read_indicators(c, ind_t)
     rules = _read_rules(c, rules_t)
-    for table, label in ((sites_t, "网站编号"), (cases_t, "案例编号"), (rev_t, "专家编号")):
-        if table is not None:
-            c.unique(table.rows, "id", label)
-    for table, col in ((sites_t, "name"), (cases_t, "title"), (rev_t, "name")):
-        for row in table.rows if table else []:
-            if not row[col].value:
-                c.add(row[col].where, "名称不能为空 / name is required")
+    _check_ids_and_names(c, sites_t, cases_t, rev_t)
     cases_synthetic = [c.boolean(r["synthetic"], "合成") for r in (cases_t.rows if cases_t else [])]
-    assignments = _read_assignments(c, asg_t, rev_t, sites_t, cases_t)
+    declared = _read_conflicts(c, coi_t, rev_t, sites_t, cases_t)
+    assignments = _read_assignments(c, asg_t, rev_t, sites_t, cases_t, ConflictIndex(declared))
     if not c.problems:
         kinds = [kind for kind, t in ((TargetKind.SITE, sites_t), (TargetKind.CASE, cases_t)) if t and t.rows]
         _check_reachable(c, rules_t, rules, indicators, kinds)
@@ -476,11 +596,13 @@ def init_round(
         ))
         insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
         insert_rows(conn, "assignments", assignments)
+        write_conflicts(conn, declared)
         write_search_keys(conn)
     tree = IndicatorTree(indicators)
     return RoundSummary(
         path=db_path, round_id=round_id, indicators=len(indicators), leaves=len(tree.leaves()),
         sites=len(sites_t.rows), cases=len(cases_t.rows), reviewers=len(rev_t.rows), assignments=len(assignments),
+        conflicts=len(declared),
     )
 
 

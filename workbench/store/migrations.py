@@ -12,7 +12,12 @@ import sqlite_utils
 
 from workbench.errors import WorkbenchError
 from workbench.store.db import checkpoint, connect, transaction, utc_now
-from workbench.store.schema import SCHEMA, SCHEMA_VERSION, STALE_KEY
+from workbench.store.schema import (
+    DECLARED_CONFLICTS_TABLE,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STALE_KEY,
+)
 
 
 def create_database(path: str | Path, kind: str, meta: dict[str, str]) -> sqlite3.Connection:
@@ -102,6 +107,11 @@ def _migrations() -> sqlite_utils.Migrations:
         rounded = db.conn.execute("SELECT 1 FROM consolidated WHERE exact IS NULL AND value IS NOT NULL LIMIT 1")
         if rounded.fetchone() is not None:
             db.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
+
+    @migrations(name="0005_declared_conflicts")
+    def declared_conflicts(db: sqlite_utils.Database) -> None:
+        # Declared conflicts of interest (回避) stored in the round; a round made before has none.
+        db.conn.execute(DECLARED_CONFLICTS_TABLE)
 
     @migrations(name="0006_search_index")
     def search_index(db: sqlite_utils.Database) -> None:

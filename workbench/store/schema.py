@@ -63,6 +63,13 @@ SCHEMA_TABLES = (
     "search_keys",
 )
 
+DECLARED_CONFLICTS_TABLE = """CREATE TABLE IF NOT EXISTS declared_conflicts (
+    reviewer_id TEXT NOT NULL, target_kind TEXT, target_id TEXT, org TEXT, reason TEXT NOT NULL,
+    CHECK ((target_kind IS NULL AND target_id IS NULL) <> (org IS NULL)))"""
+"""Conflicts of interest the reviewers declared (回避, workbench.setup.conflicts): one target, or a 单位 covering
+every target of it. Made by migration 0005 rather than SCHEMA, so that a round made before opens as it is
+(Store.open asks for SCHEMA_TABLES only) and readers take a missing table for no declarations."""
+
 CONSOLIDATED_EXACT = "CASE WHEN exact IS NOT NULL THEN exact WHEN method = 'imported' THEN value END"
 """SQL for a `consolidated` row's exact value, to select wherever a number is computed from the table.
 
