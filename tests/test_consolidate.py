@@ -27,7 +27,7 @@ D = Decimal
 F = Fraction
 SCORE, DEDUCT, VETO = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.VETO
 DEFAULT = ConsolidationSettings()
-QUIET = ConsolidationSettings(spread_threshold=None, z_threshold=None)
+QUIET = ConsolidationSettings(spread_threshold=None, gap_threshold=None, z_threshold=None)
 
 
 def ind(
@@ -123,7 +123,7 @@ def test_a_veto_goes_by_majority_and_any_split_is_disputed(votes: list[str], val
 
 
 def test_a_veto_tie_is_disputed_even_with_the_thresholds_off() -> None:
-    quiet = ConsolidationSettings(min_reviews=1, spread_threshold=None, z_threshold=None)
+    quiet = ConsolidationSettings(min_reviews=1, spread_threshold=None, gap_threshold=None, z_threshold=None)
     assert cell(["1", "0"], VETO_LEAF, quiet).flags == ("disagreement",)
 
 
@@ -161,31 +161,82 @@ def test_an_assigned_reviewer_without_a_value_flags_the_cell_missing() -> None:
 
 
 def test_fewer_reviews_than_the_minimum_is_missing_even_when_everyone_assigned_scored() -> None:
-    stats = cell(["5", "6"])
+    stats = cell(["5", "6"], settings=ConsolidationSettings(min_reviews=3))
     assert (stats.flags, stats.unscored) == (("missing",), ())
     assert cell(["5", "6"], settings=ConsolidationSettings(min_reviews=2)).flags == ()
 
 
+def test_by_default_the_minimum_is_the_panel_the_target_was_assigned() -> None:
+    # A 2-reviewer design is complete with two reviews; a 3-reviewer one is not.
+    assert cell(["5", "6"], expected={"R1", "R2"}).flags == ()
+    assert cell(["5", "6"], expected={"R1", "R2", "R3"}).flags == ("missing",)
+    # An out-of-range value leaves the panel one usable review short.
+    assert cell(["5", "6", "60"], expected={"R1", "R2", "R3"}).flags == ("missing", "out-of-range")
+
+
 def test_a_spread_beyond_the_threshold_is_a_disagreement_with_no_single_outlier() -> None:
-    stats = cell(["2", "5", "8"])  # spread 6 of 10 points
+    stats = cell(["2", "5", "8.5"])  # spread 6.5 of 10 points, no gap beyond 4
     assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), (), F(5))
 
 
-def test_a_spread_at_the_threshold_is_not_beyond_it() -> None:
-    assert cell(["2", "4", "6"]).flags == ()  # spread 4 of 10 = 0.4 exactly
-    assert cell(["2", "4", "6.5"]).flags == ("disagreement",)
+def test_a_spread_beyond_the_threshold_is_a_disagreement() -> None:
+    assert cell(["2", "4", "8"]).flags == ()  # spread 6 of 10 = 0.6 exactly, no gap beyond 4
+    assert cell(["2", "4", "8.5"]).flags == ("disagreement",)
 
 
-def test_a_robust_z_outlier_is_a_disagreement_naming_the_reviewer() -> None:
-    # Median 20, MAD 1: the 10 sits 6.7 robust standard deviations away though the spread is only 11 of 30.
-    stats = cell(["20", "10", "21"], ind("A2", max_score=30))
-    assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), ("R2",), F(20))
+def test_a_gap_between_neighbouring_values_splits_the_panel() -> None:
+    assert cell(["1", "1", "5"]).flags == ()  # gap 4 of 10 = 0.4 exactly
+    assert cell(["1", "1", "5.5"]).flags == ("disagreement",)
+
+
+@pytest.mark.parametrize(
+    ("values", "points", "step", "disputed", "back_to"),
+    [
+        (["30.00", "30.00", "30.05"], 45, "0.01", False, ()),  # robust z would call the 30.05 an outlier
+        (["10", "10", "9.7"], 10, "0.1", False, ()),
+        (["38.25", "39.15", "36.90"], 45, "0.01", False, ()),
+        (["1", "1", "2"], 2, "1", True, ("R3",)),  # half the points apart: the lone reviewer reconsiders
+        (["1", "1", "2"], 2, "0.5", True, ("R3",)),
+        (["0", "1", "2"], 2, "0.5", True, ()),  # no majority: the whole panel reconsiders
+    ],
+)
+def test_three_reviewers_are_disputed_on_the_size_of_their_disagreement(
+    values: list[str], points: int, step: str, disputed: bool, back_to: tuple[str, ...]
+) -> None:
+    stats = cell(values, ind("A1", max_score=points, step=step))
+    assert ("disagreement" in stats.flags) is disputed
+    assert stats.outliers == back_to
+
+
+def test_one_reviewer_planted_half_the_points_away_is_disputed() -> None:
+    leaf = ind("A1", max_score=45, step="0.01")
+    for low in ("10.00", "12.37", "20.00", "22.49"):
+        planted = str(D(low) + D("22.5"))
+        assert "disagreement" in cell([low, low, planted], leaf).flags
+        assert "disagreement" in cell([planted, low, str(D(low) + D("0.4"))], leaf).flags
+
+
+def test_with_five_reviewers_a_robust_z_outlier_gets_the_dispute_alone() -> None:
+    stats = cell(["20", "20", "21", "19", "5"], ind("A2", max_score=30))  # 15 of 30 from the median
+    assert (stats.flags, stats.outliers, stats.value) == (("disagreement",), ("R5",), F(59, 3))
+
+
+def test_a_robust_z_outlier_must_also_be_far_in_points() -> None:
+    # MAD 0.01 on 45 points: 0.3 away is 20 robust standard deviations, and nothing worth a re-review.
+    stats = cell(["30.00", "30.01", "30.00", "30.02", "30.30"], ind("A1", max_score=45, step="0.01"))
+    assert (stats.flags, stats.outliers) == ((), ())
 
 
 def test_with_mad_zero_a_value_one_step_off_is_no_outlier_but_a_far_one_is() -> None:
-    assert cell(["8", "8", "8", "7.5"]).flags == ()
-    far = cell(["8", "8", "8", "5"], settings=ConsolidationSettings(spread_threshold=None))
-    assert (far.flags, far.outliers) == (("disagreement",), ("R4",))
+    assert cell(["8", "8", "8", "8", "7.5"]).flags == ()
+    far = cell(["8", "8", "8", "8", "3"], settings=ConsolidationSettings(spread_threshold=None))
+    assert (far.flags, far.outliers) == (("disagreement",), ("R5",))
+
+
+def test_an_indicator_can_carry_its_own_thresholds() -> None:
+    own = DEFAULT.with_indicator_thresholds({"A1": ("5%", "")})
+    assert cell(["5", "5", "6"], settings=own).flags == ("disagreement",)  # spread 1 of 10 beyond 5 %
+    assert cell(["5", "5", "6"], ind("A9"), settings=own).flags == ()  # other indicators keep the round's
 
 
 def test_with_both_thresholds_off_nothing_is_a_disagreement() -> None:
@@ -205,13 +256,14 @@ def test_an_out_of_range_value_is_flagged_and_never_used(leaf: Indicator, bad: s
     good = "1" if leaf.kind == VETO else "20"
     stats = cell([bad, good, good], leaf)
     assert stats.flags == ("missing", "out-of-range")  # only two usable values remain
-    assert (stats.invalid, stats.n, stats.value) == (("R1",), 2, F(good))
+    # A veto short of the panel's reviews is undecided; a number is the mean of what is usable.
+    assert (stats.invalid, stats.n, stats.value) == (("R1",), 2, None if leaf.kind == VETO else F(good))
     assert bad not in [str(v) for v in stats.values]
 
 
 def test_a_negative_value_is_out_of_range() -> None:
     stats = consolidate_cell(ind("A1"), {"R1": D(-1), "R2": D(5), "R3": D(5), "R4": D(5)}, DEFAULT)
-    assert (stats.flags, stats.invalid, stats.value) == (("out-of-range",), ("R1",), F(5))
+    assert (stats.flags, stats.invalid, stats.value) == (("missing", "out-of-range"), ("R1",), F(5))
 
 
 def test_a_deduction_beyond_its_points_counts_as_all_of_them() -> None:
@@ -273,7 +325,7 @@ def test_a_round_of_four_sites_by_three_reviewers() -> None:
     }
     assert result.ranks == {("site", "S2"): 1, ("site", "S3"): 1, ("site", "S4"): 2, ("site", "S1"): 3}
     assert result.cells[("site", "S4", "A1")].flags == ("missing", "out-of-range")
-    assert result.cells[("site", "S4", "A2")].outliers == ("R2",)
+    assert result.cells[("site", "S4", "A2")].flags == ()  # 10 of 30 apart: no dispute
     assert "C1" not in {code for _, _, code in result.cells}  # a case-only leaf does not reach a site
 
 
@@ -285,7 +337,6 @@ def test_disputes_go_to_the_outlier_or_to_every_reviewer_of_the_cell() -> None:
         Dispute("R1", TargetKind.SITE, "S4", "A1", "out-of-range"),
         Dispute("R2", TargetKind.SITE, "S1", "V1", "disagreement"),
         Dispute("R2", TargetKind.SITE, "S2", "V1", "disagreement"),
-        Dispute("R2", TargetKind.SITE, "S4", "A2", "disagreement"),  # the outlier alone
         Dispute("R3", TargetKind.SITE, "S1", "V1", "disagreement"),
         Dispute("R3", TargetKind.SITE, "S2", "V1", "disagreement"),
     )
@@ -304,7 +355,9 @@ def test_a_cell_an_assigned_reviewer_has_not_scored_goes_back_to_that_reviewer()
 def test_a_target_nobody_has_scored_yet_is_all_missing() -> None:
     assigned = {**ASSIGNED, ("site", "S5"): {"R1"}}
     result = consolidate(TREE, RULES, DEFAULT, round_reviews(), assigned)
-    assert result.totals[TargetKey(TargetKind.SITE, "S5")].total == D("0.0")
+    unreviewed = result.totals[TargetKey(TargetKind.SITE, "S5")]
+    assert (unreviewed.total, unreviewed.grade, unreviewed.pending) == (None, "", "unreviewed")  # not 0.0
+    assert TargetKey(TargetKind.SITE, "S5") not in result.ranks
     assert [d.indicator for d in result.disputes if d.target_id == "S5"] == ["A1", "A2", "B1", "V1"]
 
 
@@ -350,11 +403,30 @@ def test_a_stream_not_grouped_by_target_is_refused() -> None:
 
 
 def test_sites_and_cases_are_ranked_apart() -> None:
-    case = [(TargetKind.CASE, "K1", code, r, D(v)) for code, v in (("A1", "10"), ("C1", "5")) for r in REVIEWERS]
+    case = [(TargetKind.CASE, "K1", code, r, D(v)) for code, v in (("A1", "10"), ("C1", "5"), ("V1", "0"))
+            for r in REVIEWERS]
     assigned = {**ASSIGNED, (TargetKind.CASE, "K1"): set(REVIEWERS)}
     result = consolidate(TREE, RULES, DEFAULT, round_reviews() + case, assigned)
     assert result.ranks[TargetKey(TargetKind.CASE, "K1")] == 1
     assert result.ranks[TargetKey(TargetKind.SITE, "S2")] == 1
+
+
+def test_a_veto_short_of_its_reviews_holds_the_target_back_undecided() -> None:
+    reviews = [r for r in round_reviews() if not (r[1] == "S2" and r[2] == "V1" and r[3] == "R3")]
+    result = consolidate(TREE, RULES, DEFAULT, reviews, ASSIGNED)
+    held = result.totals[TargetKey(TargetKind.SITE, "S2")]
+    assert (held.total, held.grade, held.pending) == (None, "", "veto-undecided")
+    assert result.cells[("site", "S2", "V1")].value is None
+    assert "missing" in result.cells[("site", "S2", "V1")].flags
+    assert TargetKey(TargetKind.SITE, "S2") not in result.ranks
+    assert result.ranks[TargetKey(TargetKind.SITE, "S3")] == 1  # S2 no longer shares first place
+
+
+def test_ranks_are_dense_within_each_ranking_group() -> None:
+    groups = {TargetKey(TargetKind.SITE, t): g for t, g in (("S1", "省级"), ("S2", "省级"), ("S3", "市级"),
+                                                           ("S4", "市级"))}
+    result = consolidate(TREE, RULES, DEFAULT, round_reviews(), ASSIGNED, groups)
+    assert {key.id: rank for key, rank in result.ranks.items()} == {"S2": 1, "S1": 2, "S3": 1, "S4": 2}
 
 
 # ------------------------------------------------------------------------------------------ agreement

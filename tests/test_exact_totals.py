@@ -32,7 +32,7 @@ from workbench.store.schema import CONSOLIDATED_EXACT, STALE_KEY
 
 D = Decimal
 SCORE, DEDUCT, BONUS, VETO = IndicatorKind.SCORE, IndicatorKind.DEDUCT, IndicatorKind.BONUS, IndicatorKind.VETO
-QUIET = ConsolidationSettings(spread_threshold=None, z_threshold=None)
+QUIET = ConsolidationSettings(spread_threshold=None, gap_threshold=None, z_threshold=None)
 STEPS = ("0.01", "0.05", "0.5")
 
 Raw = Decimal | str  # a reviewer's value: a number or NA
@@ -217,7 +217,8 @@ def test_totals_gates_and_ranks_agree_with_an_exact_oracle(round_: RandomRound, 
         for reviewer, value in zip(round_.reviewers, values, strict=True)
     ]
     assigned: dict[tuple[str, str], set[str]] = {("site", target): set(round_.reviewers) for target in round_.scores}
-    got = consolidate(tree, rules, ConsolidationSettings(trim=round_.trim, spread_threshold=None, z_threshold=None),
+    got = consolidate(tree, rules, ConsolidationSettings(trim=round_.trim, spread_threshold=None, gap_threshold=None,
+                                                           z_threshold=None),
                       reviews, assigned)
 
     totals: dict[str, Fraction | None] = {}

@@ -46,6 +46,7 @@ def test_init_keys_packages_exports_merge_report_equals_hand_computation(
         for site, values in by_site.items():
             assert Decimal(str(breakdown[(site, leaf)][5])) == middle(values)
     disputes = sheet_rows(tmp_path / "consolidated.xlsx", "争议复核")[1:]
+    # [10, 3, 10]: the two who agree form the majority, and the lone 3 reconsiders.
     assert [(d[0], d[2], d[4]) for d in disputes] == [("R2", "S2", "A2")]
     about = sheet_rows(tmp_path / "consolidated.xlsx", "说明")
     assert sum(1 for row in about if len(row) > 1 and row[1] in REVIEWERS) == 3

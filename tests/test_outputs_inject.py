@@ -159,7 +159,7 @@ def test_libreoffice_opens_the_report_and_saves_it_back_without_a_formula(
 ) -> None:
     resaved = convert_with_libreoffice(hostile["report"], tmp_path / "lo")
     sheets = worksheet_xml(resaved)
-    assert len(sheets) == 7
+    assert len(sheets) == 8
     for name, xml in sheets.items():
         assert not FORMULA_CELL.search(xml), f"{name} holds a formula after LibreOffice re-saved the report"
     from workbench.signed.worksheet import read_sheets

@@ -123,3 +123,19 @@ class Score:
     evidence: str = ""
     updated_at: str = ""
     revision: int = 0
+
+
+@dataclass(frozen=True)
+class ReReviewNote:
+    """What a re-review package tells its reviewer about one disputed pair (the others are not named)."""
+
+    reasons: tuple[str, ...]
+    """disagreement | out-of-range"""
+    consensus: str
+    """The consolidated value as shown (得分小数位)."""
+    spread: str
+    """max − min of the panel's values as written ("" for a veto)."""
+    others: tuple[tuple[str, str], ...]
+    """(专家A, value shown) … for the other reviewers, in the order of their values."""
+    own: str
+    """The reviewer's own merged value as shown: keeping it on re-review needs a note."""

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
 from workbench.errors import InvalidScore, NotFound, WorkbenchError
-from workbench.model import NA, Indicator, Score, Target, TargetKey, TargetKind
+from workbench.model import NA, Indicator, ReReviewNote, Score, Target, TargetKey, TargetKind
 from workbench.scoring.indicators import (
     IndicatorTree,
     TotalResult,
@@ -26,7 +27,7 @@ from workbench.scoring.indicators import (
     parse_value,
     stored_value,
 )
-from workbench.scoring.rules import Rules
+from workbench.scoring.rules import ConsolidationSettings, Rules
 from workbench.store.db import KEEP, Keep, Store, decode_value, encode_value
 
 #: Environment variable naming the opt-in score log (one JSON line per committed change).
@@ -91,8 +92,11 @@ class PastResult:
     """A target's result in the newest past round: per-leaf values and the total under this round's rules."""
 
     round_id: str
-    values: Mapping[str, Decimal | str | None]
+    values: Mapping[str, Fraction | str | None]
+    """Exact consolidated values (shown with format_consolidated to `places`, as the report shows them)."""
     result: TotalResult | None
+    places: int = 2
+    """The round's 得分小数位."""
 
 
 def local_time(stored: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -155,6 +159,9 @@ class ReviewSession:
         self.store = store
         self.tree = IndicatorTree(store.indicators())
         self.rules = Rules.from_mapping(store.rules_mapping())
+        self.value_places = ConsolidationSettings.from_rules(store.rules_mapping()).value_places
+        self.is_rereview = store.meta.get("package_kind") == "re-review"
+        self._notes = store.rereview_notes()
         self.targets: list[Target] = store.targets()
         self._by_key: dict[TargetKey, Target] = {t.key: t for t in self.targets}
         past = store.past_round_ids()
@@ -164,6 +171,10 @@ class ReviewSession:
         self._log = ScoreLog(Path(log)) if log else None
 
     # reads ------------------------------------------------------------------------------------
+    def rereview_note(self, key: TargetKey, code: str) -> ReReviewNote | None:
+        """Why a pair of a re-review package came back, and what the others gave; None elsewhere."""
+        return self._notes.get((key.kind.value, key.id, code))
+
     @property
     def reviewer_id(self) -> str:
         assert self.store.reviewer_id is not None
@@ -274,7 +285,7 @@ class ReviewSession:
             result: TotalResult | None = compute_total(self.tree, key.kind, values, self.rules)
         except InvalidScore:
             result = None  # the past round used values this round's system does not accept
-        return PastResult(self.past_round, values, result)
+        return PastResult(self.past_round, values, result, self.value_places)
 
     # writes -----------------------------------------------------------------------------------
     def enter(self, key: TargetKey, code: str, text: str) -> Change:

@@ -185,13 +185,17 @@ def status(db: Path, fmt: str) -> None:
       workbench status round.db
     """
     from workbench.cli.output import json_text, render
+    from workbench.consolidation.disputes import count_disputes
     from workbench.consolidation.status import round_status
+    from workbench.consolidation.stored import ensure_consolidated
     from workbench.store.db import Store
     from workbench.store.schema import KIND_ROUND
 
     store = Store.open(db, expect=KIND_ROUND)
     try:
         result = round_status(store)
+        ensure_consolidated(store)
+        counts = count_disputes(store)
     finally:
         store.close()
 
@@ -213,13 +217,20 @@ def status(db: Path, fmt: str) -> None:
     ]
     if fmt == "json":
         document = {"reviewers": [dict(zip(r_keys, r, strict=True)) for r in r_rows],
-                    "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows]}
+                    "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows],
+                    "disputes": {"open": counts.open + counts.sent, "not_sent": counts.open, "sent": counts.sent,
+                                 "re_reviewed": counts.re_reviewed, "accepted": counts.accepted}}
         click.echo(json_text(document))
         return
     r_headers = ("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象")
     click.echo(render(r_headers, r_rows, fmt))
     click.echo("")
     click.echo(render(("类型", "编号", "名称", "分配", "已收评审", "缺少"), t_rows, fmt))
+    if fmt == "table":
+        click.echo(f"\n未结争议 {counts.open + counts.sent}（待复核 {counts.open}，复核中 {counts.sent}），"
+                   f"已复核 {counts.re_reviewed}，已接受 {counts.accepted} / open disputes {counts.open + counts.sent} "
+                   f"({counts.open} not sent, {counts.sent} in re-review), {counts.re_reviewed} re-reviewed, "
+                   f"{counts.accepted} accepted")
 
 
 @click.command()
@@ -265,40 +276,113 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+ALLOW_INCOMPLETE = click.option(
+    "--allow-incomplete", is_flag=True,
+    help="轮次未完成时也生成，标明“未完成” / go on while the round is incomplete, marked 未完成")
+
+
 @click.command()
 @db_argument
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="汇总工作簿 / workbook to write")
-def report(db: Path, out: Path) -> None:
+@ALLOW_INCOMPLETE
+def report(db: Path, out: Path, allow_incomplete: bool) -> None:
     """Consolidate the merged scores and write the consolidated workbook.
+
+    Exit 1, saying what is missing, while the round has no merged export or targets are still short of
+    reviews; --allow-incomplete writes it anyway, with a 未完成 banner and "—" for targets without a result.
 
     \b
     Example:
       workbench report round.db -o consolidated.xlsx
+      workbench report round.db -o interim.xlsx --allow-incomplete
     """
     from workbench.cli.output import terminal_text
     from workbench.consolidation.report import write_report
 
-    s = write_report(db, out)
+    s = write_report(db, out, allow_incomplete=allow_incomplete)
     click.echo(f"已生成 {terminal_text(str(s.path))}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，"
-               f"已合并导出 {s.exports}")
+               f"已合并导出 {s.exports}" + ("（未完成 / incomplete）" if s.incomplete else ""))
+    if s.side_files:
+        click.echo(f"  逐条评分 / every review ({s.reviews:,}): "
+                   + ", ".join(terminal_text(str(part)) for part in s.side_files))
+    for sheet in s.cut:
+        click.echo(f"  {terminal_text(sheet)}：超过 Excel 行数上限，已截断，完整数据见逐条评分 CSV / cut at Excel's "
+                   "row limit; the complete data is in the CSV")
 
 
 @click.command()
 @db_argument
-@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="复核评审包目录 / directory for the re-review packages")
-def disputes(db: Path, out: Path) -> None:
-    """Issue re-review packages: for each reviewer concerned, only their disputed items.
+@click.option("--list", "listing", is_flag=True, help="列出未结的争议 / list the open disputes")
+@click.option("--all", "every", is_flag=True, help="与 --list 同用：也列出已结的 / with --list: closed ones too")
+@click.option("--accept", "accept", nargs=2, metavar="TARGET INDICATOR", default=None,
+              help="接受该项的汇总得分，结束争议（须 --reason）/ accept the consolidated value (needs --reason)")
+@click.option("--reason", default=None, help="接受的理由，记入审计 / why it is accepted (kept for audit)")
+@click.option("--kind", "target_kind", type=click.Choice(["site", "case"]), default=None,
+              help="TARGET 的类型（编号在网站与案例中重复时）/ the kind of TARGET, when its id is ambiguous")
+@ALLOW_INCOMPLETE
+@output_options
+def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tuple[str, str] | None,
+             reason: str | None, target_kind: str | None, allow_incomplete: bool, fmt: str) -> None:
+    """Disputed items: issue re-review packages (-o), list them (--list), or accept a value (--accept).
+
+    A dispute is open until a re-review of it is merged or the coordinator accepts its consolidated value.
+    Issuing and listing exit 1 while the round has no merged export or targets are short of reviews, unless
+    --allow-incomplete.
 
     \b
     Example:
       workbench disputes round.db -o re-review/
+      workbench disputes round.db --list --format csv > disputes.csv
+      workbench disputes round.db --accept S012 C4.3 --reason "复核会议确认 2022-11-30"
     """
-    from workbench.cli.output import terminal_text
-    from workbench.consolidation.disputes import issue_rereview_packages
+    from workbench.cli.output import render, terminal_text
+    from workbench.consolidation import disputes as life
+    from workbench.consolidation.status import check_complete
+    from workbench.model import TargetKind
 
-    issued = issue_rereview_packages(db, out)
+    chosen = [name for name, on in (("-o", out is not None), ("--list", listing), ("--accept", accept)) if on]
+    if len(chosen) != 1:
+        raise click.UsageError("请只选一项：-o DIR、--list 或 --accept TARGET INDICATOR / "
+                               "choose exactly one of -o DIR, --list or --accept TARGET INDICATOR")
+    if accept is not None:
+        item = life.accept_dispute(db, accept[0], accept[1], reason or "",
+                                   target_kind=TargetKind(target_kind) if target_kind else None)
+        click.echo(terminal_text(
+            f"已接受 / accepted: {item.target_id} {item.indicator} {item.indicator_name} 汇总得分 {item.consensus}"))
+        return
+    if not allow_incomplete:
+        check_complete(life.progress(db), "disputes")
+    if listing:
+        items = life.list_disputes(db, every=every)
+        headers = ["类型", "编号", "名称", "指标代码", "指标名称", "各评审专家评分", "汇总得分", "原因", "复核专家",
+                   "状态"]
+        names = ["target_kind", "target_id", "target_name", "indicator", "indicator_name", "values", "consensus",
+                 "reasons", "recipients", "status"]
+        if fmt == "json":
+            from workbench.cli.output import json_text
+
+            click.echo(json_text([{
+                "target_kind": i.target_kind.value, "target_id": i.target_id, "target_name": i.target_name,
+                "indicator": i.indicator, "indicator_name": i.indicator_name,
+                "values": dict(i.values), "consensus": i.consensus, "reasons": list(i.reasons),
+                "recipients": list(i.recipients), "status": i.status, "accepted_reason": i.accepted_reason,
+            } for i in items]))
+            return
+        rows = [[
+            i.target_kind.value, i.target_id, i.target_name, i.indicator, i.indicator_name,
+            "; ".join(f"{r}={v}" for r, v in i.values), i.consensus,
+            "、".join(life.REASON_LABELS.get(r, r) for r in i.reasons), " ".join(i.recipients),
+            life.STATUS_LABELS[i.status],
+        ] for i in items]
+        if not items and fmt == "table":
+            click.echo("（没有未结的争议 / no open disputes）", err=True)
+        click.echo(render(headers, rows, fmt, names))
+        return
+    assert out is not None
+    issued = life.issue_rereview_packages(db, out, allow_incomplete=True)
     if not issued:
         click.echo("没有需要复核的评分 / nothing to send back for re-review")
     for info in issued:

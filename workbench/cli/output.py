@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-# = + - @ tab CR, OWASP's CSV-injection prefixes: the worksheet export guards the same texts.
-from workbench.signed.worksheet import FORMULA_PREFIXES
+# csv_field lives in the core (the report's side file guards its cells the same way); imported here for render.
+from workbench.consolidation.csvout import csv_field as csv_field
 
 FORMATS = ("table", "json", "csv")
 
@@ -24,13 +24,9 @@ FORMATS = ("table", "json", "csv")
 # clears the screen), so printed user text shows them escaped. Newline is kept only in multi-line messages.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-# In a CSV field tab, newline and CR are data (CR is written as a newline): only the others are escaped.
-_CONTROLS_BUT_CSV_DATA = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # What json.dumps(ensure_ascii=False) leaves raw although it is no printable text: DEL, the C1 controls, and
 # U+2028/U+2029 (line breaks to JavaScript and to some terminals and editors).
 _JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029]")
-# A field that is exactly a plain decimal number (ASCII digits, at most a leading minus) is a number, not text.
-_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -42,21 +38,6 @@ def terminal_text(text: str, *, multiline: bool = False) -> str:
     newlines stay when ``multiline`` (a message), else they are escaped too (a table cell, a name)."""
     pattern = _CONTROLS_BUT_NEWLINE if multiline else _CONTROLS
     return pattern.sub(_escape, text) if pattern.search(text) else text
-
-
-def csv_field(text: str) -> str:
-    """A CSV field no spreadsheet runs as a formula and no terminal acts on: text starting with = + - @, tab or
-    CR gets a leading `'` (a plain decimal number such as ``-3.5`` stays as it is); CR becomes a newline; the
-    other control characters but tab and newline are escaped as in `terminal_text`."""
-    if _CONTROLS_BUT_CSV_DATA.search(text):
-        text = _CONTROLS_BUT_CSV_DATA.sub(_escape, text)
-    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
-        text = "'" + text
-    if "\r" in text:
-        # The writer quotes a field for the line terminator's characters only (\n here): a bare CR would stay
-        # unquoted, a spreadsheet would start a row there, and "a\r=cmd|…" would be a formula after all.
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
 
 
 def json_text(document: Any) -> str:

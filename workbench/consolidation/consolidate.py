@@ -19,6 +19,8 @@ from workbench.consolidation.agreement import (
 from workbench.errors import InvalidScore
 from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
 from workbench.scoring.indicators import (
+    UNREVIEWED,
+    VETO_UNDECIDED,
     IndicatorTree,
     TotalResult,
     compute_total,
@@ -26,7 +28,7 @@ from workbench.scoring.indicators import (
     dense_ranks,
     stored_value,
 )
-from workbench.scoring.rules import ConsolidationSettings, Rules
+from workbench.scoring.rules import Z_MIN_VALUES, ConsolidationSettings, Rules
 
 __all__ = [
     "Agreement",
@@ -41,6 +43,7 @@ __all__ = [
     "consolidate_cell",
     "iter_consolidation",
     "krippendorff_alpha",
+    "rank_group_of",
     "rank_targets",
     "reviewer_bias",
 ]
@@ -106,7 +109,8 @@ class CellStats:
     flags: tuple[str, ...]
     """Any of missing, out-of-range, disagreement, in that order."""
     outliers: tuple[str, ...] = ()
-    """Reviewers whose value is a robust-z outlier."""
+    """Reviewers whose values stand apart: outside the camp a majority of the panel forms (values split where
+    two neighbours lie more than 分歧间隔 apart), or robust-z outliers; a disagreement goes back to them alone."""
     unscored: tuple[str, ...] = ()
     """Expected reviewers who have not given a value."""
     invalid: tuple[str, ...] = ()
@@ -161,19 +165,41 @@ def _mean(values: Sequence[Decimal]) -> Decimal:
 
 
 def _outliers(
-    indicator: Indicator, numbers: Sequence[tuple[str, Decimal]], median: Decimal, threshold: Decimal
+    indicator: Indicator, numbers: Sequence[tuple[str, Decimal]], median: Decimal, threshold: Decimal,
+    material: Decimal,
 ) -> tuple[str, ...]:
-    """Reviewers whose robust z exceeds the threshold.
+    """Reviewers whose robust z exceeds the threshold and whose value lies at least `material` points from
+    the median.
 
     The scale 1.4826 · MAD is floored at the indicator's step: scores are discrete, so when most reviewers
     agree exactly (MAD 0) a value one step away is not an infinitely distant outlier, while a value many
-    steps away still is.
+    steps away still is. `material` keeps a fine-step cell (MAD 0.01 on 45 points) from calling 0.3 apart an
+    outlier.
     """
     mad = _median(sorted(abs(v - median) for _, v in numbers))
     scale = max(_MAD_TO_SIGMA * mad, indicator.step if indicator.step > 0 else _ZERO)
+    far = [(reviewer, abs(v - median)) for reviewer, v in numbers if abs(v - median) >= material and v != median]
     if scale == 0:
-        return tuple(reviewer for reviewer, v in numbers if v != median)
-    return tuple(reviewer for reviewer, v in numbers if abs(v - median) / scale > threshold)
+        return tuple(reviewer for reviewer, _ in far)
+    return tuple(reviewer for reviewer, distance in far if distance / scale > threshold)
+
+
+def _camps(numbers: Sequence[tuple[str, Decimal]], share: Decimal | None, scale: Decimal) -> list[set[str]]:
+    """The reviewers split where two neighbouring values lie more than ``share`` of the points apart; one camp
+    when they never do (or the gap check is off)."""
+    camps: list[set[str]] = []
+    previous: Decimal | None = None
+    for reviewer, value in sorted(numbers, key=lambda item: item[1]):
+        if previous is None or _beyond(value - previous, share, scale):
+            camps.append(set())
+        camps[-1].add(reviewer)
+        previous = value
+    return camps
+
+
+def _beyond(distance: Decimal, share: Decimal | None, scale: Decimal) -> bool:
+    """A distance between reviewers' values beyond a share of the points (a share of 0: any distance)."""
+    return share is not None and distance > share * scale
 
 
 def consolidate_cell(
@@ -191,9 +217,14 @@ def consolidate_cell(
     the target (default: the keys of `reviews`); any of them without a value flags the cell missing.
 
     Numbers: the trimmed mean (plain mean with fewer than 3 numeric values or trimming off). Veto: the
-    majority of the yes/no votes; a tie is no majority for failing the target, so 否, flagged disagreement.
+    majority of the yes/no votes, once at least min_reviews (default: the panel's size) are in — until then no
+    value, flagged missing; a tie is no majority for failing the target, so 否, flagged disagreement.
     N/A: N/A when more than half of the usable reviews say so; an exact half is flagged disagreement and the
     numbers decide.
+
+    Disagreement (the indicator's own thresholds, else the round's, as shares of its points): the values span
+    more than 分歧阈值, or two neighbouring values lie more than 分歧间隔 apart; with Z_MIN_VALUES or more values
+    also a robust-z outlier at least 分歧间隔 from the median; reviewers split on N/A; a veto tie.
     """
     with localcontext(_CONTEXT):
         return _consolidate_cell(indicator, reviews, settings, expected, _kind(target_kind), target_id)
@@ -216,12 +247,16 @@ def _consolidate_cell(
         elif isinstance(checked, (Decimal, str)):
             usable.append((reviewer, checked))
     given = {reviewer for reviewer, _ in usable} | set(invalid)
-    unscored = tuple(sorted(set(reviews if expected is None else expected) - given))
+    panel = set(reviews if expected is None else expected)
+    unscored = tuple(sorted(panel - given))
 
     numbers = [(reviewer, v) for reviewer, v in usable if isinstance(v, Decimal)]
     ordered = sorted(v for _, v in numbers)
     n, na_count = len(usable), len(usable) - len(numbers)
+    needed = settings.min_reviews if settings.min_reviews is not None else max(1, len(panel))
     veto = indicator.kind == IndicatorKind.VETO
+    thresholds = settings.thresholds(indicator.code)
+    scale = _ONE if veto else indicator.max_score
     tie = False
     outliers: tuple[str, ...] = ()
     mean = median = trimmed = None
@@ -231,10 +266,13 @@ def _consolidate_cell(
         mean, median = _mean(ordered), _median(ordered)
         if len(ordered) >= 3:
             trimmed = _mean(ordered[1:-1])
-        if not veto and settings.z_threshold is not None and len(ordered) >= 3:
-            outliers = _outliers(indicator, numbers, median, settings.z_threshold)
+        if not veto and settings.z_threshold is not None and len(ordered) >= Z_MIN_VALUES:
+            material = (thresholds.gap or _ZERO) * scale
+            outliers = _outliers(indicator, numbers, median, settings.z_threshold, material)
     if n and na_count * 2 > n:
         value, method = NA, MAJORITY
+    elif veto and n < needed:
+        pass  # a veto fails a target: it is decided only by the minimum number of reviews, and missing until then
     elif ordered:
         tie = na_count * 2 == n
         if veto:
@@ -248,19 +286,25 @@ def _consolidate_cell(
             numerator, denominator = sum(kept, _ZERO).as_integer_ratio()
             value, method = Fraction(numerator, denominator * len(kept)), TRIMMED_MEAN if use_trim else MEAN
 
-    spread_beyond = False
-    scale = _ONE if veto else indicator.max_score
-    if settings.spread_threshold is not None and len(ordered) >= 2 and scale > 0:
-        spread_beyond = (ordered[-1] - ordered[0]) / scale > settings.spread_threshold
-    checking = settings.spread_threshold is not None or settings.z_threshold is not None
+    apart = False
+    if len(ordered) >= 2 and scale > 0 and not veto:
+        camps = _camps(numbers, thresholds.gap, scale)
+        apart = _beyond(ordered[-1] - ordered[0], thresholds.spread, scale) or len(camps) > 1
+        majority = [camp for camp in camps if len(camp) * 2 > len(numbers)]
+        if len(camps) > 1 and majority:  # the majority agrees: the others reconsider
+            outliers = tuple(sorted(set(outliers) | {r for r, _ in numbers if r not in majority[0]}))
+    elif len(ordered) >= 2 and scale > 0:
+        apart = _beyond(ordered[-1] - ordered[0], thresholds.spread, scale) or _beyond(
+            ordered[-1] - ordered[0], thresholds.gap, scale)
+    checking = thresholds.spread is not None or thresholds.gap is not None or settings.z_threshold is not None
     mixed_na = checking and 0 < na_count < n  # reviewers disagree on whether the indicator applies at all
 
     flags: list[str] = []
-    if n < settings.min_reviews or unscored:
+    if n < needed or unscored:
         flags.append(MISSING)
     if invalid:
         flags.append(OUT_OF_RANGE)
-    if tie or spread_beyond or outliers or mixed_na:
+    if tie or apart or outliers or mixed_na:
         flags.append(DISAGREEMENT)
     return CellStats(
         target_kind=kind,
@@ -327,7 +371,8 @@ class Consolidation:
     reviewed yet; within a target, in display order."""
     totals: dict[TargetKey, TotalResult]
     ranks: dict[TargetKey, int]
-    """Dense ranks within each target kind (sites and cases are ranked apart)."""
+    """Dense ranks within each target kind (sites and cases are ranked apart) and ranking group; targets held
+    back (TotalResult.pending) have none."""
     disputes: tuple[Dispute, ...]
     """Ordered by reviewer, then target and indicator: ready to cut into re-review packages."""
     ignored: tuple[IgnoredReview, ...]
@@ -343,9 +388,11 @@ def consolidate(
     settings: ConsolidationSettings,
     reviews: Iterable[Review],
     assignments: Mapping[tuple[str, str], Collection[str]],
+    groups: Mapping[TargetKey, str] | None = None,
 ) -> Consolidation:
-    """Consolidate a round held in memory: `reviews` in any order. See `iter_consolidation` for the rules;
-    a national round (millions of rows) is better streamed through it target by target."""
+    """Consolidate a round held in memory: `reviews` in any order; `groups` are the targets' ranking groups
+    (rank_targets). See `iter_consolidation` for the rules; a national round (millions of rows) is better
+    streamed through it target by target."""
     grouped = sorted(reviews, key=lambda r: (_kind(r[0]), r[1]))
     ignored: list[IgnoredReview] = []
     agreement = Agreement(tree)
@@ -361,7 +408,7 @@ def consolidate(
     return Consolidation(
         cells=cells,
         totals=totals,
-        ranks=rank_targets(totals),
+        ranks=rank_targets(totals, groups),
         disputes=tuple(disputes),
         ignored=tuple(ignored),
         alpha=agreement.alpha(),
@@ -455,6 +502,10 @@ def _consolidate_target(
             cells.append(stats)
             disputes.extend(_disputes_of(stats))
     total = compute_total(tree, kind, {cell.indicator: cell.value for cell in cells}, rules)
+    if all(cell.n == 0 and not cell.invalid for cell in cells):
+        total = total.held(UNREVIEWED)
+    elif any(cell.value is None and tree.get(cell.indicator).kind == IndicatorKind.VETO for cell in cells):
+        total = total.held(VETO_UNDECIDED)
     return TargetConsolidation(kind, target_id, tuple(cells), total, tuple(disputes))
 
 
@@ -468,9 +519,24 @@ def _disputes_of(cell: CellStats) -> list[Dispute]:
     return out
 
 
-def rank_targets(totals: Mapping[TargetKey, TotalResult]) -> dict[TargetKey, int]:
-    """Dense ranks within each target kind: sites and cases are ranked apart."""
+def rank_targets(
+    totals: Mapping[TargetKey, TotalResult], groups: Mapping[TargetKey, str] | None = None
+) -> dict[TargetKey, int]:
+    """Dense ranks within each target kind (sites and cases are ranked apart) and, given ``groups`` (target →
+    its ranking group, 排名分组), within each group of a kind; targets held back (pending) get no rank."""
+    by_group: dict[tuple[str, str], dict[TargetKey, TotalResult]] = {}
+    for key, result in totals.items():
+        name = groups.get(key, "") if groups is not None else ""
+        by_group.setdefault((key[0], name), {})[key] = result
     ranks: dict[TargetKey, int] = {}
-    for kind in sorted({kind for kind, _ in totals}):
-        ranks.update(dense_ranks({key: result for key, result in totals.items() if key[0] == kind}))
+    for group in sorted(by_group):
+        ranks.update(dense_ranks(by_group[group]))
     return ranks
+
+
+def rank_group_of(rules: Rules, kind: TargetKind, attributes: Mapping[str, str]) -> str:
+    """A target's ranking group under the rules' 排名分组: the value of the named attribute ("" when the rule
+    is off or the kind has no such attribute: one group)."""
+    if rules.rank_groups is None:
+        return ""
+    return attributes.get(rules.rank_groups, "")

@@ -1,42 +1,284 @@
-"""Send disputed cells back: one re-review package per reviewer concerned, only their disputed pairs."""
+"""The life of a dispute: listed, sent back for re-review, closed by the re-review's merge or by the coordinator.
+
+A dispute is a cell (target × indicator) the stored consolidation flags as a disagreement or an out-of-range
+value, with the reviewers it goes back to (`disputes`, rewritten with `consolidated`). It is
+
+- open (待复核) until a re-review package holding it is issued, then
+- sent (复核中) until every re-review package issued for it has been merged: then it is re-reviewed (已复核);
+- accepted (已接受) when the coordinator accepts its consolidated value with a reason, which is kept for good in
+  `dispute_decisions`. An acceptance holds for the value accepted: should later merges change the value, the
+  dispute is open again.
+
+A missing review is not a dispute: the reviewer still holds the package to complete, and the guardrails
+(`check_complete`) keep a coordinator from reading an incomplete round as a finished one.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
-from workbench.consolidation.stored import stream_consolidation
-from workbench.errors import WorkbenchError
+from workbench.consolidation.status import RoundProgress, check_complete, round_progress
+from workbench.consolidation.stored import decode_exact, ensure_consolidated
+from workbench.errors import NotFound, WorkbenchError
+from workbench.model import IndicatorKind, ReReviewNote, TargetKind
+from workbench.scoring.indicators import IndicatorTree, format_consolidated, format_value
+from workbench.scoring.rules import ConsolidationSettings, plain
 from workbench.setup.package import PackageInfo, Pair, make_package
-from workbench.store.db import Store
-from workbench.store.schema import KIND_ROUND
+from workbench.store.db import Store, decode_value, transaction, utc_now
+from workbench.store.schema import CONSOLIDATED_EXACT, KIND_ROUND
+
+OPEN = "open"
+SENT = "sent"
+RE_REVIEWED = "re-reviewed"
+ACCEPTED = "accepted"
+STATUS_LABELS = {OPEN: "待复核", SENT: "复核中", RE_REVIEWED: "已复核", ACCEPTED: "已接受"}
+REASONS = ("disagreement", "out-of-range")
+"""The dispute reasons that send a cell back (a missing review is not one)."""
+REASON_LABELS = {"disagreement": "评分分歧", "out-of-range": "超出范围"}
 
 
-def disputed_pairs(round_db: Path) -> dict[str, list[Pair]]:
-    """Reviewer id → the (target, indicator) pairs the consolidation sends back to them."""
+@dataclass(frozen=True)
+class DisputeItem:
+    """One disputed cell as the coordinator sees it."""
+
+    target_kind: TargetKind
+    target_id: str
+    target_name: str
+    indicator: str
+    indicator_name: str
+    values: tuple[tuple[str, str], ...]
+    """(reviewer id, the value they gave, as shown) for each reviewer of the cell."""
+    consensus: str
+    """The consolidated value as shown (format_consolidated)."""
+    exact: Fraction | str | None
+    reasons: tuple[str, ...]
+    recipients: tuple[str, ...]
+    """The reviewers it goes back to."""
+    status: str
+    """open | sent | re-reviewed | accepted"""
+    accepted_reason: str = ""
+    spread: str = ""
+    """max − min of the numeric values, as written ("" for a veto or fewer than two values)."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (OPEN, SENT)
+
+
+@dataclass(frozen=True)
+class DisputeCounts:
+    open: int
+    sent: int
+    re_reviewed: int
+    accepted: int
+
+
+def dispute_items(store: Store) -> Iterator[DisputeItem]:
+    """Every disputed cell of the current round, in target and indicator order, with its status."""
+    tree = IndicatorTree(store.indicators())
+    settings = ConsolidationSettings.from_rules(store.rules_mapping())
+    names = {(t.kind.value, t.id): t.name for t in store.targets()}
+    rid = store.round_id
+    recipients: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for r in store.conn.execute(
+        f"SELECT target_kind, target_id, indicator, reviewer_id, reason FROM disputes WHERE round = ? "
+        f"AND reason IN ({', '.join('?' for _ in REASONS)})", (rid, *REASONS)
+    ):
+        recipients[(r[0], r[1], r[2])][r[4]].add(r[3])
+    if not recipients:
+        return
+    issued: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
+    for r in store.conn.execute(
+        "SELECT pp.target_kind, pp.target_id, pp.indicator, EXISTS (SELECT 1 FROM submissions s "
+        "WHERE s.nonce = p.nonce AND s.outcome = 'merged') FROM package_pairs pp "
+        "JOIN packages p ON p.nonce = pp.nonce WHERE p.kind = 're-review' AND p.round = ?", (rid,)
+    ):
+        issued[(r[0], r[1], r[2])].append(bool(r[3]))
+    accepted: dict[tuple[str, str, str], tuple[str | None, str]] = {}
+    for r in store.conn.execute(
+        "SELECT target_kind, target_id, indicator, exact, reason FROM dispute_decisions WHERE round = ? "
+        "AND decision = 'accepted' ORDER BY id", (rid,)
+    ):
+        accepted[(r[0], r[1], r[2])] = (r[3], r[4])
+    cells = ("(SELECT DISTINCT target_kind, target_id, indicator FROM disputes WHERE round = ?) d")
+    consensus = {
+        (r[0], r[1], r[2]): r[3]
+        for r in store.conn.execute(
+            f"SELECT c.target_kind, c.target_id, c.indicator, {CONSOLIDATED_EXACT} FROM {cells} JOIN consolidated c "
+            "ON c.round = ? AND c.target_kind = d.target_kind AND c.target_id = d.target_id "
+            "AND c.indicator = d.indicator", (rid, rid))
+    }
+    given: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    numbers: dict[tuple[str, str, str], list[Decimal]] = defaultdict(list)
+    for r in store.conn.execute(
+        f"SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM {cells} JOIN scores s "
+        "ON s.target_kind = d.target_kind AND s.target_id = d.target_id AND s.indicator = d.indicator "
+        "WHERE s.round = ? ORDER BY s.reviewer_id", (rid, rid)
+    ):
+        value = decode_value(r[4])
+        given[(r[0], r[1], r[2])].append((r[3], format_value(tree.get(r[2]), value) if value is not None else "—"))
+        if isinstance(value, Decimal):
+            numbers[(r[0], r[1], r[2])].append(value)
+    order = {leaf.code: n for n, leaf in enumerate(tree.leaves())}
+    kind_order = {TargetKind.SITE.value: 0, TargetKind.CASE.value: 1}
+    for cell in sorted(recipients, key=lambda k: (kind_order.get(k[0], 2), k[1], order.get(k[2], 0))):
+        leaf = tree.get(cell[2])
+        exact_text = consensus.get(cell)
+        decision = accepted.get(cell)
+        merged = issued.get(cell, [])
+        if decision is not None and decision[0] == exact_text:
+            status = ACCEPTED
+        elif merged and all(merged):
+            status = RE_REVIEWED
+        elif merged:
+            status = SENT
+        else:
+            status = OPEN
+        exact = decode_exact(exact_text)
+        by_reason = recipients[cell]
+        values = numbers.get(cell, [])
+        spread = plain(max(values) - min(values)) if len(values) >= 2 and leaf.kind != IndicatorKind.VETO else ""
+        yield DisputeItem(
+            target_kind=TargetKind(cell[0]), target_id=cell[1], target_name=names.get((cell[0], cell[1]), ""),
+            indicator=cell[2], indicator_name=leaf.name, values=tuple(given.get(cell, [])),
+            consensus=format_consolidated(leaf, exact, settings.value_places), exact=exact,
+            reasons=tuple(reason for reason in REASONS if reason in by_reason),
+            recipients=tuple(sorted(set().union(*by_reason.values()))), status=status, spread=spread,
+            accepted_reason=decision[1] if decision is not None and status == ACCEPTED else "",
+        )
+
+
+def _open_round(round_db: Path) -> Store:
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
-        summary, targets = stream_consolidation(store)
-        for _ in targets:
-            pass
+        ensure_consolidated(store)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def list_disputes(round_db: Path, *, every: bool = False) -> list[DisputeItem]:
+    """The round's open disputes (sent ones included); ``every`` adds the closed ones."""
+    store = _open_round(round_db)
+    try:
+        return [item for item in dispute_items(store) if every or item.is_open]
     finally:
         store.close()
-    pairs: dict[str, set[Pair]] = defaultdict(set)
-    for d in summary.disputes:
-        pairs[d.reviewer_id].add((d.target_kind, d.target_id, d.indicator))
-    return {reviewer: sorted(p) for reviewer, p in sorted(pairs.items())}
 
 
-def issue_rereview_packages(round_db: Path, out_dir: Path) -> list[PackageInfo]:
-    """Write a re-review package for every reviewer with disputed cells into out_dir."""
+def count_disputes(store: Store) -> DisputeCounts:
+    """How many disputes are open, sent, re-reviewed and accepted (from the stored consolidation as it is)."""
+    counts = dict.fromkeys((OPEN, SENT, RE_REVIEWED, ACCEPTED), 0)
+    for item in dispute_items(store):
+        counts[item.status] += 1
+    return DisputeCounts(counts[OPEN], counts[SENT], counts[RE_REVIEWED], counts[ACCEPTED])
+
+
+def accept_dispute(
+    round_db: Path, target_id: str, indicator: str, reason: str, *, target_kind: TargetKind | None = None
+) -> DisputeItem:
+    """Accept the consolidated value of an open dispute, with a reason kept for good; returns the item as it
+    was. Refused when the cell is not an open dispute or the reason is empty."""
+    store = _open_round(round_db)
+    try:
+        items = [i for i in dispute_items(store) if i.target_id == target_id and i.indicator == indicator
+                 and (target_kind is None or i.target_kind == target_kind)]
+        if not items:
+            raise NotFound(
+                f"「{target_id}」的指标「{indicator}」没有争议 / {target_id} {indicator} is not disputed; "
+                "see workbench disputes ROUND.db --list"
+            )
+        if len(items) > 1:
+            raise WorkbenchError(
+                f"网站与案例都有编号「{target_id}」，请用 --kind site 或 --kind case 指明 / both a site and a case "
+                f"have id {target_id}: say which with --kind site or --kind case"
+            )
+        item = items[0]
+        if not item.is_open:
+            raise WorkbenchError(
+                f"「{target_id}」的指标「{indicator}」的争议已{STATUS_LABELS[item.status]}，无需再接受 / "
+                f"the dispute of {target_id} {indicator} is already {item.status}"
+            )
+        if not reason.strip():
+            raise WorkbenchError("请用 --reason 说明接受的理由 / give the reason for accepting with --reason")
+        exact = item.exact
+        with transaction(store.conn):
+            store.conn.execute(
+                "INSERT INTO dispute_decisions (at, round, target_kind, target_id, indicator, decision, reason, exact, "
+                "shown) VALUES (?, ?, ?, ?, ?, 'accepted', ?, ?, ?)",
+                (utc_now(), store.round_id, item.target_kind.value, item.target_id, item.indicator, reason.strip(),
+                 None if exact is None else str(exact), item.consensus),
+            )
+        return item
+    finally:
+        store.close()
+
+
+def rereview_note(item: DisputeItem, reviewer_id: str) -> ReReviewNote:
+    """What a re-review package tells ``reviewer_id`` about one of its disputed pairs: the others' values, not
+    named (专家A, 专家B … in the order of their values), the consensus, the spread and the reason."""
+    others = sorted((shown for reviewer, shown in item.values if reviewer != reviewer_id), key=_value_order)
+    own = next((shown for reviewer, shown in item.values if reviewer == reviewer_id), "")
+    return ReReviewNote(
+        reasons=item.reasons, consensus=item.consensus, spread=item.spread,
+        others=tuple((f"专家{chr(ord('A') + n)}", shown) for n, shown in enumerate(others)), own=own,
+    )
+
+
+def _value_order(shown: str) -> tuple[int, Decimal, str]:
+    try:
+        return (0, Decimal(shown), shown)
+    except ArithmeticError:
+        return (1, Decimal(0), shown)
+
+
+def disputed_pairs(round_db: Path) -> dict[str, dict[Pair, ReReviewNote]]:
+    """Reviewer id → the (target, indicator) pairs of open disputes not yet sent back to anyone, each with what
+    its re-review package tells the reviewer about it."""
+    store = _open_round(round_db)
+    try:
+        pairs: dict[str, dict[Pair, ReReviewNote]] = defaultdict(dict)
+        for item in dispute_items(store):
+            if item.status == OPEN:
+                for reviewer in item.recipients:
+                    pair = (item.target_kind.value, item.target_id, item.indicator)
+                    pairs[reviewer][pair] = rereview_note(item, reviewer)
+    finally:
+        store.close()
+    return {reviewer: dict(sorted(p.items())) for reviewer, p in sorted(pairs.items())}
+
+
+def progress(round_db: Path) -> RoundProgress:
+    store = Store.open(round_db, expect=KIND_ROUND)
+    try:
+        return round_progress(store)
+    finally:
+        store.close()
+
+
+def issue_rereview_packages(round_db: Path, out_dir: Path, *, allow_incomplete: bool = False) -> list[PackageInfo]:
+    """Write a re-review package for every reviewer with open disputes not yet sent, into out_dir.
+
+    Refused (RoundIncomplete) while nothing is merged or targets are short of reviews, unless
+    ``allow_incomplete``.
+    """
     out_dir = Path(out_dir)
+    if not allow_incomplete:
+        check_complete(progress(round_db), "disputes")
     by_reviewer = disputed_pairs(round_db)
     targets = [out_dir / f"{reviewer}-复核.wbk" for reviewer in by_reviewer]
     clash = [str(t) for t in targets if t.exists()]
     if clash:
         raise WorkbenchError(f"文件已存在，不会覆盖 / these files already exist: {', '.join(clash)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if by_reviewer:
+        out_dir.mkdir(parents=True, exist_ok=True)
     return [
-        make_package(round_db, reviewer, path, pairs=pairs, kind="re-review")
-        for (reviewer, pairs), path in zip(by_reviewer.items(), targets, strict=True)
+        make_package(round_db, reviewer, path, pairs=list(notes), kind="re-review", notes=notes)
+        for (reviewer, notes), path in zip(by_reviewer.items(), targets, strict=True)
     ]

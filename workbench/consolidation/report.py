@@ -1,12 +1,21 @@
-"""The consolidated workbook: totals, grades and ranks, breakdown, reviewers, disputes, agreement, charts.
+"""The consolidated workbook (totals, grades and ranks, breakdown, reviewers, disputes, agreement, charts) and
+its side file of every review.
 
 Written with openpyxl in write-only mode so a national round streams to disk target by target. No cell is ever
 a formula: names and file names come from set-up files and reviewers, and a text a spreadsheet would run is
 written as a string cell, exactly as the reviewer worksheet does.
+
+The workbook stays within Excel's limits at any size: no sheet passes MAX_ROWS rows; a sheet that would is cut,
+says so in its first row and points to the side file. The side file beside the workbook holds the complete long
+data, one row per review with the consolidated value beside it, as UTF-8 CSV with a BOM in numbered parts of at
+most CSV_PART_ROWS rows (``consolidated.reviews-1.csv`` …), each cell guarded as `csv_field` guards the CLI's CSV.
 """
 
 from __future__ import annotations
 
+import csv
+import glob
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,18 +24,45 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from workbench.consolidation.consolidate import rank_targets
+from workbench.consolidation.consolidate import MAJORITY, MEAN, NONE, TRIMMED_MEAN, rank_group_of, rank_targets
+from workbench.consolidation.csvout import csv_field
+from workbench.consolidation.disputes import REASONS, STATUS_LABELS, dispute_items
+from workbench.consolidation.status import check_complete, round_progress
 from workbench.consolidation.stored import storing, stream_consolidation
-from workbench.errors import WorkbenchError
-from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKey, TargetKind
-from workbench.scoring.indicators import format_consolidated, round_half_up
+from workbench.errors import InvalidScore, WorkbenchError
+from workbench.model import NA, TARGET_LABELS, Indicator, IndicatorKind, Target, TargetKey, TargetKind
+from workbench.scoring.indicators import (
+    PENDING_REASONS,
+    IndicatorTree,
+    compute_total,
+    format_consolidated,
+    format_value,
+    round_half_up,
+)
+from workbench.scoring.rules import Rules
 from workbench.signed.export import guarded_cell
 from workbench.signed.worksheet import clean_text, has_illegal_characters, needs_text_guard
-from workbench.store.db import Store, transaction, utc_now
-from workbench.store.schema import KIND_ROUND
+from workbench.store.db import Store, decode_value, transaction, utc_now
+from workbench.store.schema import CONSOLIDATED_EXACT, KIND_ROUND
 
+DASH = "—"
 REASON_LABEL = {"disagreement": "评分分歧", "missing": "缺少评分", "out-of-range": "超出范围"}
 FLAG_LABEL = {**REASON_LABEL}
+METHOD_LABEL = {TRIMMED_MEAN: "去掉最高最低", MEAN: "平均", MAJORITY: "多数", NONE: "无", "imported": "导入"}
+"""The consolidation method as 指标明细 shows it."""
+
+MAX_ROWS = 1_048_576
+"""Rows one sheet may hold: Excel's limit. A sheet that would pass it is cut (a test lowers it)."""
+CSV_PART_ROWS = 1_000_000
+"""Rows in one part of the side file, its header row included, so that each part also opens in Excel."""
+REVIEW_COLUMNS = ("轮次", "类型", "编号", "名称", "指标代码", "指标名称", "评审专家", "评分", "备注", "导出编号",
+                  "汇总得分")
+"""The side file's columns: one row per review, the consolidated value of its cell beside it."""
+
+
+def side_file(out: Path, part: int) -> Path:
+    """Part ``part`` (from 1) of the side file beside the workbook: consolidated.xlsx → consolidated.reviews-1.csv."""
+    return out.with_name(f"{out.stem}.reviews-{part}.csv")
 
 
 @dataclass(frozen=True)
@@ -36,6 +72,21 @@ class ReportSummary:
     cells: int
     disputes: int
     exports: int
+    incomplete: bool = False
+    side_files: tuple[Path, ...] = ()
+    """The side file's parts, in order."""
+    reviews: int = 0
+    """Rows in the side file (its headers not counted)."""
+    cut: tuple[str, ...] = ()
+    """Sheets cut at MAX_ROWS."""
+
+
+def _attributes(target: Target) -> dict[str, str]:
+    """The attributes a ranking group may name (RANK_GROUP_COLUMNS) that this target has: sites their 层级,
+    cases their 领域, both their 地区."""
+    if target.kind == TargetKind.SITE:
+        return {"region": target.region, "level": target.detail}
+    return {"region": target.region, "area": target.area}
 
 
 def _flags(flags: tuple[str, ...]) -> str:
@@ -64,172 +115,569 @@ def _shown(indicator: Indicator, value: Fraction | str | None, places: int) -> D
     return format_consolidated(indicator, value, places)
 
 
-def write_report(round_db: Path, out: Path) -> ReportSummary:
-    """Consolidate the round afresh and write the workbook; returns what it holds."""
+def _own(cache: dict[tuple[str, Decimal | str], str], indicator: Indicator, value: Decimal | str) -> str:
+    """A reviewer's value as shown beside the consensus (format_value: its step's places, 是/否, 不适用)."""
+    shown = cache.get((indicator.code, value))
+    if shown is None:
+        shown = cache[(indicator.code, value)] = format_value(indicator, value)
+    return shown
+
+
+def _number_format(places: int) -> str:
+    """Excel's number format for ``places`` decimals: 0 → "0", 2 → "0.00"."""
+    return "0." + "0" * places if places > 0 else "0"
+
+
+def _count_unit(largest: int) -> int:
+    """A whole major unit for a count axis up to ``largest``: 1, 2, 5, 10, 20, 50 … giving at most ten ticks."""
+    unit = 1
+    while largest > unit * 10:
+        for step in (2, 5, 10):
+            if largest <= unit * step * 10:
+                return unit * step
+        unit *= 10
+    return unit
+
+
+class _Table:
+    """One sheet's table as it is appended: its header row, and the data rows that fit under MAX_ROWS (the rest
+    are counted, not written). `finish` puts the autofilter on it and repeats its header rows on every page."""
+
+    def __init__(self, sheet: Any, header_row: int, columns: int) -> None:
+        self.sheet = sheet
+        self.header_row = header_row
+        self.columns = columns
+        self.room = max(MAX_ROWS - header_row, 0)
+        self.written = 0
+        self.dropped = 0
+        self._formatted: dict[tuple[int, str], Any] = {}
+
+    @property
+    def full(self) -> bool:
+        return self.written >= self.room
+
+    def number(self, column: int, value: Any, fmt: str) -> Any:
+        """``value`` in a cell with number format ``fmt``; a text or None as it is. One styled cell per column
+        and format serves row after row: write-only mode writes a row out as it is appended, so the cell is
+        free again by the next row, and its style is looked up once, not per cell."""
+        if value is None or isinstance(value, str):
+            return value
+        cell = self._formatted.get((column, fmt))
+        if cell is None:
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = self._formatted[(column, fmt)] = WriteOnlyCell(self.sheet)
+            cell.number_format = fmt
+        cell.value = value
+        return cell
+
+    def append(self, row: list[Any]) -> None:
+        if self.full:
+            self.dropped += 1
+            return
+        self.sheet.append(_cells(self.sheet, row))
+        self.written += 1
+
+    def finish(self, *, titles: str | None = None, repeat: bool = True) -> None:
+        """The autofilter over the header and the rows written; the rows from the first to the header (or
+        ``titles``) repeated at the top of every printed page unless not ``repeat``."""
+        from openpyxl.utils import get_column_letter
+
+        last = get_column_letter(self.columns)
+        self.sheet.auto_filter.ref = f"A{self.header_row}:{last}{self.header_row + max(self.written, 1)}"
+        if repeat:
+            self.sheet.print_title_rows = titles or f"1:{self.header_row}"
+
+
+def _breakdown_rows(store: Store, tree: IndicatorTree) -> int:
+    """The rows 指标明细 will have, known before the first is written: iter_consolidation gives every target
+    that is assigned or has a review one cell per leaf applying to it."""
+    leaves = {kind.value: len(tree.leaves(kind)) for kind in TargetKind}
+    return sum(leaves.get(kind, 0) * n for kind, n in store.conn.execute(
+        "SELECT target_kind, count(*) FROM (SELECT target_kind, target_id FROM assignments UNION "
+        "SELECT target_kind, target_id FROM scores WHERE round = ?) GROUP BY target_kind", (store.round_id,)))
+
+
+def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[str | None, dict[TargetKey, Decimal]]:
+    """The newest past round's id and each of its targets' totals under this round's rules (as the app shows a
+    target's history), from its stored consolidated values; (None, {}) without history. A target the past
+    round vetoed, or whose values this round's system does not accept, has no total there."""
+    past = store.past_round_ids()
+    if not past:
+        return None, {}
+    kinds = {kind.value: kind for kind in TargetKind}
+    totals: dict[TargetKey, Decimal] = {}
+    rows = store.conn.execute(
+        f"SELECT target_kind, target_id, indicator, {CONSOLIDATED_EXACT}, value FROM consolidated "
+        "WHERE round = ? ORDER BY target_kind, target_id", (past[0],))
+    for (kind_text, target_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        kind = kinds.get(kind_text)
+        if kind is None:
+            continue
+        values: dict[str, Fraction | str | None] = {}
+        for _, _, code, exact, shown in group:
+            text = exact if exact is not None else shown  # a row rounded by an earlier version: its display
+            values[code] = None if text is None else (text if text == NA else Fraction(text))
+        try:
+            total = compute_total(tree, kind, values, rules).total
+        except InvalidScore:
+            continue
+        if total is not None:
+            totals[TargetKey(kind, target_id)] = total
+    return past[0], totals
+
+
+_REVIEWS_SQL = f"""
+SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, s.note, e.reason, c.exact_value
+FROM scores s
+LEFT JOIN (SELECT round, target_kind, target_id, indicator, {CONSOLIDATED_EXACT} AS exact_value
+           FROM consolidated) c
+    ON c.round = s.round AND c.target_kind = s.target_kind AND c.target_id = s.target_id
+    AND c.indicator = s.indicator
+LEFT JOIN temp.report_last_event m
+    ON m.reviewer_id = s.reviewer_id AND m.target_kind = s.target_kind AND m.target_id = s.target_id
+    AND m.indicator = s.indicator
+LEFT JOIN score_events e ON e.id = m.id
+WHERE s.round = ? AND (s.value IS NOT NULL OR s.note != '')
+ORDER BY s.target_kind, s.target_id, s.indicator, s.reviewer_id
+"""
+_MERGE_REASON = "merge "  # merge.py writes each merged cell's event as "merge <export id> seq <n>"
+
+
+def _export_id(reason: str | None) -> str:
+    """The export a score came from: the one named by the last event that wrote it, "" for an import."""
+    if reason is None or not reason.startswith(_MERGE_REASON):
+        return ""
+    return reason[len(_MERGE_REASON):].split(" ", 1)[0]
+
+
+def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Target], value_places: int,
+                  out: Path) -> tuple[list[Path], int]:
+    """The side file beside the workbook ``out``: every review of the round (a value or a note), one a row, with
+    the export it was merged from and its cell's stored consolidated value, in parts of at most CSV_PART_ROWS
+    rows (UTF-8 with a BOM, so Excel reads the Chinese). Returns the parts written and the rows in them.
+
+    Values are shown as everywhere else (format_value, format_consolidated); every field is guarded as
+    `csv_field` guards the CLI's CSV, so no cell runs as a formula."""
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_last_event (reviewer_id TEXT, target_kind TEXT, "
+                 "target_id TEXT, indicator TEXT, id INTEGER, "
+                 "PRIMARY KEY (reviewer_id, target_kind, target_id, indicator)) WITHOUT ROWID")
+    conn.execute("DELETE FROM temp.report_last_event")
+    # A reviewer with one merged export had every score from it; only the others' scores are looked up in the
+    # audit log (the last event that wrote each one), which keeps this cheap on a round merged once.
+    only: dict[str, str] = {}
+    for reviewer_id, export_id, count in conn.execute(
+            "SELECT reviewer_id, max(export_id), count(*) FROM submissions WHERE outcome = 'merged' "
+            "GROUP BY reviewer_id"):
+        if count == 1:
+            only[reviewer_id] = export_id
+    conn.execute("INSERT INTO temp.report_last_event SELECT reviewer_id, target_kind, target_id, indicator, "
+                 "max(id) FROM score_events WHERE round = ? AND reviewer_id IN (SELECT reviewer_id FROM "
+                 "submissions WHERE outcome = 'merged' GROUP BY reviewer_id HAVING count(*) > 1) "
+                 "GROUP BY reviewer_id, target_kind, target_id, indicator", (store.round_id,))
+    kinds = {kind.value: kind for kind in TargetKind}
+    round_id = csv_field(store.round_id)
+    header = list(REVIEW_COLUMNS)
+    parts: list[Path] = []
+    rows = 0
+    in_part = CSV_PART_ROWS
+    shown: dict[tuple[str, str | None], str] = {}  # (indicator, stored value) → its display: few per indicator
+    consolidated: dict[tuple[str, str | None], str] = {}
+    target_key: tuple[str, str] | None = None
+    target_fields: list[str] = []
+    indicators: dict[str, list[str]] = {}
+    handle = None
+    writer: Any = None
+    try:
+        for kind, target_id, code, reviewer, value, note, reason, exact in conn.execute(
+                _REVIEWS_SQL, (store.round_id,)):
+            if in_part >= CSV_PART_ROWS:
+                if handle is not None:
+                    handle.close()
+                parts.append(side_file(out, len(parts) + 1))
+                handle = parts[-1].open("x", encoding="utf-8-sig", newline="")
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                in_part = 1
+            if (kind, target_id) != target_key:
+                target_key = (kind, target_id)
+                target_kind = kinds.get(kind)
+                t = names.get(TargetKey(target_kind, target_id)) if target_kind is not None else None
+                label = TARGET_LABELS[target_kind] if target_kind is not None else kind
+                target_fields = [csv_field(label), csv_field(target_id), csv_field(t.name if t else "")]
+            ind = tree.get(code) if code in tree else None
+            if code not in indicators:
+                indicators[code] = [csv_field(code), csv_field(ind.name if ind else "")]
+            text = shown.get((code, value))
+            if text is None:
+                text = shown[(code, value)] = csv_field(
+                    format_value(ind, decode_value(value)) if ind else (value or ""))
+            result = consolidated.get((code, exact))
+            if result is None:
+                result = consolidated[(code, exact)] = csv_field(
+                    format_consolidated(ind, exact, value_places) if ind else (exact or ""))
+            export_id = only.get(reviewer) or _export_id(reason)
+            writer.writerow([round_id, *target_fields, *indicators[code], csv_field(reviewer), text,
+                             csv_field(note) if note else "", csv_field(export_id), result])
+            in_part += 1
+            rows += 1
+        if not parts:  # no review yet: the header alone, so that the file is where the README says
+            parts.append(side_file(out, 1))
+            with parts[-1].open("x", encoding="utf-8-sig", newline="") as empty:
+                csv.writer(empty).writerow(header)
+    except BaseException:
+        if handle is not None:
+            handle.close()
+            handle = None
+        for part in parts:
+            part.unlink(missing_ok=True)
+        raise
+    finally:
+        if handle is not None:
+            handle.close()
+        conn.execute("DROP TABLE IF EXISTS temp.report_last_event")
+    return parts, rows
+
+
+def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -> ReportSummary:
+    """Consolidate the round afresh and write the workbook and its side file; returns what they hold.
+
+    Refused (RoundIncomplete, saying what is missing) while nothing is merged or targets are short of reviews;
+    with ``allow_incomplete`` the workbook is written with a 未完成 banner on its first sheet and its ranked
+    table, and targets without a result show "—" with no grade and no rank.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     out = Path(out)
     if out.exists():
         raise WorkbenchError(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    stale = sorted(p for p in out.parent.glob(f"{glob.escape(out.stem)}.reviews-*.csv")
+                   if p.name[len(out.stem) + len(".reviews-"):-len(".csv")].isdigit())
+    if stale:  # a part left by an earlier report would be pivoted with the new ones
+        raise WorkbenchError(f"{stale[0]} 已存在，不会覆盖 / already exists; choose another path or remove "
+                             "the earlier report's .reviews-N.csv files first")
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
+        progress = round_progress(store)
+        if not allow_incomplete:
+            check_complete(progress, "report")
         names = {t.key: t for t in store.targets()}
         reviewers = {r.id: r for r in store.reviewers()}
         summary, targets = stream_consolidation(store)
         tree = summary.tree
         book = Workbook(write_only=True)
         bold = Font(bold=True)
+        red = Font(bold=True, color="C00000")
+        side = side_file(out, 1).name
 
         def printable(sheet: Any) -> None:
-            # Coordinators print or export to PDF: landscape, every column on one page width.
+            # Coordinators print or export to PDF: landscape, every column on one page width, numbered pages.
             sheet.page_setup.orientation = "landscape"
             sheet.page_setup.paperSize = "9"  # A4
             sheet.sheet_properties.pageSetUpPr.fitToPage = True
             sheet.page_setup.fitToWidth = 1
             sheet.page_setup.fitToHeight = 0
+            sheet.oddFooter.left.text = "&A"  # the sheet's name
+            sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
 
-        def number(sheet: Any, value: Any, fmt: str) -> Any:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = fmt
-            return cell
+        def note(sheet: Any, text: str) -> None:
+            cell = WriteOnlyCell(sheet, value=clean_text(text) or "")
+            cell.font = red
+            sheet.append([cell])
 
-        def header(sheet: Any, titles: list[str], widths: list[int]) -> None:
+        banner = None if progress.complete else "未完成 / INCOMPLETE：" + " / ".join(progress.describe())
+
+        def table(sheet: Any, titles: list[str], widths: list[int], *, flagged: bool = False,
+                  expected: int | None = None, elsewhere: str = "") -> _Table:
+            """A sheet opening with its table's header; a sheet whose ``expected`` data rows would pass MAX_ROWS
+            says first that it is cut and where the rest is."""
             printable(sheet)
-            for n, width in enumerate(widths):
-                sheet.column_dimensions[chr(ord("A") + n)].width = width
-            sheet.freeze_panes = "A2"
+            for n, width in enumerate(widths, 1):
+                sheet.column_dimensions[get_column_letter(n)].width = width
+            notes = [banner] if flagged and banner is not None else []
+            if expected is not None and len(notes) + 1 + expected > MAX_ROWS:
+                room = MAX_ROWS - len(notes) - 2
+                notes.insert(0, f"本表已截断：超过 Excel 每表 {MAX_ROWS:,} 行的上限，只列出前 {room:,} 行，"
+                                f"共 {expected:,} 行。完整数据见工作簿旁的 {side} 等 CSV 文件{elsewhere} / "
+                                f"cut at Excel's row limit: the complete data is in {side} and the parts after it")
+            header_row = len(notes) + 1
+            sheet.freeze_panes = f"A{header_row + 1}"
+            for text in notes:
+                note(sheet, text)
+            return table_at(sheet, header_row, titles)
+
+        def table_at(sheet: Any, header_row: int, titles: list[str]) -> _Table:
+            """A table further down a sheet: its bold header at ``header_row``, which is the next row."""
             cells = []
-            for title in titles:
-                cell = WriteOnlyCell(sheet, value=title)
+            for title in titles:  # fixed words, but for the parts' names from the indicators file: guarded
+                title = clean_text(title) or "" if has_illegal_characters(title) else title
+                cell = guarded_cell(sheet, title) if needs_text_guard(title) else WriteOnlyCell(sheet, value=title)
                 cell.font = bold
                 cells.append(cell)
-            sheet.append(cells)  # the fixed headers: nothing to guard
+            sheet.append(cells)
+            return _Table(sheet, header_row, len(titles))
 
         totals_sheet = book.create_sheet("总分排名")
-        breakdown = book.create_sheet("指标明细")
-        header(breakdown, ["类型", "编号", "名称", "指标代码", "指标名称", "汇总得分", "方法", "评审数", "均值",
-                           "中位数", "最低", "最高", "标记"], [6, 10, 28, 10, 20, 10, 12, 8, 8, 8, 8, 8, 16])
+        breakdown_sheet = book.create_sheet("指标明细")
+        breakdown = table(breakdown_sheet, ["类型", "编号", "名称", "指标代码", "指标名称", "汇总得分", "方法",
+                                            "评审数", "均值", "中位数", "最低", "最高", "标记", "各专家评分"],
+                          [6, 10, 28, 10, 20, 10, 14, 8, 8, 8, 8, 8, 16, 36], expected=_breakdown_rows(store, tree))
+        own: dict[tuple[str, Decimal | str], str] = {}  # (indicator, a reviewer's value) → as shown: few of each
         spread: dict[str, list[Decimal]] = defaultdict(list)
         cells = 0
+        rules = summary.rules
+        # 总分排名's subtotals: each top-level part with point leaves (its earned points, N/A rescaled, rounded
+        # on its own as compute_total rounds the base), then the bonus counted
+        point_parts = {tree.part_of(leaf.code) for leaf in tree.leaves()
+                       if leaf.kind not in (IndicatorKind.VETO, IndicatorKind.BONUS)}
+        sections = [part for part in tree.children(None) if part.code in point_parts]
+        bonus = any(leaf.kind == IndicatorKind.BONUS for leaf in tree.leaves())
+        subtotals: dict[TargetKey, list[Decimal | None]] = {}
+        missing: dict[tuple[str, TargetKey], list[str]] = defaultdict(list)  # (reviewer, target) → leaves
         with transaction(store.conn):  # the report's consolidation is also what `scores` shows from now on
             for target in storing(store, targets, whole_round=True):
-                t = names.get(TargetKey(target.target_kind, target.target_id))
+                key = TargetKey(target.target_kind, target.target_id)
+                t = names.get(key)
+                by_part: dict[str, dict[str, Fraction | str | None]] = defaultdict(dict)
+                for c in target.cells:
+                    by_part[tree.part_of(c.indicator)][c.indicator] = c.value
+                subtotals[key] = [compute_total(tree, key.kind, by_part[part.code], rules).base
+                                  if part.code in by_part else None for part in sections]
                 for c in target.cells:
                     ind = tree.get(c.indicator)
                     cells += 1
+                    for reviewer in c.unscored:
+                        missing[(reviewer, key)].append(c.indicator)
                     if c.min is not None and c.max is not None and ind.max_score > 0:
                         spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
-                    breakdown.append(_cells(breakdown, [
+                    if breakdown.full:
+                        breakdown.dropped += 1
+                        continue
+                    fmt = "0" if ind.kind == IndicatorKind.VETO else _number_format(c.places)
+                    breakdown.append([
                         TARGET_LABELS[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
-                        _shown(ind, c.value, c.places), c.method, c.n,
-                        c.mean, c.median, c.min, c.max, _flags(c.flags),
-                    ]))
-        ranks = rank_targets(summary.totals)
+                        breakdown.number(6, _shown(ind, c.value, c.places), fmt),
+                        METHOD_LABEL.get(c.method, c.method), c.n,
+                        breakdown.number(9, c.mean, fmt), breakdown.number(10, c.median, fmt),
+                        breakdown.number(11, c.min, fmt), breakdown.number(12, c.max, fmt), _flags(c.flags),
+                        "；".join(f"{reviewer} {_own(own, ind, value)}" for reviewer, value in c.reviews),
+                    ])
+        breakdown.finish()
+        groups = {key: rank_group_of(rules, key.kind, _attributes(t)) for key, t in names.items()}
+        ranks = rank_targets(summary.totals, groups if rules.rank_groups else None)
 
-        header(totals_sheet, ["排名", "类型", "编号", "名称", "地区", "总分", "等级", "待复核"],
-               [6, 6, 10, 30, 10, 8, 8, 10])
-        disputed = Counter(TargetKey(d.target_kind, d.target_id) for d in summary.disputes)
-        order = sorted(summary.totals, key=lambda k: (k.kind != TargetKind.SITE, ranks[k], k.id))
+        grouped = rules.rank_groups is not None
+        past_round, past_totals = previous_totals(store, tree, rules)
+        history = [f"上轮总分（{clean_text(past_round) or ''}）", "较上轮"] if past_round is not None else []
+        subtitles = [part.name for part in sections] + (["加分"] if bonus else [])
+        titles = ["排名", "类型", *(["排名分组"] if grouped else []), "编号", "名称", "地区", "总分", "等级", "待复核",
+                  *history, *subtitles]
+        totals = table(totals_sheet, titles, [6, 6, *([12] if grouped else []), 10, 30, 10, 8, 8, 10,
+                                              *([16, 8] if history else []), *[10] * len(subtitles)],
+                       flagged=True, expected=len(summary.totals))
+        total_column = titles.index("总分") + 1
+        first_part = len(titles) - len(subtitles) + 1
+        disputed = Counter(TargetKey(d.target_kind, d.target_id) for d in summary.disputes if d.reason in REASONS)
+        unranked = len(summary.totals) + 1
+        order = sorted(summary.totals, key=lambda k: (k.kind != TargetKind.SITE, groups.get(k, ""),
+                                                      ranks.get(k, unranked), k.id))
         for key in order:
             total = summary.totals[key]
             t = names.get(key)
-            totals_sheet.append(_cells(totals_sheet, [
-                ranks[key], TARGET_LABELS[key.kind], key.id, t.name if t else "", t.region if t else "",
-                number(totals_sheet, total.total, "0.0"), total.grade, disputed.get(key, 0) or None,
-            ]))
+            shown_total: Any = (DASH if total.total is None and total.pending
+                                else totals.number(total_column, total.total, "0.0"))
+            grade = PENDING_REASONS[total.pending][0] if total.pending else total.grade
+            change: list[Any] = []
+            if history:
+                before = past_totals.get(key)
+                change = [totals.number(total_column + 3, before, "0.0"),
+                          totals.number(total_column + 4, total.total - before, "+0.0;-0.0;0.0")
+                          if before is not None and total.total is not None and not total.pending else None]
+            part_cells: list[Any] = []
+            if subtitles and not total.pending:  # a target still short of reviews has no subtotals either
+                earned: list[Decimal | Fraction | None] = [*subtotals.get(key, [None] * len(sections)),
+                                                           *([total.bonus] if bonus else [])]
+                part_cells = [totals.number(first_part + n, None if v is None else round_half_up(v), "0.0")
+                              for n, v in enumerate(earned)]
+            totals.append([
+                ranks.get(key, DASH), TARGET_LABELS[key.kind], *([groups.get(key, "")] if grouped else []), key.id,
+                t.name if t else "", t.region if t else "", shown_total, grade, disputed.get(key, 0) or None,
+                *(change or [None] * len(history)), *part_cells,
+            ])
+        totals.finish()
 
-        people = book.create_sheet("评审专家")
-        header(people, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）", "已合并导出"],
-               [8, 10, 24, 10, 14, 16, 10])
+        people_sheet = book.create_sheet("评审专家")
+        people = table(people_sheet, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）",
+                                      "已合并导出"], [8, 10, 24, 10, 14, 16, 10], expected=len(reviewers))
         merged = Counter(r[0] for r in store.conn.execute(
             "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
         bias = summary.agreement.bias()
         for rid, r in sorted(reviewers.items()):
             b = bias.get(rid)
-            people.append(_cells(people, [rid, r.name, r.org, b.n if b else 0, b.mean_difference if b else None,
-                                          b.mean_absolute_difference if b else None, merged.get(rid, 0)]))
+            people.append([rid, r.name, r.org, b.n if b else 0,
+                           people.number(5, b.mean_difference if b else None, "0.0"),
+                           people.number(6, b.mean_absolute_difference if b else None, "0.0"), merged.get(rid, 0)])
+        people.finish()
 
-        disputes = book.create_sheet("争议复核")
-        header(disputes, ["评审专家", "类型", "编号", "名称", "指标代码", "指标名称", "原因"],
-               [10, 6, 10, 28, 10, 20, 12])
-        for d in summary.disputes:
+        sent = [d for d in summary.disputes if d.reason in REASONS]  # a missing review is for `status`
+        disputes = table(book.create_sheet("争议复核"), ["评审专家", "类型", "编号", "名称", "指标代码", "指标名称",
+                                                         "原因", "各专家评分", "汇总得分", "极差", "复核状态",
+                                                         "接受理由"],
+                         [10, 6, 10, 28, 10, 20, 12, 28, 10, 8, 10, 24], expected=len(sent),
+                         elsewhere="；全部争议见 workbench disputes --list")
+        life = {(i.target_kind.value, i.target_id, i.indicator): i for i in dispute_items(store)}
+        for d in sent:
+            if disputes.full:
+                disputes.dropped += 1
+                continue
             t = names.get(TargetKey(d.target_kind, d.target_id))
-            disputes.append(_cells(disputes, [
+            item = life.get((d.target_kind, d.target_id, d.indicator))
+            disputes.append([
                 d.reviewer_id, TARGET_LABELS[d.target_kind], d.target_id, t.name if t else "", d.indicator,
                 tree.get(d.indicator).name, REASON_LABEL.get(d.reason, d.reason),
-            ]))
+                *(["; ".join(f"{r}={v}" for r, v in item.values), item.consensus, item.spread,
+                   STATUS_LABELS[item.status], item.accepted_reason] if item is not None else []),
+            ])
+        disputes.finish()
 
-        agreement = book.create_sheet("一致性")
-        header(agreement, ["指标代码", "指标名称", "Krippendorff α（区间）", "平均极差（占分值%）"], [10, 24, 22, 20])
+        chase = table(book.create_sheet("缺少评分"), ["评审专家", "姓名", "类型", "编号", "名称", "缺少项数",
+                                                     "缺少的指标"], [10, 10, 6, 10, 28, 8, 40],
+                      expected=len(missing), elsewhere="；另见 workbench status")
+        for (reviewer, key), codes in sorted(missing.items(), key=lambda item: (
+                item[0][0], item[0][1].kind != TargetKind.SITE, item[0][1].id)):
+            t = names.get(key)
+            person = reviewers.get(reviewer)
+            chase.append([reviewer, person.name if person else "", TARGET_LABELS[key.kind], key.id,
+                          t.name if t else "", len(codes), " ".join(codes)])
+        chase.finish()
+
+        leaves_all = tree.leaves()
+        agreement = table(book.create_sheet("一致性"), ["指标代码", "指标名称", "Krippendorff α（区间）",
+                                                         "平均极差（占分值%）"], [10, 24, 22, 20],
+                          expected=1 + len(leaves_all))
         alphas = summary.agreement.alpha()
         overall = summary.agreement.alpha_overall()
-        agreement.append(["全部", "（各指标按分值归一后合并）", overall, None])
-        for leaf in tree.leaves():
+        agreement.append(["全部", "（各指标按分值归一后合并）", agreement.number(3, overall, "0.000"), None])
+        for leaf in leaves_all:
             values = spread.get(leaf.code, [])
             mean_spread = round_half_up(sum(values, Decimal(0)) / len(values)) if values else None
-            agreement.append(_cells(agreement, [leaf.code, leaf.name, alphas.get(leaf.code), mean_spread]))
+            agreement.append([leaf.code, leaf.name, agreement.number(3, alphas.get(leaf.code), "0.000"),
+                              agreement.number(4, mean_spread, "0.0")])
+        agreement.finish()
 
         charts = book.create_sheet("图表")
         printable(charts)
         charts.column_dimensions["A"].width = 26
         charts.column_dimensions["B"].width = 20
-        grades = Counter(summary.totals[k].grade for k in summary.totals)
-        labels = [label for label, _ in summary.rules.grade_bands] + [summary.rules.fail_label]
-        labels += sorted(g for g in grades if g not in labels)
+        for column in "CDEFG":
+            charts.column_dimensions[column].width = 10
+        grades = Counter(PENDING_REASONS[r.pending][0] if r.pending else r.grade for r in summary.totals.values())
+        # each grade once, in the rules' order: a fail label that is also a band, or a pending label, comes once
+        labels = list(dict.fromkeys([label for label, _ in summary.rules.grade_bands] + [summary.rules.fail_label]
+                                    + sorted(g for g in grades if g)))
         charts.append(["等级", "对象数"])
         for label in labels:
             charts.append(_cells(charts, [label, grades.get(label, 0)]))
         grade_chart = BarChart()
         grade_chart.title = "各等级对象数 / targets by grade"
         grade_chart.y_axis.title = "对象数"
+        grade_chart.y_axis.majorUnit = _count_unit(max(grades.values(), default=0))
+        grade_chart.y_axis.number_format = "0"
+        grade_chart.y_axis.scaling.min = 0
         grade_chart.add_data(Reference(charts, min_col=2, min_row=1, max_row=1 + len(labels)), titles_from_data=True)
         grade_chart.set_categories(Reference(charts, min_col=1, min_row=2, max_row=1 + len(labels)))
         grade_chart.legend = None
-        charts.add_chart(grade_chart, "D2")
-        leaves = [leaf for leaf in tree.leaves() if spread.get(leaf.code)]
-        start = 3 + len(labels)
+        grade_chart.x_axis.delete = grade_chart.y_axis.delete = False  # openpyxl 3.1 hides axes by default
+        charts.add_chart(grade_chart, "H2")
+        leaves = [leaf for leaf in leaves_all if spread.get(leaf.code)]
+        start = 3 + len(labels)  # the spread table's header row: after the grades and a blank row
         charts.append([])
         charts.append(["指标", "平均极差（占分值%）"])
         for leaf in leaves:
             values = spread[leaf.code]
             mean_spread = round_half_up(sum(values, Decimal(0)) / len(values))
-            charts.append(_cells(charts, [f"{leaf.code} {leaf.name}", number(charts, mean_spread, "0.0")]))
+            cell = WriteOnlyCell(charts)
+            cell.value = mean_spread
+            cell.number_format = "0.0"
+            charts.append(_cells(charts, [f"{leaf.code} {leaf.name}", cell]))
         if leaves:
             spread_chart = BarChart()
             spread_chart.type = "bar"
             spread_chart.title = "各指标评分极差 / spread per indicator"
             spread_chart.height = max(7.5, 0.45 * len(leaves))
             spread_chart.width = 18
-            spread_chart.add_data(Reference(charts, min_col=2, min_row=start + 1, max_row=start + 1 + len(leaves)),
+            spread_chart.x_axis.scaling.orientation = "maxMin"  # the first indicator on top, as in the table
+            spread_chart.y_axis.number_format = "0"
+            spread_chart.y_axis.scaling.min = 0
+            # the header row gives the series its title; the leaves are the rows below it, every one of them
+            spread_chart.add_data(Reference(charts, min_col=2, min_row=start, max_row=start + len(leaves)),
                                   titles_from_data=True)
-            spread_chart.set_categories(Reference(charts, min_col=1, min_row=start + 2,
-                                                  max_row=start + 1 + len(leaves)))
+            spread_chart.set_categories(Reference(charts, min_col=1, min_row=start + 1,
+                                                  max_row=start + len(leaves)))
             spread_chart.legend = None
-            charts.add_chart(spread_chart, "D20")
+            spread_chart.x_axis.delete = spread_chart.y_axis.delete = False
+            charts.add_chart(spread_chart, "H20")
+        # 地区汇总: per kind and 地区, how many targets, and the mean, best and worst of those with a total
+        charts.append([])
+        regions = table_at(charts, start + len(leaves) + 2,
+                           ["地区", "类型", "对象数", "有总分", "平均总分", "最高", "最低"])
+        by_region: dict[tuple[bool, str], list[Decimal | None]] = defaultdict(list)
+        for key, total in summary.totals.items():
+            t = names.get(key)
+            by_region[(key.kind != TargetKind.SITE, t.region if t else "")].append(total.total)
+        for (is_case, region), found in sorted(by_region.items()):
+            scored = [v for v in found if v is not None]
+            regions.append([region or "（未填）", TARGET_LABELS[TargetKind.CASE if is_case else TargetKind.SITE],
+                            len(found), len(scored),
+                            regions.number(5, sum(scored, Decimal(0)) / len(scored) if scored else None, "0.0"),
+                            regions.number(6, max(scored, default=None), "0.0"),
+                            regions.number(7, min(scored, default=None), "0.0")])
+        regions.finish(repeat=False)
 
         about = book.create_sheet("说明")
         printable(about)
-        about.column_dimensions["A"].width = 16
-        about.column_dimensions["B"].width = 40
+        for column, width in zip("ABCDEFG", (40, 24, 6, 20, 36, 22, 10), strict=True):
+            about.column_dimensions[column].width = width  # the merged exports' id, reviewer, seq, key, file …
         made = utc_now()
         local = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        for row in (["轮次", store.round_id], ["名称", store.round_name], ["生成时间（UTC）", made],
-                    ["生成时间（本地）", local], ["对象数", len(summary.totals)], ["争议复核项", len(summary.disputes)],
-                    ["计分方法", "去掉一个最高分和一个最低分后取平均（不足 3 份时取平均）；否决项按多数"
-                     if summary.settings.trim else "取平均；否决项按多数"], []):
-            about.append(_cells(about, row))
-        about.append(["已合并的导出", "评审专家", "序号", "密钥", "文件", "核验时间（UTC）", "结果"])
-        exports = store.conn.execute(
-            "SELECT export_id, reviewer_id, seq, key_id, file_name, verified_at, outcome FROM submissions "
-            "ORDER BY verified_at, reviewer_id, seq"
-        ).fetchall()
-        for e in exports:
-            about.append(_cells(about, list(e)))
-        book.save(out)
-        return ReportSummary(out, len(summary.totals), cells, len(summary.disputes), len(exports))
+        parts: list[Path] = []
+        try:  # no side file without its workbook, and no workbook saved halfway
+            parts, reviews = write_reviews(store, tree, names, summary.settings.value_places, out)
+            cut = [t for t in (totals, breakdown, people, disputes, agreement) if t.dropped]
+            lines: list[list[Any]] = []
+            if banner is not None:
+                lines.append([banner])
+            lines += [["轮次", store.round_id], ["名称", store.round_name], ["生成时间（UTC）", made],
+                      ["生成时间（本地）", local], ["对象数", len(summary.totals)], ["争议复核项", len(sent)],
+                      ["计分方法", "去掉一个最高分和一个最低分后取平均（不足 3 份时取平均）；否决项按多数"
+                       if summary.settings.trim else "取平均；否决项按多数"],
+                      ["逐条评分（CSV）", f"{', '.join(p.name for p in parts)}：共 {reviews:,} 条评分，"
+                                          f"每个文件至多 {CSV_PART_ROWS:,} 行（UTF-8）"]]
+            lines += [["已截断", f"{t.sheet.title}：列出 {t.written:,} 行，未列 {t.dropped:,} 行（见 CSV 文件）"]
+                      for t in cut]
+            for row in [*lines, []]:
+                about.append(_cells(about, row))
+            exports_table = table_at(about, len(lines) + 2,
+                                     ["已合并的导出", "评审专家", "序号", "密钥", "文件", "核验时间（UTC）", "结果"])
+            exports = store.conn.execute(
+                "SELECT export_id, reviewer_id, seq, key_id, file_name, verified_at, outcome FROM submissions "
+                "ORDER BY verified_at, reviewer_id, seq"
+            ).fetchall()
+            for e in exports:
+                exports_table.append(list(e))
+            exports_table.finish(titles=f"{exports_table.header_row}:{exports_table.header_row}")
+            book.save(out)
+        except BaseException:
+            for part in parts:
+                part.unlink(missing_ok=True)
+            out.unlink(missing_ok=True)  # a workbook saved halfway (there was none before: checked above)
+            raise
+        return ReportSummary(out, len(summary.totals), cells, len(sent), len(exports), not progress.complete,
+                             tuple(parts), reviews, tuple(t.sheet.title for t in cut))
     finally:
         store.close()
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from workbench.errors import WorkbenchError
 from workbench.model import TargetKind
 from workbench.scoring.indicators import IndicatorTree
 from workbench.store.db import Store
@@ -81,3 +82,58 @@ def round_status(store: Store) -> RoundStatus:
         targets.append(TargetStatus(kind, tid, names.get((kind, tid), tid), len(assigned),
                                     len(assigned) - len(missing_r), missing_r))
     return RoundStatus(reviewers, targets)
+
+
+@dataclass(frozen=True)
+class RoundProgress:
+    """What a round still lacks before its results can be read as final."""
+
+    exports_merged: int
+    targets: int
+    targets_short: int
+    """Targets with an assigned reviewer who has not scored every applicable leaf."""
+    reviewers_short: int
+    """Reviewers with at least one such target."""
+
+    @property
+    def complete(self) -> bool:
+        return self.exports_merged > 0 and self.targets_short == 0
+
+    def describe(self) -> tuple[str, str]:
+        """(Chinese, English) counts, as the guardrails and the 未完成 banner say them."""
+        return (
+            f"已合并导出 {self.exports_merged} 份；{self.targets_short} / {self.targets} 个对象、"
+            f"{self.reviewers_short} 位评审专家仍缺评分",
+            f"{self.exports_merged} export(s) merged; {self.targets_short} of {self.targets} target(s) and "
+            f"{self.reviewers_short} reviewer(s) still short of reviews",
+        )
+
+
+class RoundIncomplete(WorkbenchError):
+    """A command that reads results refused on a round that has none yet, or not all of them."""
+
+
+def round_progress(store: Store) -> RoundProgress:
+    status = round_status(store)
+    merged = store.conn.execute("SELECT count(*) FROM submissions WHERE outcome = 'merged'").fetchone()[0]
+    return RoundProgress(
+        exports_merged=merged,
+        targets=len(status.targets),
+        targets_short=sum(1 for t in status.targets if t.missing_reviewers),
+        reviewers_short=sum(1 for r in status.reviewers if r.missing),
+    )
+
+
+def check_complete(progress: RoundProgress, command: str) -> None:
+    """RoundIncomplete saying what is missing unless the round is complete (``command`` names the CLI command
+    that may go on with --allow-incomplete)."""
+    if progress.complete:
+        return
+    zh, en = progress.describe()
+    head = ("轮次尚无已合并的导出" if progress.exports_merged == 0 else "轮次尚未完成",
+            "the round has no merged export yet" if progress.exports_merged == 0 else "the round is not complete")
+    raise RoundIncomplete(
+        f"{head[0]}：{zh}。请先合并评审专家的导出（workbench merge），或加 --allow-incomplete 生成标明“未完成”的结果 / "
+        f"{head[1]}: {en}. Merge the reviewers' exports first (workbench merge), or pass --allow-incomplete "
+        f"for {command} marked 未完成 (incomplete)"
+    )

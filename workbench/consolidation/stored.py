@@ -27,8 +27,8 @@ from workbench.store.db import Store, decode_value, transaction
 from workbench.store.migrations import upgrade
 from workbench.store.schema import STALE_KEY
 
-__all__ = ["STALE_KEY", "RoundConsolidation", "decode_exact", "encode_exact", "recompute_consolidated",
-           "storing", "stream_consolidation"]
+__all__ = ["STALE_KEY", "RoundConsolidation", "decode_exact", "encode_exact", "ensure_consolidated",
+           "recompute_consolidated", "storing", "stream_consolidation"]
 
 
 @dataclass
@@ -109,7 +109,7 @@ def stream_consolidation(
     tree = IndicatorTree(store.indicators())
     mapping = store.rules_mapping()
     rules = Rules.from_mapping(mapping)
-    settings = ConsolidationSettings.from_rules(mapping)
+    settings = ConsolidationSettings.from_rules(mapping).with_indicator_thresholds(store.indicator_thresholds())
     summary = RoundConsolidation(tree, rules, settings, Agreement(tree))
     assignments: dict[tuple[str, str], set[str]] = defaultdict(set)
     for a in store.assignments():
@@ -141,6 +141,13 @@ def recompute_consolidated(store: Store, targets: Collection[TargetKey] | None =
     return summary
 
 
+def ensure_consolidated(store: Store) -> None:
+    """Bring the stored consolidation up to date when merges (or a migration) left it stale."""
+    upgrade(store.conn)
+    if store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None:
+        recompute_consolidated(store)
+
+
 def storing(
     store: Store, results: Iterator[TargetConsolidation], *, whole_round: bool
 ) -> Iterator[TargetConsolidation]:
@@ -149,14 +156,15 @@ def storing(
     The rows replaced are the whole round's, or those of the targets marked by stream_consolidation.
     """
     store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
-    if whole_round:
-        store.conn.execute("DELETE FROM consolidated WHERE round = ?", (store.round_id,))
-    else:
-        store.conn.execute(
-            "DELETE FROM consolidated WHERE round = ? AND EXISTS (SELECT 1 FROM temp.touched t "
-            "WHERE t.target_kind = consolidated.target_kind AND t.target_id = consolidated.target_id)",
-            (store.round_id,),
-        )
+    for table in ("consolidated", "disputes"):
+        if whole_round:
+            store.conn.execute(f"DELETE FROM {table} WHERE round = ?", (store.round_id,))
+        else:
+            store.conn.execute(
+                f"DELETE FROM {table} WHERE round = ? AND EXISTS (SELECT 1 FROM temp.touched t "
+                f"WHERE t.target_kind = {table}.target_kind AND t.target_id = {table}.target_id)",
+                (store.round_id,),
+            )
     for target in results:
         store.conn.executemany(
             "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags) "
@@ -166,5 +174,11 @@ def storing(
                  c.method, ",".join(c.flags))
                 for c in target.cells
             ],
+        )
+        store.conn.executemany(
+            "INSERT INTO disputes (round, target_kind, target_id, indicator, reviewer_id, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(store.round_id, d.target_kind, d.target_id, d.indicator, d.reviewer_id, d.reason)
+             for d in target.disputes],
         )
         yield target

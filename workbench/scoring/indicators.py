@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import (
     ROUND_HALF_UP,
     Context,
@@ -22,6 +22,9 @@ from workbench.model import NA, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.rules import MAX_NUMBER_CHARS, NUMBER, ConsolidationSettings, Rules, plain
 
 __all__ = [
+    "PENDING_REASONS",
+    "UNREVIEWED",
+    "VETO_UNDECIDED",
     "IndicatorTree",
     "TotalResult",
     "compute_total",
@@ -246,10 +249,25 @@ class TotalResult:
     scored: int
     """Applicable leaves with a value (N/A counts as scored)."""
     applicable: int
+    pending: str = ""
+    """Why a consolidated target has no total, grade or rank yet (PENDING_REASONS), "" when it has them."""
 
     @property
     def complete(self) -> bool:
         return self.scored == self.applicable
+
+    def held(self, reason: str) -> TotalResult:
+        """This result held back for ``reason`` (a PENDING_REASONS key): no total, no grade, no rank."""
+        return replace(self, total=None, grade="", passed=False, pending=reason)
+
+
+UNREVIEWED = "unreviewed"
+VETO_UNDECIDED = "veto-undecided"
+PENDING_REASONS = {
+    UNREVIEWED: ("未评审", "no review merged yet"),
+    VETO_UNDECIDED: ("待定", "a veto lacks the minimum number of reviews"),
+}
+"""Why a target's result is held back → (Chinese, English)."""
 
 
 def stored_value(leaf: Indicator, raw: Decimal | Fraction | str | int | None) -> Decimal | Fraction | str | None:
@@ -392,11 +410,12 @@ def grade_for(total: Decimal | Fraction, rules: Rules) -> str:
 
 def dense_ranks(results: Mapping[K, TotalResult]) -> dict[K, int]:
     """Dense ranks on rounded totals, highest first (80.4, 80.4 → 4, 4, next 5); vetoed units share the
-    rank after the last numeric one. Returned in rank order."""
-    totals = {key: round_half_up(r.total) for key, r in results.items() if r.total is not None and not r.vetoed}
+    rank after the last numeric one; results held back (pending) get no rank. Returned in rank order."""
+    ranked = {key: r for key, r in results.items() if not r.pending}
+    totals = {key: round_half_up(r.total) for key, r in ranked.items() if r.total is not None and not r.vetoed}
     rank_of_total = {total: index + 1 for index, total in enumerate(sorted(set(totals.values()), reverse=True))}
     after_last = len(rank_of_total) + 1
-    ranks = {key: rank_of_total[totals[key]] if key in totals else after_last for key in results}
+    ranks = {key: rank_of_total[totals[key]] if key in totals else after_last for key in ranked}
     return dict(sorted(ranks.items(), key=lambda item: item[1]))
 
 

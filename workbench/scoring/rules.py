@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from workbench.errors import InvalidRule
@@ -81,6 +81,14 @@ SCORING_ALIASES: dict[str, str] = {
     "不合格标签": "fail_label",
     "rescale_na": "rescale_na",
     "不适用折算": "rescale_na",
+    "rank_groups": "rank_groups",
+    "排名分组": "rank_groups",
+}
+#: What a target may be ranked within (排名分组), by the set-up column it comes from: the column's names in
+#: Chinese and English → the target attribute. Sites have 层级 and 地区, cases 地区 and 领域; a kind without the
+#: attribute is ranked as one group.
+RANK_GROUP_COLUMNS: dict[str, str] = {
+    "层级": "level", "level": "level", "地区": "region", "region": "region", "领域": "area", "area": "area",
 }
 TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "是"})
 FALSE_TEXTS = frozenset({"0", "false", "no", "n", "否"})
@@ -125,6 +133,20 @@ def _rule_flag(key: str, text: str, default: bool) -> bool:
     )
 
 
+def _rule_rank_groups(text: str) -> str | None:
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal:
+        return None
+    attribute = RANK_GROUP_COLUMNS.get(normal.casefold())
+    if attribute is None:
+        raise InvalidRule(
+            f"规则「rank_groups」须为 层级、地区 或 领域（对象表中的列），收到 {_quoted(text)} / "
+            "rule rank_groups must name a target column: 层级 (level), 地区 (region) or 领域 (area), "
+            f"got {_quoted(text)}"
+        )
+    return attribute
+
+
 @dataclass(frozen=True)
 class Rules:
     """A round's scoring rules; every rule is data so that one engine serves every indicator system."""
@@ -140,6 +162,9 @@ class Rules:
     fail_label: str = "不合格"
     rescale_na: bool = True
     """N/A leaves are left out and their part rescaled to its full points."""
+    rank_groups: str | None = None
+    """The target attribute dense ranks are computed within (level, region or area; RANK_GROUP_COLUMNS), or
+    None: one ranking per target kind."""
 
     def __post_init__(self) -> None:
         # Whoever builds Rules directly may list bands in any order; grade_for needs highest first.
@@ -168,6 +193,7 @@ class Rules:
             grade_bands=_rule_bands(given.get("grade_bands", "")),
             fail_label=fail_label or cls.fail_label,
             rescale_na=_rule_flag("rescale_na", given.get("rescale_na", ""), cls.rescale_na),
+            rank_groups=_rule_rank_groups(given.get("rank_groups", "")),
         )
 
     def to_mapping(self) -> dict[str, str]:
@@ -181,6 +207,8 @@ class Rules:
             out["grade_bands"] = ";".join(f"{label}:{plain(bound)}" for label, bound in self.grade_bands)
         out["fail_label"] = self.fail_label
         out["rescale_na"] = "1" if self.rescale_na else "0"
+        if self.rank_groups is not None:
+            out["rank_groups"] = self.rank_groups
         return out
 
 
@@ -192,14 +220,20 @@ CONSOLIDATION_ALIASES: dict[str, str] = {
     "最少评审数": "min_reviews",
     "disagreement_spread": "disagreement_spread",
     "分歧阈值": "disagreement_spread",
+    "disagreement_gap": "disagreement_gap",
+    "分歧间隔": "disagreement_gap",
     "disagreement_z": "disagreement_z",
     "稳健z阈值": "disagreement_z",
     "value_places": "value_places",
     "得分小数位": "value_places",
 }
 
+#: The robust z needs this many numeric values of a cell before it means anything (with 3 reviewers the ratio
+#: of two gaps is all it sees: [30, 30, 30.05] would be an "outlier").
+Z_MIN_VALUES = 5
 
-def _setting_count(key: str, text: str, default: int) -> int:
+
+def _setting_count(key: str, text: str, default: int | None) -> int | None:
     normal = unicodedata.normalize("NFKC", text).strip()
     if not normal:
         return default
@@ -210,28 +244,71 @@ def _setting_count(key: str, text: str, default: int) -> int:
     return int(normal)
 
 
+def read_share(key: str, text: str) -> Decimal | None:
+    """A dispute threshold as written in the rules or an indicator's column: a share of the indicator's points
+    (0.4) or a percentage (40%); empty → None. InvalidRule naming ``key`` otherwise."""
+    return _number(key, text, percent=True)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When one indicator's reviews are a dispute: shares of its points (None turns a check off)."""
+
+    spread: Decimal | None
+    """分歧阈值: the values span (max − min) more than this share of the points."""
+    gap: Decimal | None
+    """分歧间隔: two neighbouring values (sorted) lie more than this share of the points apart: the panel splits
+    into camps, e.g. [1, 1, 2] on a 2-point leaf."""
+
+
 @dataclass(frozen=True)
 class ConsolidationSettings:
     """How a round turns several reviews of a cell into one value, and when it calls them disputed."""
 
     trim: bool = True
     """Drop exactly one highest and one lowest value when there are 3 or more (去掉一个最高分和一个最低分)."""
-    min_reviews: int = 3
-    """Fewer usable reviews than this flags the cell missing."""
-    spread_threshold: Decimal | None = Decimal("0.4")
+    min_reviews: int | None = None
+    """Fewer usable reviews than this flags the cell missing (and leaves a veto undecided); None (the default):
+    as many as the target's assigned reviewers."""
+    spread_threshold: Decimal | None = Decimal("0.6")
     """(max − min) beyond this share of the indicator's points → disagreement; None turns it off."""
+    gap_threshold: Decimal | None = Decimal("0.4")
+    """A gap between neighbouring sorted values beyond this share of the points → disagreement."""
     z_threshold: Decimal | None = Decimal("3.5")
-    """Robust z |x − median| / (1.4826 · MAD) beyond this → that reviewer is an outlier; None turns it off."""
+    """With Z_MIN_VALUES or more values: robust z |x − median| / (1.4826 · MAD) beyond this, and x at least the
+    gap threshold's share of the points from the median → that reviewer is an outlier (a disagreement that goes
+    back to them alone); None turns it off."""
     value_places: int = 2
     """Consolidated values are rounded half-up to this many places, never fewer than the step's places + 1."""
+    per_indicator: tuple[tuple[str, Thresholds], ...] = ()
+    """Indicator code → its own thresholds (the indicators file's 分歧阈值 / 分歧间隔 columns)."""
+    _by_code: dict[str, Thresholds] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.min_reviews < 1 or self.value_places < 0:
-            raise ValueError("min_reviews must be at least 1 and value_places at least 0")
-        for name in ("spread_threshold", "z_threshold"):
+        if (self.min_reviews is not None and self.min_reviews < 1) or self.value_places < 0:
+            raise ValueError("min_reviews must be at least 1 (or None) and value_places at least 0")
+        for name in ("spread_threshold", "gap_threshold", "z_threshold"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
                 raise ValueError(f"ConsolidationSettings.{name} must be a Decimal of 0 or more, or None")
+        object.__setattr__(self, "_by_code", dict(self.per_indicator))
+
+    def thresholds(self, code: str) -> Thresholds:
+        """The dispute thresholds of one indicator: its own where the indicators file sets them, else the round's."""
+        own = self._by_code.get(code)
+        return Thresholds(self.spread_threshold, self.gap_threshold) if own is None else own
+
+    def with_indicator_thresholds(self, rows: Mapping[str, tuple[str, str]]) -> ConsolidationSettings:
+        """These settings with the indicators' own thresholds: code → (分歧阈值 text, 分歧间隔 text), an empty text
+        keeping the round's value for that check."""
+        own = []
+        for code, (spread_text, gap_text) in sorted(rows.items()):
+            if not spread_text.strip() and not gap_text.strip():
+                continue
+            spread = read_share("disagreement_spread", spread_text) if spread_text.strip() else self.spread_threshold
+            gap = read_share("disagreement_gap", gap_text) if gap_text.strip() else self.gap_threshold
+            own.append((code, Thresholds(spread, gap)))
+        return replace(self, per_indicator=tuple(own))
 
     @classmethod
     def from_rules(cls, rules: Mapping[str, str]) -> ConsolidationSettings:
@@ -243,21 +320,22 @@ class ConsolidationSettings:
         given = _given(rules, frozenset(CONSOLIDATION_ALIASES.values()))
         default = cls()
         trim = _rule_flag("trim", given.get("trim", ""), default.trim)
-        spread = default.spread_threshold
-        if "disagreement_spread" in given:
-            spread = _number("disagreement_spread", given["disagreement_spread"], percent=True)
-        z = default.z_threshold
-        if "disagreement_z" in given:
-            z = _number("disagreement_z", given["disagreement_z"], percent=True)
+        thresholds: dict[str, Decimal | None] = {}
+        for key, value in (("disagreement_spread", default.spread_threshold),
+                           ("disagreement_gap", default.gap_threshold), ("disagreement_z", default.z_threshold)):
+            thresholds[key] = read_share(key, given[key]) if key in given else value
         min_reviews = _setting_count("min_reviews", given.get("min_reviews", ""), default.min_reviews)
-        if min_reviews < 1:
+        if min_reviews is not None and min_reviews < 1:
             raise InvalidRule("规则「min_reviews」须至少为 1 / rule min_reviews must be at least 1")
+        places = _setting_count("value_places", given.get("value_places", ""), default.value_places)
+        assert places is not None
         return cls(
             trim=trim,
             min_reviews=min_reviews,
-            spread_threshold=spread,
-            z_threshold=z,
-            value_places=_setting_count("value_places", given.get("value_places", ""), default.value_places),
+            spread_threshold=thresholds["disagreement_spread"],
+            gap_threshold=thresholds["disagreement_gap"],
+            z_threshold=thresholds["disagreement_z"],
+            value_places=places,
         )
 
 

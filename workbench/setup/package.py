@@ -8,6 +8,7 @@ registered for the reviewer at the time, and hashes of the indicator system and 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import NotFound, WorkbenchError
-from workbench.model import Assignment, Indicator, TargetKind
+from workbench.model import Assignment, Indicator, ReReviewNote, TargetKind
 from workbench.scoring.indicators import IndicatorTree
 from workbench.search.index import INDICATOR_ENTRY
 from workbench.store.db import Store, insert_rows, transaction, utc_now
@@ -83,11 +84,13 @@ def make_package(
     *,
     pairs: Sequence[Pair] | None = None,
     kind: str = "full",
+    notes: Mapping[Pair, ReReviewNote] | None = None,
 ) -> PackageInfo:
     """Write a reviewer package and record it in the round database.
 
     ``pairs`` restricts the package to those pairs (a re-review package); by default it holds every
-    pair of the reviewer's assignments.
+    pair of the reviewer's assignments. ``notes`` are what a re-review package tells the reviewer about its
+    pairs (workbench.consolidation.disputes makes them).
     """
     out = Path(out)
     store = Store.open(round_db, expect=KIND_ROUND)
@@ -120,6 +123,8 @@ def make_package(
         }
         with building(out, KIND_PACKAGE, meta) as conn:
             _fill_package(Store(conn, out), store, reviewer_id, pairs, record)
+            if notes:
+                _write_notes(conn, notes)
         with transaction(store.conn):
             if kind == "full":  # the reviewer's earlier full package: its exports are refused from now on
                 store.conn.execute(
@@ -170,6 +175,17 @@ def _fill_package(
             wanted = set(pairs)
             previous = (s for s in store.scores(reviewer_id) if (s.target_kind, s.target_id, s.indicator) in wanted)
             package.put_scores(reviewer_id, previous, reason=RE_REVIEW_COPY_REASON)
+
+
+def _write_notes(conn: sqlite3.Connection, notes: Mapping[Pair, ReReviewNote]) -> None:
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO rereview_notes (target_kind, target_id, indicator, reasons, consensus, spread, others, own) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*pair, ",".join(n.reasons), n.consensus, n.spread, json.dumps([list(o) for o in n.others],
+                                                                             ensure_ascii=False), n.own)
+             for pair, n in notes.items()],
+        )
 
 
 def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, args: Sequence[object]) -> None:

@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 from workbench.errors import InputRefused, InvalidRule, Problem, WorkbenchError
 from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import IndicatorTree, parse_value
-from workbench.scoring.rules import ALIASES, check_rule, read_rules, rule_name
+from workbench.scoring.rules import ALIASES, check_rule, read_rules, read_share, rule_name
 from workbench.search.index import INDICATOR_ENTRY
 from workbench.setup.conflicts import ConflictIndex, DeclaredConflict, describe, write_conflicts
 from workbench.setup.tables import Cell, Table, id_key, read_table, shown
@@ -242,6 +242,24 @@ def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
         ))
     if not _check_cycles(c, table, out):
         _check_parent_points(c, table, out)
+    return out
+
+
+def _read_thresholds(c: _Collector, table: Table | None) -> dict[str, tuple[str, str]]:
+    """The indicators' own dispute thresholds (分歧阈值, 分歧间隔), each a share or a percentage of the points, as
+    written; an empty cell keeps the round's rule."""
+    out: dict[str, tuple[str, str]] = {}
+    for row in table.rows if table is not None else []:
+        texts = []
+        for column, label in (("dispute_spread", "分歧阈值/dispute_spread"), ("dispute_gap", "分歧间隔/dispute_gap")):
+            cell = row[column]
+            try:
+                read_share(label, cell.value)
+            except InvalidRule as exc:
+                c.add(cell.where, str(exc))
+            texts.append(cell.value.strip())
+        if any(texts):
+            out[row["code"].value] = (texts[0], texts[1])
     return out
 
 
@@ -557,7 +575,7 @@ def init_round(
         raise WorkbenchError("轮次编号不能为空 / --round must not be empty")
     c = _Collector()
     ind_t = c.table(files.indicators, ("code", "name", "kind", "max_score"),
-                    ("parent", "step", "applies_to", "allow_na", "description"))
+                    ("parent", "step", "applies_to", "allow_na", "description", "dispute_spread", "dispute_gap"))
     rules_t = c.table(files.rules, ("key", "rule_value"))
     sites_t = c.table(files.sites, ("id", "name"), ("region", "level", "url"))
     cases_t = c.table(files.cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
@@ -565,6 +583,7 @@ def init_round(
     asg_t = c.table(files.assignments, ("reviewer_id", "target_kind", "target_id"), ("coi_override",))
     coi_t = c.table(files.conflicts, ("reviewer_id", "reason"), ("target_kind", "target_id", "org"))
     indicators = _read_indicators(c, ind_t)
+    thresholds = _read_thresholds(c, ind_t)
     rules = _read_rules(c, rules_t)
     _check_ids_and_names(c, sites_t, cases_t, rev_t)
     cases_synthetic = [c.boolean(r["synthetic"], "合成") for r in (cases_t.rows if cases_t else [])]
@@ -586,6 +605,8 @@ def init_round(
     with building(db_path, KIND_ROUND, meta) as conn, transaction(conn):
         conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'current')", (round_id, name, year))
         _write_indicators(conn, indicators)
+        conn.executemany("UPDATE indicators SET dispute_spread = ?, dispute_gap = ? WHERE code = ?",
+                         ((spread, gap, code) for code, (spread, gap) in thresholds.items()))
         insert_rows(conn, "rules", ({"key": k, "value": v} for k, v in sorted(rules.items())))
         insert_rows(conn, "sites", (
             {k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows

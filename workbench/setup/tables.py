@@ -40,6 +40,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "applies_to": ("适用", "适用对象", "applies_to", "applies"),
     "allow_na": ("可不适用", "允许不适用", "allow_na", "na_allowed"),
     "description": ("说明", "描述", "description"),
+    "dispute_spread": ("分歧阈值", "dispute_spread", "disagreement_spread"),
+    "dispute_gap": ("分歧间隔", "dispute_gap", "disagreement_gap"),
     "id": ("编号", "id"),
     "region": ("地区", "region"),
     "level": ("层级", "级别", "level"),

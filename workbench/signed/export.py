@@ -148,6 +148,8 @@ def check_export(
         snapshot = _read_snapshot(store)
         if not blank and not allow_incomplete:
             _refuse_unscored(snapshot)
+        if not blank:
+            _refuse_kept_without_note(store)
     finally:
         store.close()
 
@@ -186,6 +188,8 @@ def export_package(
             snapshot = _read_snapshot(store)
             if not blank and not allow_incomplete:
                 _refuse_unscored(snapshot)
+            if not blank:
+                _refuse_kept_without_note(store)
             summary = summarise(snapshot.rows, snapshot.indicators, snapshot.rules, snapshot.values)
             common: dict[str, Any] = {"meta": meta, "rows": len(snapshot.rows),
                                       "unscored": len(snapshot.unscored), "targets": len(summary)}
@@ -301,6 +305,34 @@ def _refuse_unscored(snapshot: _Snapshot) -> None:
         f"(use --allow-incomplete to export anyway):\n  {lines}",
         list(snapshot.unscored),
     )
+
+
+def _refuse_kept_without_note(store: Store) -> None:
+    """On re-review, a reviewer who keeps the value they gave says why: a kept value needs a note."""
+    from workbench.scoring.indicators import IndicatorTree, format_value
+    from workbench.store.db import decode_value
+
+    notes = store.rereview_notes()
+    if not notes:
+        return
+    tree = IndicatorTree(store.indicators())
+    kept = []
+    for kind, target_id, code, stored, note in store.conn.execute(
+        "SELECT target_kind, target_id, indicator, value, note FROM scores ORDER BY target_kind DESC, target_id"
+    ):
+        told = notes.get((kind, target_id, code))
+        if told is None or note.strip() or stored is None:
+            continue
+        if format_value(tree.get(code), decode_value(stored)) == told.own:
+            kept.append(f"{TARGET_LABELS[kind]} {target_id}：{code} {tree.get(code).name}（{told.own}）")
+    if kept:
+        lines = "\n  ".join(kept[:UNSCORED_SHOWN]) + (
+            f"\n  …… 另有 {len(kept) - UNSCORED_SHOWN} 项 / and {len(kept) - UNSCORED_SHOWN} more"
+            if len(kept) > UNSCORED_SHOWN else "")
+        raise ExportRefused(
+            f"复核时保留原评分的 {len(kept)} 项须填写备注说明理由（m 键），未写入任何文件 / {len(kept)} re-reviewed "
+            f"item(s) keep the value given before: add a note saying why (key m); nothing was written:\n  {lines}"
+        )
 
 
 def _read_snapshot(store: Store) -> _Snapshot:

@@ -7,12 +7,14 @@ score) must not pay for sqlite-utils, which serves schema creation and migration
 from __future__ import annotations
 
 import enum
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -23,6 +25,7 @@ from workbench.model import (
     Case,
     Indicator,
     IndicatorKind,
+    ReReviewNote,
     Reviewer,
     Score,
     Site,
@@ -30,7 +33,7 @@ from workbench.model import (
     TargetKey,
     TargetKind,
 )
-from workbench.store.schema import KIND_PACKAGE, SCHEMA_TABLES
+from workbench.store.schema import CONSOLIDATED_EXACT, KIND_PACKAGE, SCHEMA_TABLES
 
 
 def utc_now() -> str:
@@ -269,6 +272,27 @@ class Store:
     def rules_mapping(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.conn.execute("SELECT key, value FROM rules")}
 
+    def rereview_notes(self) -> dict[tuple[str, str, str], ReReviewNote]:
+        """A re-review package's notes per (target kind, target id, indicator); none in any other database."""
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rereview_notes'").fetchone() is None:
+            return {}
+        out: dict[tuple[str, str, str], ReReviewNote] = {}
+        for r in self.conn.execute("SELECT target_kind, target_id, indicator, reasons, consensus, spread, others, own "
+                                   "FROM rereview_notes"):
+            others = tuple((str(label), str(value)) for label, value in json.loads(r[6]))
+            out[(r[0], r[1], r[2])] = ReReviewNote(tuple(x for x in r[3].split(",") if x), r[4], r[5], others, r[7])
+        return out
+
+    def indicator_thresholds(self) -> dict[str, tuple[str, str]]:
+        """Indicator code → its own (分歧阈值, 分歧间隔) texts, for the indicators that set either; none in a
+        database made before indicators could carry them."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(indicators)")}
+        if "dispute_gap" not in columns:
+            return {}
+        rows = self.conn.execute(
+            "SELECT code, dispute_spread, dispute_gap FROM indicators WHERE dispute_spread != '' OR dispute_gap != ''")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     # targets ------------------------------------------------------------------------------
     def sites(self) -> list[Site]:
         return [
@@ -321,12 +345,20 @@ class Store:
             args.append(reviewer_id)
         return [_score(r) for r in self.conn.execute(sql, args)]
 
-    def consolidated_values(self, round_id: str, target_kind: str, target_id: str) -> dict[str, Decimal | str | None]:
+    def consolidated_values(self, round_id: str, target_kind: str, target_id: str) -> dict[str, Fraction | str | None]:
+        """A target's consolidated values in a round, exact (a Fraction, NA, or None where nobody gave one)."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(consolidated)")}
+        exact_sql = CONSOLIDATED_EXACT if "exact" in columns else "NULL"  # a package made before 0003
         rows = self.conn.execute(
-            "SELECT indicator, value FROM consolidated WHERE round = ? AND target_kind = ? AND target_id = ?",
+            f"SELECT indicator, {exact_sql}, value FROM consolidated WHERE round = ? AND target_kind = ? "
+            "AND target_id = ?",
             (round_id, target_kind, target_id),
         )
-        return {r[0]: decode_value(r[1]) for r in rows}
+        out: dict[str, Fraction | str | None] = {}
+        for code, exact, shown in rows:
+            text = exact if exact is not None else shown  # a row rounded by an earlier version: its display
+            out[code] = None if text is None else (NA if text == NA else Fraction(text))
+        return out
 
     # the one writer of scores and their audit events ------------------------------------------
     def set_score(

@@ -14,6 +14,9 @@ from workbench.errors import WorkbenchError
 from workbench.store.db import checkpoint, connect, transaction, utc_now
 from workbench.store.schema import (
     DECLARED_CONFLICTS_TABLE,
+    DISPUTE_TABLES,
+    INDICATOR_THRESHOLD_COLUMNS,
+    REREVIEW_NOTES_TABLE,
     SCHEMA,
     SCHEMA_VERSION,
     STALE_KEY,
@@ -108,6 +111,20 @@ def _migrations() -> sqlite_utils.Migrations:
         if rounded.fetchone() is not None:
             db.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
 
+    @migrations(name="0004_dispute_life_and_thresholds")
+    def dispute_life_and_thresholds(db: sqlite_utils.Database) -> None:
+        # Indicators may carry their own dispute thresholds; disputes are stored with the consolidation, and
+        # the coordinator's decisions on them are kept for good.
+        have = {r[1] for r in db.conn.execute("PRAGMA table_info(indicators)")}
+        for column in INDICATOR_THRESHOLD_COLUMNS:
+            if column not in have:
+                db.conn.execute(f"ALTER TABLE indicators ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        for statement in DISPUTE_TABLES:
+            db.conn.execute(statement)
+        # A round consolidated before has no stored disputes: the next consolidation must write them.
+        if db.conn.execute("SELECT 1 FROM consolidated WHERE method != 'imported' LIMIT 1").fetchone() is not None:
+            db.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
+
     @migrations(name="0005_declared_conflicts")
     def declared_conflicts(db: sqlite_utils.Database) -> None:
         # Declared conflicts of interest (回避) stored in the round; a round made before has none.
@@ -122,6 +139,12 @@ def _migrations() -> sqlite_utils.Migrations:
 
         create_search_index(db.conn)
         write_search_index(db.conn)
+
+    @migrations(name="0007_rereview_notes")
+    def rereview_notes(db: sqlite_utils.Database) -> None:
+        # A re-review package says why each pair came back and what the others gave; packages made before
+        # have no notes (the app then shows none).
+        db.conn.execute(REREVIEW_NOTES_TABLE)
 
     return migrations
 

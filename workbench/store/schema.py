@@ -70,6 +70,31 @@ DECLARED_CONFLICTS_TABLE = """CREATE TABLE IF NOT EXISTS declared_conflicts (
 every target of it. Made by migration 0005 rather than SCHEMA, so that a round made before opens as it is
 (Store.open asks for SCHEMA_TABLES only) and readers take a missing table for no declarations."""
 
+DISPUTE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS disputes (round TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    indicator TEXT NOT NULL, reviewer_id TEXT NOT NULL, reason TEXT NOT NULL,
+    PRIMARY KEY (round, target_kind, target_id, indicator, reviewer_id))""",
+    """CREATE TABLE IF NOT EXISTS dispute_decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+    round TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL, indicator TEXT NOT NULL,
+    decision TEXT NOT NULL, reason TEXT NOT NULL, exact TEXT, shown TEXT)""",
+    """CREATE TRIGGER IF NOT EXISTS dispute_decisions_no_update BEFORE UPDATE ON dispute_decisions
+    BEGIN SELECT RAISE(ABORT, 'dispute_decisions is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS dispute_decisions_no_delete BEFORE DELETE ON dispute_decisions
+    BEGIN SELECT RAISE(ABORT, 'dispute_decisions is append-only'); END""",
+)
+"""The stored disputes (who gets which cell back and why, rewritten with `consolidated`) and the coordinator's
+decisions on them (append-only: an accepted consolidated value, its reason, when). Made by migration 0004."""
+
+REREVIEW_NOTES_TABLE = """CREATE TABLE IF NOT EXISTS rereview_notes (target_kind TEXT NOT NULL,
+    target_id TEXT NOT NULL, indicator TEXT NOT NULL, reasons TEXT NOT NULL, consensus TEXT NOT NULL,
+    spread TEXT NOT NULL, others TEXT NOT NULL, own TEXT NOT NULL, PRIMARY KEY (target_kind, target_id, indicator))"""
+"""In a re-review package: per disputed pair why it came back, the consensus, the spread, the other reviewers'
+values (a JSON list of [专家A, value] pairs, not named) and the reviewer's own. Made by migration 0007."""
+
+INDICATOR_THRESHOLD_COLUMNS = ("dispute_spread", "dispute_gap")
+"""Columns migration 0004 adds to `indicators`: an indicator's own 分歧阈值 and 分歧间隔 as written in the
+indicators file ("" = the round's rule)."""
+
 CONSOLIDATED_EXACT = "CASE WHEN exact IS NOT NULL THEN exact WHEN method = 'imported' THEN value END"
 """SQL for a `consolidated` row's exact value, to select wherever a number is computed from the table.
 

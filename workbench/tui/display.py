@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from rich.cells import cell_len
 from rich.text import Text
 
 from workbench.model import NA, Indicator, IndicatorKind, Score, TargetKind
 from workbench.review import QueueRow, Status
-from workbench.scoring.indicators import TotalResult, format_value, round_half_up
+from workbench.scoring.indicators import TotalResult, format_consolidated, format_value, round_half_up
 from workbench.tui.i18n import Texts
 
 STATUS_STYLE = {
@@ -62,6 +63,18 @@ def value_text(texts: Texts, indicator: Indicator, value: Decimal | str | None) 
         return Text(shown, style="italic cyan")
     if indicator.kind == IndicatorKind.VETO:
         return Text(shown, style="bold red" if value == Decimal(1) else "green")
+    if indicator.kind == IndicatorKind.DEDUCT:
+        return Text(texts("value.deducted", value=shown), style="magenta" if value else "")
+    return Text(shown)
+
+
+def past_text(texts: Texts, indicator: Indicator, value: Fraction | str | None, places: int) -> Text:
+    """A past round's consolidated value, shown as the report and `workbench scores` show it (得分小数位)."""
+    if value is None:
+        return Text("")
+    shown = format_consolidated(indicator, value, places, texts.lang)
+    if value == NA:
+        return Text(shown, style="italic cyan")
     if indicator.kind == IndicatorKind.DEDUCT:
         return Text(texts("value.deducted", value=shown), style="magenta" if value else "")
     return Text(shown)

@@ -135,8 +135,9 @@ class TargetScreen(Screen[None]):
         self.past = session.past(key)
         order = self.order
         position = order.index(key) + 1 if key in order else 0
-        self.query_one(TargetHeader).show(session.target(key), position, len(order))
-        self.table.show(session.tree, self.leaves, self.cells, self.past.values if self.past else {})
+        self.query_one(TargetHeader).show(session.target(key), position, len(order), rereview=session.is_rereview)
+        self.table.show(session.tree, self.leaves, self.cells, self.past.values if self.past else {},
+                        session.value_places)
         if code is None:
             code = next((leaf.code for leaf in self.leaves if self.cells[leaf.code].value is None),
                         self.leaves[0].code if self.leaves else None)
@@ -158,6 +159,7 @@ class TargetScreen(Screen[None]):
             past = self.past.values.get(leaf.code) if self.past else None
             self.query_one(IndicatorDetail).show(
                 self.session.tree, leaf, self.cells.get(leaf.code), past, reset_fields=reset_fields,
+                past_places=self.session.value_places, rereview=self.session.rereview_note(self.key, leaf.code),
             )
 
     @on(IndicatorTable.LeafHighlighted, "#indicators")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from fractions import Fraction
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from workbench.model import Indicator, IndicatorKind, Score
+from workbench.model import Indicator, IndicatorKind, ReReviewNote, Score
 from workbench.review import local_time
 from workbench.scoring.indicators import IndicatorTree
-from workbench.tui.display import indicator_kind_label, plain, value_text
+from workbench.tui.display import indicator_kind_label, past_text, plain, value_text
 from workbench.tui.i18n import Texts
 
 
@@ -35,8 +35,8 @@ class IndicatorDetail(Vertical):
         yield Input(placeholder=texts("detail.evidence_placeholder"), id="evidence")
 
     def show(
-        self, tree: IndicatorTree, leaf: Indicator, score: Score | None, past: Decimal | str | None, *,
-        reset_fields: bool = True,
+        self, tree: IndicatorTree, leaf: Indicator, score: Score | None, past: Fraction | str | None, *,
+        reset_fields: bool = True, past_places: int = 2, rereview: ReReviewNote | None = None,
     ) -> None:
         texts = self.texts
         text = Text()
@@ -44,6 +44,15 @@ class IndicatorDetail(Vertical):
         groups = [g.name for g in tree.path(leaf.code)[:-1]]
         if groups:
             text.append(" › ".join(groups) + "\n", style="dim")
+        if rereview is not None:  # first, so that a short terminal still shows it
+            text.append(f" {texts('detail.rereview')} ", style="bold black on yellow")
+            text.append(" " + "、".join(texts(f"reason.{r}") for r in rereview.reasons), style="yellow")
+            text.append(f" · {texts('detail.consensus')} {rereview.consensus}")
+            if rereview.spread:
+                text.append(f" · {texts('detail.spread')} {rereview.spread}")
+            others = " · ".join(f"{label} {value}" for label, value in rereview.others) or "—"
+            text.append(f"\n{others} · {texts('detail.own')} {rereview.own or '—'}\n")
+            text.append(texts("detail.keep_needs_note") + "\n", style="dim")
         text.append("\n")
         if leaf.description:
             text.append(leaf.description + "\n\n")
@@ -66,7 +75,7 @@ class IndicatorDetail(Vertical):
         shown = value_text(texts, leaf, value) if value is not None else Text(texts("detail.not_scored"), style="dim")
         text.append_text(shown)
         text.append(f"   {texts('detail.last')} ", style="dim")
-        text.append_text(value_text(texts, leaf, past) if past is not None else Text("—", style="dim"))
+        text.append_text(past_text(texts, leaf, past, past_places) if past is not None else Text("—", style="dim"))
         if score is not None and score.updated_at and score.revision:
             text.append(f"\n{texts('detail.updated')} {local_time(score.updated_at)}", style="dim")
         self.query_one("#detail-body", Static).update(text, layout=False)

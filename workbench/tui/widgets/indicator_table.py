@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -26,6 +27,7 @@ from workbench.model import Indicator, IndicatorKind, Score
 from workbench.scoring.indicators import IndicatorTree
 from workbench.tui.display import (
     indicator_kind_label,
+    past_text,
     plain,
     state_mark,
     truncate,
@@ -117,9 +119,11 @@ class IndicatorTable(ScrollView, can_focus=True):
         tree: IndicatorTree,
         leaves: list[Indicator],
         cells: Mapping[str, Score],
-        past: Mapping[str, Decimal | str | None],
+        past: Mapping[str, Fraction | str | None],
+        past_places: int = 2,
     ) -> None:
-        """Replace the rows with this target's leaves and the groups above them."""
+        """Replace the rows with this target's leaves and the groups above them; ``past`` are the newest past
+        round's exact values, shown to ``past_places`` (its 得分小数位)."""
         self._rows, self._row_of, self._leaf_rows = [], {}, []
         self._leaves = {leaf.code: leaf for leaf in leaves}
         self._strips.clear()
@@ -143,14 +147,14 @@ class IndicatorTable(ScrollView, can_focus=True):
             self._row_of[leaf.code] = len(self._rows)
             self._leaf_rows.append(len(self._rows))
             self._rows.append(_Row(leaf.code, True, self._leaf_cells(
-                leaf, cells.get(leaf.code), past.get(leaf.code), len(path) - 1)))
+                leaf, cells.get(leaf.code), past.get(leaf.code), len(path) - 1, past_places)))
         self._cursor = self._leaf_rows[0] if self._leaf_rows else 0
         self.virtual_size = Size(sum(self.widths.values()) + len(self.widths) + 1, len(self._rows))
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
     def _leaf_cells(
-        self, leaf: Indicator, score: Score | None, past: Decimal | str | None, depth: int
+        self, leaf: Indicator, score: Score | None, past: Fraction | str | None, depth: int, past_places: int
     ) -> dict[str, Text]:
         texts = self.texts
         return {
@@ -161,7 +165,7 @@ class IndicatorTable(ScrollView, can_focus=True):
             "max": Text(plain(leaf.max_score) if leaf.kind != IndicatorKind.VETO else ""),
             "step": Text(plain(leaf.step) if leaf.kind != IndicatorKind.VETO else ""),
             "value": value_text(texts, leaf, score.value if score else None),
-            "last": value_text(texts, leaf, past) if past is not None else Text(""),
+            "last": past_text(texts, leaf, past, past_places),
             "note": Text("✎" if score is not None and (score.note or score.evidence) else ""),
         }
 

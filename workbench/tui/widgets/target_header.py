@@ -17,9 +17,12 @@ class TargetHeader(Static):
         super().__init__(id=id)
         self.texts = texts
 
-    def show(self, target: Target, position: int, count: int) -> None:
+    def show(self, target: Target, position: int, count: int, *, rereview: bool = False) -> None:
         texts = self.texts
         text = Text()
+        if rereview:
+            text.append(f" {texts('target.rereview')} ", style="bold black on yellow")
+            text.append(" ")
         text.append(f" {kind_label(texts, target.kind)} ", style="bold reverse")
         text.append(f" {target.name}", style="bold")
         text.append(f"  {target.id}", style="dim")
@@ -28,6 +31,8 @@ class TargetHeader(Static):
         if position:
             text.append(f"   {texts('target.position', n=position, count=count)}", style="dim")
         text.append("\n")
+        if rereview:
+            text.append(texts("target.rereview_hint") + "\n", style="yellow")
         if target.kind == TargetKind.SITE:
             if target.detail:
                 text.append(f"{texts('target.level')} {target.detail}  ", style="dim")
