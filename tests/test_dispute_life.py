@@ -71,6 +71,7 @@ def test_a_dispute_is_sent_once_and_closed_when_its_re_review_is_merged(cycle: d
     db = merged(cycle)
     code, out = run("disputes", str(db), "-o", str(tmp_path / "re"))
     assert code == 0, out
+    assert "  网站 S2 A2" in out  # what was sent, item by item
     (package,) = sorted((tmp_path / "re").glob("*.wbk"))
     assert [i["status"] for i in listed(db)] == ["sent"]
     assert status_disputes(db)["sent"] == 1

@@ -341,7 +341,7 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
     from workbench.cli.output import render, terminal_text
     from workbench.consolidation import disputes as life
     from workbench.consolidation.status import check_complete
-    from workbench.model import TargetKind
+    from workbench.model import TARGET_LABELS, TargetKind
 
     chosen = [name for name, on in (("-o", out is not None), ("--list", listing), ("--accept", accept)) if on]
     if len(chosen) != 1:
@@ -385,8 +385,10 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
     issued = life.issue_rereview_packages(db, out, allow_incomplete=True)
     if not issued:
         click.echo("没有需要复核的评分 / nothing to send back for re-review")
-    for info in issued:
+    for info, pairs in issued:
         click.echo(terminal_text(f"{info.reviewer_id}: {info.path}  复核项 {info.pairs}  nonce {info.nonce}"))
+        for kind, target_id, indicator in pairs:
+            click.echo(terminal_text(f"  {TARGET_LABELS[TargetKind(kind)]} {target_id} {indicator}"))
 
 
 COMMANDS = (keys, verify, merge, status, report, disputes)

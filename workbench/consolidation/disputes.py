@@ -262,8 +262,11 @@ def progress(round_db: Path) -> RoundProgress:
         store.close()
 
 
-def issue_rereview_packages(round_db: Path, out_dir: Path, *, allow_incomplete: bool = False) -> list[PackageInfo]:
-    """Write a re-review package for every reviewer with open disputes not yet sent, into out_dir.
+def issue_rereview_packages(
+    round_db: Path, out_dir: Path, *, allow_incomplete: bool = False
+) -> list[tuple[PackageInfo, list[Pair]]]:
+    """Write a re-review package for every reviewer with open disputes not yet sent, into out_dir; each package
+    with the pairs it holds.
 
     Refused (RoundIncomplete) while nothing is merged or targets are short of reviews, unless
     ``allow_incomplete``.
@@ -279,6 +282,6 @@ def issue_rereview_packages(round_db: Path, out_dir: Path, *, allow_incomplete: 
     if by_reviewer:
         out_dir.mkdir(parents=True, exist_ok=True)
     return [
-        make_package(round_db, reviewer, path, pairs=list(notes), kind="re-review", notes=notes)
+        (make_package(round_db, reviewer, path, pairs=list(notes), kind="re-review", notes=notes), list(notes))
         for (reviewer, notes), path in zip(by_reviewer.items(), targets, strict=True)
     ]
