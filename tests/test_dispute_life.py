@@ -250,3 +250,23 @@ def test_an_indicator_threshold_in_the_indicators_file_is_checked_located_and_st
     store = Store.open(db)
     assert store.indicator_thresholds() == {"A1": ("10%", "")}
     store.close()
+
+
+def test_the_report_ranks_within_each_ranking_group_and_gives_each_group_its_table(
+    cycle: dict[str, Path], tmp_path: Path
+) -> None:
+    db = merged(cycle)
+    with sqlite3.connect(db) as conn:  # S1 a key city, S2 a provincial-level unit, ranked apart
+        conn.execute("UPDATE sites SET level = CASE id WHEN 'S1' THEN '重点城市' ELSE '省级' END")
+        conn.execute("INSERT INTO rules (key, value) VALUES ('排名分组', '层级')")
+    conn.close()
+    code, out = run("report", str(db), "-o", str(tmp_path / "r.xlsx"))
+    assert code == 0, out
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)
+    ranked = list(book["总分排名"].iter_rows(values_only=True))
+    assert ranked[0][:3] == ("排名", "类型", "排名分组")
+    assert {row[3]: (row[0], row[2]) for row in ranked[1:]} == {"S1": (1, "重点城市"), "S2": (1, "省级")}
+    assert book.sheetnames[1] == "分组排名"
+    tables = [row for row in book["分组排名"].iter_rows(values_only=True) if any(v is not None for v in row)]
+    assert [row[0] for row in tables if str(row[0]).startswith("网站")] == ["网站 · 省级", "网站 · 重点城市"]
+    assert (1, "S2", "北京市", "北京", 16, "良好") in [tuple(row[:6]) for row in tables]

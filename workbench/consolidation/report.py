@@ -89,6 +89,35 @@ def _attributes(target: Target) -> dict[str, str]:
     return {"region": target.region, "area": target.area}
 
 
+def _ranked_by_group(
+    sheet: Any, by_group: dict[tuple[TargetKind, str], list[list[Any]]], bold: Any, printable: Any,
+    banner: str | None, cells: Any,
+) -> None:
+    """One ranked table per kind and ranking group (排名分组), one under the other, each with its title."""
+    from openpyxl.cell import WriteOnlyCell
+
+    printable(sheet)
+    for column, width in zip("ABCDEF", (6, 10, 30, 10, 8, 8), strict=True):
+        sheet.column_dimensions[column].width = width
+    if banner is not None:
+        sheet.append([banner])
+    for (kind, group), rows in sorted(by_group.items(), key=lambda item: (item[0][0] != TargetKind.SITE, item[0][1])):
+        title = WriteOnlyCell(sheet, value=clean_text(f"{TARGET_LABELS[kind]} · {group or '（未分组）'}") or "")
+        title.font = bold  # starts with 网站 / 案例: never a formula, whatever the group's name
+        sheet.append([title])
+        header = []
+        for text in ("排名", "编号", "名称", "地区", "总分", "等级"):
+            cell = WriteOnlyCell(sheet, value=text)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for rank, target_id, name, region, total, grade in rows:
+            shown = WriteOnlyCell(sheet, value=total)
+            shown.number_format = "0.0"
+            sheet.append(cells(sheet, [rank, target_id, name, region, shown, grade]))
+        sheet.append([])
+
+
 def _flags(flags: tuple[str, ...]) -> str:
     return "、".join(FLAG_LABEL.get(f, f) for f in flags)
 
@@ -486,12 +515,17 @@ def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -
         unranked = len(summary.totals) + 1
         order = sorted(summary.totals, key=lambda k: (k.kind != TargetKind.SITE, groups.get(k, ""),
                                                       ranks.get(k, unranked), k.id))
+        by_group: dict[tuple[TargetKind, str], list[list[Any]]] = defaultdict(list)
         for key in order:
             total = summary.totals[key]
             t = names.get(key)
             shown_total: Any = (DASH if total.total is None and total.pending
                                 else totals.number(total_column, total.total, "0.0"))
             grade = PENDING_REASONS[total.pending][0] if total.pending else total.grade
+            if grouped:
+                by_group[(key.kind, groups.get(key, ""))].append([
+                    ranks.get(key, DASH), key.id, t.name if t else "", t.region if t else "",
+                    DASH if total.total is None and total.pending else total.total, grade])
             change: list[Any] = []
             if history:
                 before = past_totals.get(key)
@@ -510,6 +544,8 @@ def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -
                 *(change or [None] * len(history)), *part_cells,
             ])
         totals.finish()
+        if grouped:
+            _ranked_by_group(book.create_sheet("分组排名", 1), by_group, bold, printable, banner, _cells)
 
         people_sheet = book.create_sheet("评审专家")
         people = table(people_sheet, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）",
