@@ -370,3 +370,15 @@ def test_a_failed_report_leaves_no_side_file(
     with pytest.raises(OSError, match="disk full"):
         write_report(db, tmp_path / "consolidated.xlsx")
     assert list(tmp_path.glob("consolidated*")) == []
+
+
+def test_a_large_round_lists_only_its_flagged_items_in_the_breakdown(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "DETAIL_ALL_ROWS", 5)  # the cycle's round has 6 cells
+    summary, book = written(cycle, tmp_path)
+    rows = list(book["指标明细"].iter_rows(values_only=True))
+    assert str(rows[0][0]).startswith("本轮共 6 个指标项，超过 5 项：本表只列出有标记的项")
+    assert rows[1][0] == "类型"
+    assert [(r[1], r[3], r[12]) for r in rows[2:]] == [("S2", "A2", "评分分歧")]
+    assert len(side_rows(summary.side_files[0])) == 1 + 18  # every review is still in the side file

@@ -52,6 +52,9 @@ METHOD_LABEL = {TRIMMED_MEAN: "去掉最高最低", MEAN: "平均", MAJORITY: "�
 """The consolidation method as 指标明细 shows it."""
 
 MAX_ROWS = 1_048_576
+DETAIL_ALL_ROWS = 100_000
+"""指标明细 lists every cell up to this many; a larger round's lists only the flagged ones (what a coordinator acts
+on), every cell being in the side file."""
 """Rows one sheet may hold: Excel's limit. A sheet that would pass it is cut (a test lowers it)."""
 CSV_PART_ROWS = 1_000_000
 """Rows in one part of the side file, its header row included, so that each part also opens in Excel."""
@@ -422,13 +425,15 @@ def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -
         banner = None if progress.complete else "未完成 / INCOMPLETE：" + " / ".join(progress.describe())
 
         def table(sheet: Any, titles: list[str], widths: list[int], *, flagged: bool = False,
-                  expected: int | None = None, elsewhere: str = "") -> _Table:
+                  expected: int | None = None, elsewhere: str = "", lead: str | None = None) -> _Table:
             """A sheet opening with its table's header; a sheet whose ``expected`` data rows would pass MAX_ROWS
             says first that it is cut and where the rest is."""
             printable(sheet)
             for n, width in enumerate(widths, 1):
                 sheet.column_dimensions[get_column_letter(n)].width = width
             notes = [banner] if flagged and banner is not None else []
+            if lead is not None:
+                notes.append(lead)
             if expected is not None and len(notes) + 1 + expected > MAX_ROWS:
                 room = MAX_ROWS - len(notes) - 2
                 notes.insert(0, f"本表已截断：超过 Excel 每表 {MAX_ROWS:,} 行的上限，只列出前 {room:,} 行，"
@@ -453,9 +458,17 @@ def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -
 
         totals_sheet = book.create_sheet("总分排名")
         breakdown_sheet = book.create_sheet("指标明细")
+        all_rows = _breakdown_rows(store, tree)
+        only_flagged = all_rows > DETAIL_ALL_ROWS
+        flagged_rows = store.conn.execute("SELECT count(*) FROM consolidated WHERE round = ? AND flags != ''",
+                                          (store.round_id,)).fetchone()[0] if only_flagged else 0
         breakdown = table(breakdown_sheet, ["类型", "编号", "名称", "指标代码", "指标名称", "汇总得分", "方法",
                                             "评审数", "均值", "中位数", "最低", "最高", "标记", "各专家评分"],
-                          [6, 10, 28, 10, 20, 10, 14, 8, 8, 8, 8, 8, 16, 36], expected=_breakdown_rows(store, tree))
+                          [6, 10, 28, 10, 20, 10, 14, 8, 8, 8, 8, 8, 16, 36],
+                          expected=flagged_rows if only_flagged else all_rows,
+                          lead=(f"本轮共 {all_rows:,} 个指标项，超过 {DETAIL_ALL_ROWS:,} 项：本表只列出有标记的项，"
+                                f"全部见 {side} 等 CSV 文件 / {all_rows:,} items: only the flagged ones are listed "
+                                f"here, every one is in {side}") if only_flagged else None)
         own: dict[tuple[str, Decimal | str], str] = {}  # (indicator, a reviewer's value) → as shown: few of each
         spread: dict[str, list[Decimal]] = defaultdict(list)
         cells = 0
@@ -484,6 +497,8 @@ def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -
                         missing[(reviewer, key)].append(c.indicator)
                     if c.min is not None and c.max is not None and ind.max_score > 0:
                         spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
+                    if only_flagged and not c.flags:
+                        continue
                     if breakdown.full:
                         breakdown.dropped += 1
                         continue
