@@ -218,9 +218,13 @@ def test_a_round_made_before_disputes_were_stored_migrates_and_lists_them(cycle:
         conn.execute("ALTER TABLE indicators DROP COLUMN dispute_gap")
         conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_dispute_life_and_thresholds'")
     conn.close()
+    # status only reads: it says the stored consolidation is out of date rather than redo it
+    code, out = run("status", str(db))
+    assert code == 0 and "the stored consolidation is out of date" in out
     (item,) = listed(db)
     assert (item["target_id"], item["indicator"], item["recipients"]) == ("S2", "A2", ["R2"])
     assert status_disputes(db)["open"] == 1
+    assert "out of date" not in run("status", str(db))[1]
 
 
 def test_an_indicator_threshold_in_the_indicators_file_is_checked_located_and_stored(tmp_path: Path) -> None:

@@ -187,14 +187,15 @@ def status(db: Path, fmt: str) -> None:
     from workbench.cli.output import json_text, render
     from workbench.consolidation.disputes import count_disputes
     from workbench.consolidation.status import round_status
-    from workbench.consolidation.stored import ensure_consolidated
     from workbench.store.db import Store
-    from workbench.store.schema import KIND_ROUND
+    from workbench.store.migrations import upgrade
+    from workbench.store.schema import KIND_ROUND, STALE_KEY
 
     store = Store.open(db, expect=KIND_ROUND)
     try:
         result = round_status(store)
-        ensure_consolidated(store)
+        upgrade(store.conn)  # status only reads: a stale consolidation is redone by the next merge or report
+        stale = store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
         counts = count_disputes(store)
     finally:
         store.close()
@@ -226,6 +227,9 @@ def status(db: Path, fmt: str) -> None:
     click.echo(render(r_headers, r_rows, fmt))
     click.echo("")
     click.echo(render(("类型", "编号", "名称", "分配", "已收评审", "缺少"), t_rows, fmt))
+    if fmt == "table" and stale:
+        click.echo("\n（汇总结果待更新：下次 merge、report 或 disputes 时重算 / the stored consolidation is out of "
+                   "date: the next merge, report or disputes recomputes it）")
     if fmt == "table":
         click.echo(f"\n未结争议 {counts.open + counts.sent}（待复核 {counts.open}，复核中 {counts.sent}），"
                    f"已复核 {counts.re_reviewed}，已接受 {counts.accepted} / open disputes {counts.open + counts.sent} "
