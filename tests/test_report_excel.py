@@ -382,3 +382,10 @@ def test_a_large_round_lists_only_its_flagged_items_in_the_breakdown(
     assert rows[1][0] == "类型"
     assert [(r[1], r[3], r[12]) for r in rows[2:]] == [("S2", "A2", "评分分歧")]
     assert len(side_rows(summary.side_files[0])) == 1 + 18  # every review is still in the side file
+
+
+def test_the_report_tells_its_progress_target_by_target(cycle: dict[str, Path], tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    write_report(merged(cycle), tmp_path / "consolidated.xlsx",
+                 on_progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 2)]  # every 200 targets and at the last one: the round has two

@@ -304,7 +304,20 @@ def report(db: Path, out: Path, allow_incomplete: bool) -> None:
     from workbench.cli.output import terminal_text
     from workbench.consolidation.report import write_report
 
-    s = write_report(db, out, allow_incomplete=allow_incomplete)
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:  # on a terminal only: a pipe or a log stays clean
+        if not bars:
+            bars.append(click.progressbar(length=total, label="汇总 / consolidating", file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(min(done, total) - bars[0].pos)
+
+    try:
+        s = write_report(db, out, allow_incomplete=allow_incomplete,
+                         on_progress=progress if sys.stderr.isatty() else None)
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
     click.echo(f"已生成 {terminal_text(str(s.path))}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，"
                f"已合并导出 {s.exports}" + ("（未完成 / incomplete）" if s.incomplete else ""))
     if s.side_files:

@@ -17,6 +17,7 @@ import csv
 import glob
 import itertools
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -372,8 +373,12 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     return parts, rows
 
 
-def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -> ReportSummary:
+def write_report(
+    round_db: Path, out: Path, *, allow_incomplete: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ReportSummary:
     """Consolidate the round afresh and write the workbook and its side file; returns what they hold.
+    ``on_progress(done, total)`` is called as targets are consolidated (for a progress bar).
 
     Refused (RoundIncomplete, saying what is missing) while nothing is merged or targets are short of reviews;
     with ``allow_incomplete`` the workbook is written with a 未完成 banner on its first sheet and its ranked
@@ -482,7 +487,10 @@ def write_report(round_db: Path, out: Path, *, allow_incomplete: bool = False) -
         subtotals: dict[TargetKey, list[Decimal | None]] = {}
         missing: dict[tuple[str, TargetKey], list[str]] = defaultdict(list)  # (reviewer, target) → leaves
         with transaction(store.conn):  # the report's consolidation is also what `scores` shows from now on
-            for target in storing(store, targets, whole_round=True):
+            expected_targets = len(names)
+            for done, target in enumerate(storing(store, targets, whole_round=True), 1):
+                if on_progress is not None and (done % 200 == 0 or done == expected_targets):
+                    on_progress(done, expected_targets)
                 key = TargetKey(target.target_kind, target.target_id)
                 t = names.get(key)
                 by_part: dict[str, dict[str, Fraction | str | None]] = defaultdict(dict)
