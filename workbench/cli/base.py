@@ -5,7 +5,9 @@ Only click and the core's exceptions are imported here: every command module imp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +50,28 @@ def output_options(fn: F) -> F:
         "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
         help="输出格式 / output format",
     )(fn)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback ``(done, total)`` drawing a bar on stderr while it is a terminal; None otherwise, so
+    that a pipe or a log stays clean. The bar appears at the first call and is closed on leaving."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label=label, file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(min(done, total) - bars[0].pos)
+
+    try:
+        yield update
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
 
 
 def db_argument(fn: F) -> F:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from workbench.cli.base import Refused, WorkbenchGroup, db_argument, output_options
+from workbench.cli.base import Refused, WorkbenchGroup, db_argument, output_options, progress_bar
 
 
 @click.group(cls=WorkbenchGroup)
@@ -304,20 +304,8 @@ def report(db: Path, out: Path, allow_incomplete: bool) -> None:
     from workbench.cli.output import terminal_text
     from workbench.consolidation.report import write_report
 
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:  # on a terminal only: a pipe or a log stays clean
-        if not bars:
-            bars.append(click.progressbar(length=total, label="汇总 / consolidating", file=sys.stderr))
-            bars[0].__enter__()
-        bars[0].update(min(done, total) - bars[0].pos)
-
-    try:
-        s = write_report(db, out, allow_incomplete=allow_incomplete,
-                         on_progress=progress if sys.stderr.isatty() else None)
-    finally:
-        for bar in bars:
-            bar.__exit__(None, None, None)
+    with progress_bar("汇总 / consolidating") as progress:
+        s = write_report(db, out, allow_incomplete=allow_incomplete, on_progress=progress)
     click.echo(f"已生成 {terminal_text(str(s.path))}：对象 {s.targets}，指标项 {s.cells}，争议复核 {s.disputes}，"
                f"已合并导出 {s.exports}" + ("（未完成 / incomplete）" if s.incomplete else ""))
     if s.side_files:
@@ -399,7 +387,8 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
         click.echo(render(headers, rows, fmt, names))
         return
     assert out is not None
-    issued = life.issue_rereview_packages(db, out, allow_incomplete=True)
+    with progress_bar("复核评审包 / packages") as progress:
+        issued = life.issue_rereview_packages(db, out, allow_incomplete=True, on_progress=progress)
     if not issued:
         click.echo("没有需要复核的评分 / nothing to send back for re-review")
     for info, pairs in issued:

@@ -16,7 +16,7 @@ A missing review is not a dispute: the reviewer still holds the package to compl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -263,10 +263,11 @@ def progress(round_db: Path) -> RoundProgress:
 
 
 def issue_rereview_packages(
-    round_db: Path, out_dir: Path, *, allow_incomplete: bool = False
+    round_db: Path, out_dir: Path, *, allow_incomplete: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple[PackageInfo, list[Pair]]]:
     """Write a re-review package for every reviewer with open disputes not yet sent, into out_dir; each package
-    with the pairs it holds.
+    with the pairs it holds. ``on_progress(done, total)`` follows the packages written.
 
     Refused (RoundIncomplete) while nothing is merged or targets are short of reviews, unless
     ``allow_incomplete``.
@@ -281,7 +282,10 @@ def issue_rereview_packages(
         raise WorkbenchError(f"文件已存在，不会覆盖 / these files already exist: {', '.join(clash)}")
     if by_reviewer:
         out_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        (make_package(round_db, reviewer, path, pairs=list(notes), kind="re-review", notes=notes), list(notes))
-        for (reviewer, notes), path in zip(by_reviewer.items(), targets, strict=True)
-    ]
+    issued = []
+    for (reviewer, notes), path in zip(by_reviewer.items(), targets, strict=True):
+        info = make_package(round_db, reviewer, path, pairs=list(notes), kind="re-review", notes=notes)
+        issued.append((info, list(notes)))
+        if on_progress is not None:
+            on_progress(len(issued), len(targets))
+    return issued
