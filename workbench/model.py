@@ -125,9 +125,11 @@ class Score:
     revision: int = 0
 
 
-@dataclass(frozen=True)
-class ReReviewNote:
-    """What a re-review package tells its reviewer about one disputed pair (the others are not named)."""
+class ReReviewNote(NamedTuple):
+    """What a re-review package tells its reviewer about one disputed pair (the others are not named).
+
+    A NamedTuple rather than a dataclass: this module is on the lookup path, and a dataclass costs about a
+    millisecond to define."""
 
     reasons: tuple[str, ...]
     """disagreement | out-of-range"""
