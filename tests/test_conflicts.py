@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import write_csv
+from support import SETUP_REVIEWERS, SETUP_SITES, write_csv
 
 from workbench.cli.main import cli
 from workbench.errors import InputRefused
@@ -18,21 +18,13 @@ from workbench.store.db import Store
 from workbench.store.migrations import upgrade
 
 INDICATORS = "代码,上级,名称,类型,分值,步长,适用\nA,,信息公开,,,,\nA1,A,政策发布,评分,10,1,全部\n"
-SITES = """
-编号,名称,地区,层级,网址
-S1,广东省深圳市,广东,重点城市,http://www.sz.gov.cn
-S2,北京市,北京,省级,https://www.beijing.gov.cn
-"""
+SITES = SETUP_SITES
 CASES = """
 编号,标题,申报单位,地区,领域,简介
 C1,“粤商通”,广东省政务服务数据管理局,广东,经济调节,
 C2,“浙里办”,浙江省人民政府,浙江,公共服务,
 """
-REVIEWERS = """
-编号,姓名,单位,地区
-R1,王一,清华大学,北京
-R2,李二,复旦大学,上海
-"""
+REVIEWERS = SETUP_REVIEWERS
 ASSIGNMENTS = """
 评审专家,对象类型,对象编号
 R1,网站,S1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import CHECK, DEMO, write_csv
+from support import CHECK, DEMO, SETUP_REVIEWERS, SETUP_SITES, write_csv
 
 from workbench.cli.main import cli
 from workbench.errors import InputRefused, WorkbenchError
@@ -24,17 +24,9 @@ A2,A,互动交流,评分,10,1,全部,是,
 B,,创新,,,,,,
 B1,B,创新实践,加分,5,1,全部,否,
 """
-SITES = """
-编号,名称,地区,层级,网址
-S1,广东省深圳市,广东,重点城市,http://www.sz.gov.cn
-S2,北京市,北京,省级,https://www.beijing.gov.cn
-"""
+SITES = SETUP_SITES
 CASES = "编号,标题,申报单位,地区,领域,简介\n"
-REVIEWERS = """
-编号,姓名,单位,地区
-R1,王一,清华大学,北京
-R2,李二,复旦大学,上海
-"""
+REVIEWERS = SETUP_REVIEWERS
 ASSIGNMENTS = """
 评审专家,对象类型,对象编号
 R1,网站,S1

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from openpyxl.worksheet.worksheet import Worksheet
-from support import ROOT, write_csv
+from support import ROOT, SETUP_REVIEWERS, SETUP_SITES, write_csv
 
 from workbench.cli.main import cli
 from workbench.errors import InputRefused
@@ -31,20 +31,12 @@ A,,信息公开,,,,,,
 A1,A,政策发布,评分,10,0.5,网站,否,
 A2,A,互动交流,评分,10,1,全部,是,
 """
-SITES = """
-编号,名称,地区,层级,网址
-S1,广东省深圳市,广东,重点城市,http://www.sz.gov.cn
-S2,北京市,北京,省级,https://www.beijing.gov.cn
-"""
+SITES = SETUP_SITES
 CASES = """
 编号,标题,申报单位,地区,领域,简介
 C1,“粤商通”平台,广东省政务服务数据管理局,广东,经济调节,一站式服务。
 """
-REVIEWERS = """
-编号,姓名,单位,地区
-R1,王一,清华大学,北京
-R2,李二,复旦大学,上海
-"""
+REVIEWERS = SETUP_REVIEWERS
 ASSIGNMENTS = """
 评审专家,对象类型,对象编号
 R1,网站,S1

@@ -187,15 +187,16 @@ def status(db: Path, fmt: str) -> None:
     from workbench.cli.output import json_text, render
     from workbench.consolidation.disputes import count_disputes
     from workbench.consolidation.status import round_status
+    from workbench.consolidation.stored import is_stale
     from workbench.store.db import Store
     from workbench.store.migrations import upgrade
-    from workbench.store.schema import KIND_ROUND, STALE_KEY
+    from workbench.store.schema import KIND_ROUND
 
     store = Store.open(db, expect=KIND_ROUND)
     try:
         result = round_status(store)
         upgrade(store.conn)  # status only reads: a stale consolidation is redone by the next merge or report
-        stale = store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
+        stale = is_stale(store)
         counts = count_disputes(store)
     finally:
         store.close()

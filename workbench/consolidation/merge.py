@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from workbench.consolidation.stored import STALE_KEY, recompute_consolidated
+from workbench.consolidation.stored import STALE_KEY, is_stale, recompute_consolidated
 from workbench.errors import FailureCode, WorkbenchError
 from workbench.model import TargetKey
 from workbench.signed.verify import (
@@ -85,7 +85,7 @@ def merge_exports(
         upgrade(store.conn)  # a round made by an earlier version gets the ledger's unique index first
         # Set with every ingest, cleared with the re-consolidation: if a merge was killed in between,
         # this one re-consolidates the whole round.
-        was_stale = store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
+        was_stale = is_stale(store)
         for path, verified in _verified(store.path, paths, workers):
             try:
                 outcome = _merge_one(store, path, verified, merged_here, touched)

@@ -27,7 +27,7 @@ from typing import Any
 
 from workbench.consolidation.consolidate import MAJORITY, MEAN, NONE, TRIMMED_MEAN, rank_group_of, rank_targets
 from workbench.consolidation.csvout import csv_field
-from workbench.consolidation.disputes import REASONS, STATUS_LABELS, dispute_items
+from workbench.consolidation.disputes import REASON_LABELS, REASONS, STATUS_LABELS, dispute_items
 from workbench.consolidation.status import check_complete, round_progress
 from workbench.consolidation.stored import storing, stream_consolidation
 from workbench.errors import InvalidScore, WorkbenchError
@@ -47,8 +47,8 @@ from workbench.store.db import Store, decode_value, transaction, utc_now
 from workbench.store.schema import CONSOLIDATED_EXACT, KIND_ROUND
 
 DASH = "—"
-REASON_LABEL = {"disagreement": "评分分歧", "missing": "缺少评分", "out-of-range": "超出范围"}
-FLAG_LABEL = {**REASON_LABEL}
+REASON_LABEL = {**REASON_LABELS, "missing": "缺少评分"}
+"""A cell's flags in words: the dispute reasons (disputes.REASON_LABELS) and a missing review."""
 METHOD_LABEL = {TRIMMED_MEAN: "去掉最高最低", MEAN: "平均", MAJORITY: "多数", NONE: "无", "imported": "导入"}
 """The consolidation method as 指标明细 shows it."""
 
@@ -123,7 +123,7 @@ def _ranked_by_group(
 
 
 def _flags(flags: tuple[str, ...]) -> str:
-    return "、".join(FLAG_LABEL.get(f, f) for f in flags)
+    return "、".join(REASON_LABEL.get(f, f) for f in flags)
 
 
 def _cells(sheet: Any, row: list[Any]) -> list[Any]:

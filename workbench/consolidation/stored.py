@@ -28,7 +28,7 @@ from workbench.store.migrations import upgrade
 from workbench.store.schema import STALE_KEY
 
 __all__ = ["STALE_KEY", "RoundConsolidation", "decode_exact", "encode_exact", "ensure_consolidated",
-           "recompute_consolidated", "storing", "stream_consolidation"]
+           "is_stale", "recompute_consolidated", "storing", "stream_consolidation"]
 
 
 @dataclass
@@ -141,10 +141,15 @@ def recompute_consolidated(store: Store, targets: Collection[TargetKey] | None =
     return summary
 
 
+def is_stale(store: Store) -> bool:
+    """Whether merges (or a migration) left the stored consolidation out of date (STALE_KEY is set)."""
+    return store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None
+
+
 def ensure_consolidated(store: Store) -> None:
     """Bring the stored consolidation up to date when merges (or a migration) left it stale."""
     upgrade(store.conn)
-    if store.conn.execute("SELECT 1 FROM meta WHERE key = ?", (STALE_KEY,)).fetchone() is not None:
+    if is_stale(store):
         recompute_consolidated(store)
 
 
