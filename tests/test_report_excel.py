@@ -384,8 +384,93 @@ def test_a_large_round_lists_only_its_flagged_items_in_the_breakdown(
     assert len(side_rows(summary.side_files[0])) == 1 + 18  # every review is still in the side file
 
 
-def test_the_report_tells_its_progress_target_by_target(cycle: dict[str, Path], tmp_path: Path) -> None:
+def test_the_report_tells_its_progress_review_by_review(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "PROGRESS_ROWS", 5)
     seen: list[tuple[int, int]] = []
-    write_report(merged(cycle), tmp_path / "consolidated.xlsx",
-                 on_progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(2, 2)]  # every 200 targets and at the last one: the round has two
+    summary = write_report(merged(cycle), tmp_path / "consolidated.xlsx",
+                           on_progress=lambda done, total: seen.append((done, total)))
+    assert summary.reviews == 18
+    assert seen == [(5, 18), (10, 18), (15, 18), (18, 18)]  # every PROGRESS_ROWS reviews and at the last one
+
+
+# ------------------------------------------------------------------------------- what the merge stored
+
+
+def test_the_report_reads_the_stored_consolidation_and_does_not_recompute_the_round(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = merged(cycle)
+    from workbench.consolidation import stored
+
+    def no_recompute(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the report recomputed the round")
+
+    monkeypatch.setattr(stored, "iter_consolidation", no_recompute)
+    with sqlite3.connect(db) as conn:  # what the merge stored is what the report shows, even when changed
+        conn.execute("UPDATE totals SET total = '77.7' WHERE target_id = 'S1'")
+        conn.execute("UPDATE consolidated SET exact = '41/5' WHERE target_id = 'S1' AND indicator = 'A1' "
+                     "AND round = '2022'")
+    book = openpyxl.load_workbook(write_report(db, tmp_path / "consolidated.xlsx").path)
+    totals = {row[2].value: row for row in book["总分排名"].iter_rows(min_row=2)}
+    assert totals["S1"][5].value == 77.7 and totals["S1"][0].value == 1  # ranked on the stored totals
+    breakdown = {(row[1].value, row[3].value): row for row in book["指标明细"].iter_rows(min_row=2)}
+    assert breakdown[("S1", "A1")][5].value == 8.2
+
+
+def test_a_stale_consolidation_is_brought_up_to_date_before_the_report(
+    cycle: dict[str, Path], tmp_path: Path
+) -> None:
+    db = merged(cycle)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE totals SET total = '77.7' WHERE target_id = 'S1'")
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('consolidation_stale_since', 'now')")
+    book = openpyxl.load_workbook(write_report(db, tmp_path / "consolidated.xlsx").path)
+    totals = {row[2].value: row for row in book["总分排名"].iter_rows(min_row=2)}
+    assert totals["S1"][5].value == 19  # recomputed from the merged scores, not the stale row
+
+
+def test_the_long_per_review_sheet_is_in_the_workbook_when_it_fits(cycle: dict[str, Path], tmp_path: Path) -> None:
+    summary, book = written(cycle, tmp_path)
+    sheet = book["逐条评分"]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    assert header == REVIEW_COLUMNS and len(rows) == summary.reviews == 18
+    assert sheet.auto_filter.ref == "A1:K19" and sheet.print_title_rows == "$1:$1"
+    side = side_rows(summary.side_files[0])[1:]
+    assert [r[:7] for r in rows] == [tuple(r[:7]) for r in side]  # the same rows as the side file, in order
+    got = {(r[2], r[4], r[6]): r for r in rows}
+    for leaf, by_site in VALUES.items():
+        for site, values in by_site.items():
+            for n, reviewer in enumerate(REVIEWERS):
+                row = got[(site, leaf, reviewer)]
+                # numbers to pivot on, not texts: the value and the consolidated value beside it
+                assert isinstance(row[7], (int, float)) and Decimal(str(row[7])) == Decimal(values[n])
+                assert isinstance(row[10], (int, float))
+                assert Decimal(str(row[10])) == round(middle(values), 2)
+
+
+def test_the_long_sheet_is_left_out_when_it_would_pass_the_limit(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "MAX_ROWS", 19)  # 18 reviews and the header would reach it
+    summary, book = written(cycle, tmp_path)
+    assert "逐条评分" not in book.sheetnames and summary.reviews == 18
+    about = [row[1] for row in book["说明"].iter_rows(values_only=True) if row[0] == "逐条评分（CSV）"]
+    assert "工作簿中不列出" in str(about[0])
+
+
+def test_a_note_a_spreadsheet_would_run_is_a_string_in_the_long_sheet(cycle: dict[str, Path], tmp_path: Path) -> None:
+    store = Store.open(cycle["R1"], expect=KIND_PACKAGE)
+    store.set_score(TargetKind.SITE, "S1", "A1", note='=HYPERLINK("http://x","y")')
+    store.close()
+    again = export_package(cycle["R1"], tmp_path / "R1-2.xlsx", key_file=cycle["R1.key"], passphrase=PASS).path
+    db = merged(cycle)
+    assert merge_exports(db, [again]).merged
+    path = write_report(db, tmp_path / "consolidated.xlsx").path
+    with zipfile.ZipFile(path) as z:
+        names = {n for n in z.namelist() if n.startswith("xl/worksheets/sheet")}
+        assert not any("<f>" in z.read(n).decode() for n in names)  # no formula anywhere
+    sheet = openpyxl.load_workbook(path)["逐条评分"]
+    notes = [row[8] for row in sheet.iter_rows(min_row=2, values_only=True) if row[8]]
+    assert notes == ['=HYPERLINK("http://x","y")']

@@ -144,22 +144,26 @@ class Agreement:
         self._bias: dict[tuple[str, str], list[Fraction]] = {}
 
     def add(self, cells: Iterable[CellStats]) -> None:
+        for cell in cells:
+            self.add_cell(cell.indicator, cell.reviews, cell.value)
+
+    def add_cell(self, indicator: str, reviews: Sequence[tuple[str, Decimal | str]],
+                 consensus: Fraction | str | None) -> None:
+        """One cell: its usable reviews, (reviewer, value) with N/A a gap, and its exact consolidated value."""
         with localcontext(_EXACT):
-            for cell in cells:
-                numbers = [v for _, v in cell.reviews if isinstance(v, Decimal)]
-                if cell.indicator not in self._per_leaf:
-                    self._per_leaf[cell.indicator] = _IntervalSums()
-                self._per_leaf[cell.indicator].add(numbers)  # N/A is a gap
-                consensus = cell.value
-                if not isinstance(consensus, Fraction):
-                    continue
-                for reviewer, v in cell.reviews:
-                    if isinstance(v, Decimal):
-                        sums = self._bias.setdefault((reviewer, cell.indicator), [_NOTHING, _NOTHING, _NOTHING])
-                        difference = exact(v) - consensus
-                        sums[0] += difference
-                        sums[1] += abs(difference)
-                        sums[2] += 1
+            numbers = [v for _, v in reviews if isinstance(v, Decimal)]
+            if indicator not in self._per_leaf:
+                self._per_leaf[indicator] = _IntervalSums()
+            self._per_leaf[indicator].add(numbers)
+            if not isinstance(consensus, Fraction):
+                return
+            for reviewer, v in reviews:
+                if isinstance(v, Decimal):
+                    sums = self._bias.setdefault((reviewer, indicator), [_NOTHING, _NOTHING, _NOTHING])
+                    difference = exact(v) - consensus
+                    sums[0] += difference
+                    sums[1] += abs(difference)
+                    sums[2] += 1
 
     def _points(self, code: str) -> tuple[Fraction, bool] | None:
         """1 / the leaf's points and whether it is a deduction; None for leaves that carry no points."""

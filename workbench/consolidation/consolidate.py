@@ -46,6 +46,7 @@ __all__ = [
     "rank_group_of",
     "rank_targets",
     "reviewer_bias",
+    "usable_value",
 ]
 
 MISSING = "missing"
@@ -123,6 +124,13 @@ class CellStats:
     @property
     def values(self) -> tuple[Decimal | str, ...]:
         return tuple(value for _, value in self.reviews)
+
+
+def usable_value(indicator: Indicator, raw: Value | int) -> Decimal | str | None:
+    """A reviewer's value as the consolidation counts it: a valid Decimal (a deduction capped at its points)
+    or NA; None when it is not scored or cannot count (out of range, off step, N/A where it is not allowed)."""
+    checked = _usable(indicator, raw)
+    return None if checked is _INVALID else checked  # type: ignore[return-value]
 
 
 def _usable(indicator: Indicator, raw: Value | int) -> Decimal | str | object | None:

@@ -25,17 +25,35 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from workbench.consolidation.consolidate import MAJORITY, MEAN, NONE, TRIMMED_MEAN, rank_group_of, rank_targets
+from workbench.consolidation.agreement import Agreement
+from workbench.consolidation.consolidate import (
+    MAJORITY,
+    MEAN,
+    MISSING,
+    NONE,
+    TRIMMED_MEAN,
+    rank_group_of,
+    rank_targets,
+    usable_value,
+)
 from workbench.consolidation.csvout import csv_field
 from workbench.consolidation.disputes import REASON_LABELS, REASONS, STATUS_LABELS, dispute_items
 from workbench.consolidation.status import check_complete, round_progress
-from workbench.consolidation.stored import storing, stream_consolidation
+from workbench.consolidation.stored import (
+    decode_exact,
+    ensure_consolidated,
+    point_sections,
+    read_totals,
+    round_rules,
+)
 from workbench.errors import InvalidScore, WorkbenchError
 from workbench.model import NA, TARGET_LABELS, Indicator, IndicatorKind, Target, TargetKey, TargetKind
 from workbench.scoring.indicators import (
     PENDING_REASONS,
     IndicatorTree,
+    TotalResult,
     compute_total,
+    consolidated_places,
     format_consolidated,
     format_value,
     round_half_up,
@@ -43,7 +61,7 @@ from workbench.scoring.indicators import (
 from workbench.scoring.rules import Rules
 from workbench.signed.export import guarded_cell
 from workbench.signed.worksheet import clean_text, has_illegal_characters, needs_text_guard
-from workbench.store.db import Store, decode_value, transaction, utc_now
+from workbench.store.db import Store, decode_value, utc_now
 from workbench.store.schema import CONSOLIDATED_EXACT, KIND_ROUND
 
 DASH = "—"
@@ -57,6 +75,9 @@ DETAIL_ALL_ROWS = 100_000
 """指标明细 lists every cell up to this many; a larger round's lists only the flagged ones (what a coordinator acts
 on), every cell being in the side file."""
 """Rows one sheet may hold: Excel's limit. A sheet that would pass it is cut (a test lowers it)."""
+PROGRESS_ROWS = 50_000
+"""The side file's rows between two calls of the report's progress callback."""
+
 CSV_PART_ROWS = 1_000_000
 """Rows in one part of the side file, its header row included, so that each part also opens in Excel."""
 REVIEW_COLUMNS = ("轮次", "类型", "编号", "名称", "指标代码", "指标名称", "评审专家", "评分", "备注", "导出编号",
@@ -222,13 +243,69 @@ class _Table:
             self.sheet.print_title_rows = titles or f"1:{self.header_row}"
 
 
-def _breakdown_rows(store: Store, tree: IndicatorTree) -> int:
-    """The rows 指标明细 will have, known before the first is written: iter_consolidation gives every target
-    that is assigned or has a review one cell per leaf applying to it."""
-    leaves = {kind.value: len(tree.leaves(kind)) for kind in TargetKind}
-    return sum(leaves.get(kind, 0) * n for kind, n in store.conn.execute(
-        "SELECT target_kind, count(*) FROM (SELECT target_kind, target_id FROM assignments UNION "
-        "SELECT target_kind, target_id FROM scores WHERE round = ?) GROUP BY target_kind", (store.round_id,)))
+_REVIEWED = "round = ? AND (value IS NOT NULL OR note != '')"
+"""The score rows the side file lists: every review with a value or a note."""
+
+_BREAKDOWN_SQL = f"""
+SELECT c.target_kind, c.target_id, c.indicator, {CONSOLIDATED_EXACT}, c.method, c.n, c.mean, c.median, c.low,
+    c.high, c.flags,
+    (SELECT group_concat(s.reviewer_id || char(31) || s.value, char(30)) FROM scores s
+     WHERE s.round = c.round AND s.target_kind = c.target_kind AND s.target_id = c.target_id
+     AND s.indicator = c.indicator AND s.value IS NOT NULL)
+FROM consolidated c JOIN indicators i ON i.code = c.indicator
+WHERE c.round = ? {{only}}
+ORDER BY c.target_kind, c.target_id, i.position
+"""
+"""指标明细's rows as the consolidation stored them, each cell's merged values beside it (reviewer and value
+joined by the unit and record separators, which no id or value holds); {only} narrows it to flagged cells."""
+
+_DISPUTES_SQL = """
+SELECT d.target_kind, d.target_id, d.indicator, d.reviewer_id, d.reason
+FROM disputes d JOIN indicators i ON i.code = d.indicator
+WHERE d.round = ? AND d.reason IN ({marks})
+ORDER BY d.target_kind, d.target_id, i.position, d.reviewer_id
+"""
+"""The stored disputes with the reasons given as {marks} placeholders, in target and indicator order."""
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    """A stored statistic ("p", "p/q" or Decimal text) as a cell's number (a fraction to 28 digits)."""
+    if text is None:
+        return None
+    if "/" in text:
+        p, q = text.split("/")
+        return Decimal(p) / Decimal(q)
+    return Decimal(text)
+
+
+def _split_reviews(joined: str | None) -> list[tuple[str, str]]:
+    if not joined:
+        return []
+    return sorted(tuple(item.split("\x1f", 1)) for item in joined.split("\x1e"))  # type: ignore[misc]
+
+
+def _assigned(store: Store) -> dict[tuple[str, str], set[str]]:
+    """Each assigned target's panel: a review from anyone else does not count (as in the consolidation)."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for reviewer, kind, target_id in store.conn.execute("SELECT reviewer_id, target_kind, target_id FROM assignments"):
+        out[(kind, target_id)].add(reviewer)
+    return out
+
+
+def _mean_spreads(store: Store, tree: IndicatorTree) -> dict[str, Decimal]:
+    """Per leaf with points, the mean over its cells of (highest − lowest) as a share of its points, in %,
+    rounded once: exact, from the stored lowest and highest values (few distinct pairs per leaf)."""
+    sums: dict[str, list[Fraction]] = {}
+    for code, low, high, count in store.conn.execute(
+            "SELECT indicator, low, high, count(*) FROM consolidated WHERE round = ? AND low IS NOT NULL "
+            "AND high IS NOT NULL GROUP BY indicator, low, high", (store.round_id,)):
+        if code not in tree or tree.get(code).max_score <= 0:
+            continue
+        share = (Fraction(high) - Fraction(low)) / Fraction(tree.get(code).max_score) * 100
+        acc = sums.setdefault(code, [Fraction(0), Fraction(0)])
+        acc[0] += share * count
+        acc[1] += count
+    return {code: round_half_up(total / count) for code, (total, count) in sums.items()}
 
 
 def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[str | None, dict[TargetKey, Decimal]]:
@@ -261,7 +338,8 @@ def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[st
 
 
 _REVIEWS_SQL = f"""
-SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, s.note, e.reason, c.exact_value
+SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, s.note, e.reason, c.exact_value,
+    c.indicator IS NOT NULL
 FROM scores s
 LEFT JOIN (SELECT round, target_kind, target_id, indicator, {CONSOLIDATED_EXACT} AS exact_value
            FROM consolidated) c
@@ -284,11 +362,36 @@ def _export_id(reason: str | None) -> str:
     return reason[len(_MERGE_REASON):].split(" ", 1)[0]
 
 
+def _as_number(indicator: Indicator | None, stored: str | None, consolidated_places_of: int | None) -> Decimal | str:
+    """A stored value as a 逐条评分 cell: a number (a consolidated one rounded once to its display places) for a
+    numeric value, else its display text (是/否, 不适用, or empty)."""
+    if indicator is None:
+        return stored or ""
+    if consolidated_places_of is None:
+        value = decode_value(stored)
+        if isinstance(value, Decimal) and indicator.kind != IndicatorKind.VETO:
+            return value
+        return format_value(indicator, value)
+    exact = decode_exact(stored)
+    places = consolidated_places(indicator, consolidated_places_of)
+    if isinstance(exact, Fraction) and indicator.kind != IndicatorKind.VETO:
+        return round_half_up(exact, places)
+    return format_consolidated(indicator, exact, consolidated_places_of)
+
+
 def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Target], value_places: int,
-                  out: Path) -> tuple[list[Path], int]:
+                  out: Path, *, agreement: Agreement | None = None,
+                  assigned: dict[tuple[str, str], set[str]] | None = None,
+                  sheet: _Table | None = None, on_progress: Callable[[int, int], None] | None = None,
+                  expected: int = 0) -> tuple[list[Path], int]:
     """The side file beside the workbook ``out``: every review of the round (a value or a note), one a row, with
     the export it was merged from and its cell's stored consolidated value, in parts of at most CSV_PART_ROWS
     rows (UTF-8 with a BOM, so Excel reads the Chinese). Returns the parts written and the rows in them.
+
+    In the same pass, each consolidated cell's counted reviews (those of its panel, ``assigned``, that the
+    consolidation counts: usable_value) feed ``agreement``, and every row also goes to ``sheet`` when given
+    (逐条评分, its values as numbers where they are numbers). ``on_progress(done, expected)`` is called every
+    PROGRESS_ROWS rows and at the end.
 
     Values are shown as everywhere else (format_value, format_consolidated); every field is guarded as
     `csv_field` guards the CLI's CSV, so no cell runs as a formula."""
@@ -323,8 +426,26 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     handle = None
     writer: Any = None
     try:
-        for kind, target_id, code, reviewer, value, note, reason, exact in conn.execute(
+        cell_key: tuple[str, str, str] | None = None
+        cell_reviews: list[tuple[str, Decimal | str]] = []
+        cell_value: Fraction | str | None = None
+        # (indicator, stored value) → its cell in 逐条评分: a number where it is one, else as the CSV shows it
+        numbers: dict[tuple[str, str | None], Decimal | str] = {}
+        consolidated_numbers: dict[tuple[str, str | None], Decimal | str] = {}
+        target_raw: list[str] = []
+        for kind, target_id, code, reviewer, value, note, reason, exact, counted in conn.execute(
                 _REVIEWS_SQL, (store.round_id,)):
+            if agreement is not None and (kind, target_id, code) != cell_key:
+                if cell_key is not None:
+                    agreement.add_cell(cell_key[2], cell_reviews, cell_value)
+                cell_key, cell_reviews = ((kind, target_id, code), []) if counted else (None, [])
+                cell_value = decode_exact(exact) if counted else None
+            if cell_key is not None and value is not None:
+                panel = assigned.get((kind, target_id)) if assigned is not None else None
+                ind_counted = tree.get(code)
+                usable = usable_value(ind_counted, decode_value(value)) if panel is None or reviewer in panel else None
+                if usable is not None:
+                    cell_reviews.append((reviewer, usable))
             if in_part >= CSV_PART_ROWS:
                 if handle is not None:
                     handle.close()
@@ -338,7 +459,8 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
                 target_kind = kinds.get(kind)
                 t = names.get(TargetKey(target_kind, target_id)) if target_kind is not None else None
                 label = TARGET_LABELS[target_kind] if target_kind is not None else kind
-                target_fields = [csv_field(label), csv_field(target_id), csv_field(t.name if t else "")]
+                target_raw = [label, target_id, t.name if t else ""]
+                target_fields = [csv_field(field) for field in target_raw]
             ind = tree.get(code) if code in tree else None
             if code not in indicators:
                 indicators[code] = [csv_field(code), csv_field(ind.name if ind else "")]
@@ -353,8 +475,23 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
             export_id = only.get(reviewer) or _export_id(reason)
             writer.writerow([round_id, *target_fields, *indicators[code], csv_field(reviewer), text,
                              csv_field(note) if note else "", csv_field(export_id), result])
+            if sheet is not None:
+                number = numbers.get((code, value))
+                if number is None:
+                    number = numbers[(code, value)] = _as_number(ind, value, None)
+                total = consolidated_numbers.get((code, exact))
+                if total is None:
+                    total = consolidated_numbers[(code, exact)] = _as_number(ind, exact, value_places)
+                sheet.append([store.round_id, *target_raw, code, ind.name if ind else "", reviewer, number, note,
+                              export_id, total])
             in_part += 1
             rows += 1
+            if on_progress is not None and rows % PROGRESS_ROWS == 0:
+                on_progress(rows, max(expected, rows))
+        if agreement is not None and cell_key is not None:
+            agreement.add_cell(cell_key[2], cell_reviews, cell_value)
+        if on_progress is not None:
+            on_progress(rows, max(expected, rows))
         if not parts:  # no review yet: the header alone, so that the file is where the README says
             parts.append(side_file(out, 1))
             with parts[-1].open("x", encoding="utf-8-sig", newline="") as empty:
@@ -377,8 +514,11 @@ def write_report(
     round_db: Path, out: Path, *, allow_incomplete: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ReportSummary:
-    """Consolidate the round afresh and write the workbook and its side file; returns what they hold.
-    ``on_progress(done, total)`` is called as targets are consolidated (for a progress bar).
+    """Write the round's consolidated workbook and its side file; returns what they hold.
+    It reads the consolidation the merges stored (recomputed first only where a merge or a migration left it
+    stale): values, statistics, totals and disputes; ranks follow from the stored totals, and agreement from one
+    pass over the reviews, which also writes the side file. ``on_progress(done, total)`` is called as that pass
+    goes, in reviews (for a progress bar).
 
     Refused (RoundIncomplete, saying what is missing) while nothing is merged or targets are short of reviews;
     with ``allow_incomplete`` the workbook is written with a 未完成 banner on its first sheet and its ranked
@@ -386,7 +526,6 @@ def write_report(
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -400,18 +539,18 @@ def write_report(
                              "the earlier report's .reviews-N.csv files first")
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
+        ensure_consolidated(store)  # only when merges left it stale: otherwise the merge's result is read
         progress = round_progress(store)
         if not allow_incomplete:
             check_complete(progress, "report")
         names = {t.key: t for t in store.targets()}
         reviewers = {r.id: r for r in store.reviewers()}
-        summary, targets = stream_consolidation(store)
-        tree = summary.tree
+        tree, rules, settings = round_rules(store)
+        stored_totals = read_totals(store)
         book = Workbook(write_only=True)
         bold = Font(bold=True)
         red = Font(bold=True, color="C00000")
         side = side_file(out, 1).name
-
         def printable(sheet: Any) -> None:
             # Coordinators print or export to PDF: landscape, every column on one page width, numbered pages.
             sheet.page_setup.orientation = "landscape"
@@ -463,7 +602,8 @@ def write_report(
 
         totals_sheet = book.create_sheet("总分排名")
         breakdown_sheet = book.create_sheet("指标明细")
-        all_rows = _breakdown_rows(store, tree)
+        all_rows = store.conn.execute("SELECT count(*) FROM consolidated WHERE round = ?",
+                                      (store.round_id,)).fetchone()[0]
         only_flagged = all_rows > DETAIL_ALL_ROWS
         flagged_rows = store.conn.execute("SELECT count(*) FROM consolidated WHERE round = ? AND flags != ''",
                                           (store.round_id,)).fetchone()[0] if only_flagged else 0
@@ -475,53 +615,41 @@ def write_report(
                                 f"全部见 {side} 等 CSV 文件 / {all_rows:,} items: only the flagged ones are listed "
                                 f"here, every one is in {side}") if only_flagged else None)
         own: dict[tuple[str, Decimal | str], str] = {}  # (indicator, a reviewer's value) → as shown: few of each
-        spread: dict[str, list[Decimal]] = defaultdict(list)
-        cells = 0
-        rules = summary.rules
-        # 总分排名's subtotals: each top-level part with point leaves (its earned points, N/A rescaled, rounded
-        # on its own as compute_total rounds the base), then the bonus counted
-        point_parts = {tree.part_of(leaf.code) for leaf in tree.leaves()
-                       if leaf.kind not in (IndicatorKind.VETO, IndicatorKind.BONUS)}
-        sections = [part for part in tree.children(None) if part.code in point_parts]
-        bonus = any(leaf.kind == IndicatorKind.BONUS for leaf in tree.leaves())
-        subtotals: dict[TargetKey, list[Decimal | None]] = {}
-        missing: dict[tuple[str, TargetKey], list[str]] = defaultdict(list)  # (reviewer, target) → leaves
-        with transaction(store.conn):  # the report's consolidation is also what `scores` shows from now on
-            expected_targets = len(names)
-            for done, target in enumerate(storing(store, targets, whole_round=True), 1):
-                if on_progress is not None and (done % 200 == 0 or done == expected_targets):
-                    on_progress(done, expected_targets)
-                key = TargetKey(target.target_kind, target.target_id)
-                t = names.get(key)
-                by_part: dict[str, dict[str, Fraction | str | None]] = defaultdict(dict)
-                for c in target.cells:
-                    by_part[tree.part_of(c.indicator)][c.indicator] = c.value
-                subtotals[key] = [compute_total(tree, key.kind, by_part[part.code], rules).base
-                                  if part.code in by_part else None for part in sections]
-                for c in target.cells:
-                    ind = tree.get(c.indicator)
-                    cells += 1
-                    for reviewer in c.unscored:
-                        missing[(reviewer, key)].append(c.indicator)
-                    if c.min is not None and c.max is not None and ind.max_score > 0:
-                        spread[c.indicator].append((c.max - c.min) / ind.max_score * 100)
-                    if only_flagged and not c.flags:
-                        continue
-                    if breakdown.full:
-                        breakdown.dropped += 1
-                        continue
-                    fmt = "0" if ind.kind == IndicatorKind.VETO else _number_format(c.places)
-                    breakdown.append([
-                        TARGET_LABELS[c.target_kind], c.target_id, t.name if t else "", c.indicator, ind.name,
-                        breakdown.number(6, _shown(ind, c.value, c.places), fmt),
-                        METHOD_LABEL.get(c.method, c.method), c.n,
-                        breakdown.number(9, c.mean, fmt), breakdown.number(10, c.median, fmt),
-                        breakdown.number(11, c.min, fmt), breakdown.number(12, c.max, fmt), _flags(c.flags),
-                        "；".join(f"{reviewer} {_own(own, ind, value)}" for reviewer, value in c.reviews),
-                    ])
+        assigned = _assigned(store)
+        kinds = {kind.value: kind for kind in TargetKind}
+        for (kind_text, target_id, code, exact_text, method, n, mean, median, low, high, flags,
+             reviews) in store.conn.execute(_BREAKDOWN_SQL.format(only="AND c.flags != ''" if only_flagged else ""),
+                                            (store.round_id,)):
+            if breakdown.full:
+                breakdown.dropped += 1
+                continue
+            kind = kinds[kind_text]
+            ind = tree.get(code)
+            places = consolidated_places(ind, settings.value_places)
+            panel = assigned.get((kind_text, target_id))
+            given = []
+            for reviewer, raw in _split_reviews(reviews):
+                value = usable_value(ind, decode_value(raw)) if panel is None or reviewer in panel else None
+                if value is not None:
+                    given.append(f"{reviewer} {_own(own, ind, value)}")
+            t = names.get(TargetKey(kind, target_id))
+            fmt = "0" if ind.kind == IndicatorKind.VETO else _number_format(places)
+            breakdown.append([
+                TARGET_LABELS[kind], target_id, t.name if t else "", code, ind.name,
+                breakdown.number(6, _shown(ind, decode_exact(exact_text), places), fmt),
+                METHOD_LABEL.get(method, method), n,
+                *(breakdown.number(9 + i, _decimal(v), fmt) for i, v in enumerate((mean, median, low, high))),
+                _flags(tuple(flags.split(",")) if flags else ()), "；".join(given),
+            ])
         breakdown.finish()
+        totals_by_key = {key: result for key, (result, _) in stored_totals.items()}
         groups = {key: rank_group_of(rules, key.kind, _attributes(t)) for key, t in names.items()}
-        ranks = rank_targets(summary.totals, groups if rules.rank_groups else None)
+        ranks = rank_targets(totals_by_key, groups if rules.rank_groups else None)
+        sections = point_sections(tree)
+        bonus = any(leaf.kind == IndicatorKind.BONUS for leaf in tree.leaves())
+        sent = [(reviewer, kinds[kind], target_id, code, reason) for kind, target_id, code, reviewer, reason in
+                store.conn.execute(_DISPUTES_SQL.format(marks=", ".join("?" * len(REASONS))),
+                                   (store.round_id, *REASONS))]
 
         grouped = rules.rank_groups is not None
         past_round, past_totals = previous_totals(store, tree, rules)
@@ -531,16 +659,16 @@ def write_report(
                   *history, *subtitles]
         totals = table(totals_sheet, titles, [6, 6, *([12] if grouped else []), 10, 30, 10, 8, 8, 10,
                                               *([16, 8] if history else []), *[10] * len(subtitles)],
-                       flagged=True, expected=len(summary.totals))
+                       flagged=True, expected=len(stored_totals))
         total_column = titles.index("总分") + 1
         first_part = len(titles) - len(subtitles) + 1
-        disputed = Counter(TargetKey(d.target_kind, d.target_id) for d in summary.disputes if d.reason in REASONS)
-        unranked = len(summary.totals) + 1
-        order = sorted(summary.totals, key=lambda k: (k.kind != TargetKind.SITE, groups.get(k, ""),
-                                                      ranks.get(k, unranked), k.id))
+        disputed = Counter(TargetKey(kind, target_id) for _, kind, target_id, _, _ in sent)
+        unranked = len(stored_totals) + 1
+        order = sorted(stored_totals, key=lambda k: (k.kind != TargetKind.SITE, groups.get(k, ""),
+                                                     ranks.get(k, unranked), k.id))
         by_group: dict[tuple[TargetKind, str], list[list[Any]]] = defaultdict(list)
         for key in order:
-            total = summary.totals[key]
+            total, subtotals = stored_totals[key]
             t = names.get(key)
             shown_total: Any = (DASH if total.total is None and total.pending
                                 else totals.number(total_column, total.total, "0.0"))
@@ -557,7 +685,7 @@ def write_report(
                           if before is not None and total.total is not None and not total.pending else None]
             part_cells: list[Any] = []
             if subtitles and not total.pending:  # a target still short of reviews has no subtotals either
-                earned: list[Decimal | Fraction | None] = [*subtotals.get(key, [None] * len(sections)),
+                earned: list[Decimal | Fraction | None] = [*(subtotals.get(part.code) for part in sections),
                                                            *([total.bonus] if bonus else [])]
                 part_cells = [totals.number(first_part + n, None if v is None else round_half_up(v), "0.0")
                               for n, v in enumerate(earned)]
@@ -570,153 +698,102 @@ def write_report(
         if grouped:
             _ranked_by_group(book.create_sheet("分组排名", 1), by_group, bold, printable, banner, _cells)
 
-        people_sheet = book.create_sheet("评审专家")
-        people = table(people_sheet, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）",
-                                      "已合并导出"], [8, 10, 24, 10, 14, 16, 10], expected=len(reviewers))
-        merged = Counter(r[0] for r in store.conn.execute(
-            "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
-        bias = summary.agreement.bias()
-        for rid, r in sorted(reviewers.items()):
-            b = bias.get(rid)
-            people.append([rid, r.name, r.org, b.n if b else 0,
-                           people.number(5, b.mean_difference if b else None, "0.0"),
-                           people.number(6, b.mean_absolute_difference if b else None, "0.0"), merged.get(rid, 0)])
-        people.finish()
-
-        sent = [d for d in summary.disputes if d.reason in REASONS]  # a missing review is for `status`
-        disputes = table(book.create_sheet("争议复核"), ["评审专家", "类型", "编号", "名称", "指标代码", "指标名称",
-                                                         "原因", "各专家评分", "汇总得分", "极差", "复核状态",
-                                                         "接受理由"],
-                         [10, 6, 10, 28, 10, 20, 12, 28, 10, 8, 10, 24], expected=len(sent),
-                         elsewhere="；全部争议见 workbench disputes --list")
-        life = {(i.target_kind.value, i.target_id, i.indicator): i for i in dispute_items(store)}
-        for d in sent:
-            if disputes.full:
-                disputes.dropped += 1
-                continue
-            t = names.get(TargetKey(d.target_kind, d.target_id))
-            item = life.get((d.target_kind, d.target_id, d.indicator))
-            disputes.append([
-                d.reviewer_id, TARGET_LABELS[d.target_kind], d.target_id, t.name if t else "", d.indicator,
-                tree.get(d.indicator).name, REASON_LABEL.get(d.reason, d.reason),
-                *(["; ".join(f"{r}={v}" for r, v in item.values), item.consensus, item.spread,
-                   STATUS_LABELS[item.status], item.accepted_reason] if item is not None else []),
-            ])
-        disputes.finish()
-
-        chase = table(book.create_sheet("缺少评分"), ["评审专家", "姓名", "类型", "编号", "名称", "缺少项数",
-                                                     "缺少的指标"], [10, 10, 6, 10, 28, 8, 40],
-                      expected=len(missing), elsewhere="；另见 workbench status")
-        for (reviewer, key), codes in sorted(missing.items(), key=lambda item: (
-                item[0][0], item[0][1].kind != TargetKind.SITE, item[0][1].id)):
-            t = names.get(key)
-            person = reviewers.get(reviewer)
-            chase.append([reviewer, person.name if person else "", TARGET_LABELS[key.kind], key.id,
-                          t.name if t else "", len(codes), " ".join(codes)])
-        chase.finish()
-
-        leaves_all = tree.leaves()
-        agreement = table(book.create_sheet("一致性"), ["指标代码", "指标名称", "Krippendorff α（区间）",
-                                                         "平均极差（占分值%）"], [10, 24, 22, 20],
-                          expected=1 + len(leaves_all))
-        alphas = summary.agreement.alpha()
-        overall = summary.agreement.alpha_overall()
-        agreement.append(["全部", "（各指标按分值归一后合并）", agreement.number(3, overall, "0.000"), None])
-        for leaf in leaves_all:
-            values = spread.get(leaf.code, [])
-            mean_spread = round_half_up(sum(values, Decimal(0)) / len(values)) if values else None
-            agreement.append([leaf.code, leaf.name, agreement.number(3, alphas.get(leaf.code), "0.000"),
-                              agreement.number(4, mean_spread, "0.0")])
-        agreement.finish()
-
-        charts = book.create_sheet("图表")
-        printable(charts)
-        charts.column_dimensions["A"].width = 26
-        charts.column_dimensions["B"].width = 20
-        for column in "CDEFG":
-            charts.column_dimensions[column].width = 10
-        grades = Counter(PENDING_REASONS[r.pending][0] if r.pending else r.grade for r in summary.totals.values())
-        # each grade once, in the rules' order: a fail label that is also a band, or a pending label, comes once
-        labels = list(dict.fromkeys([label for label, _ in summary.rules.grade_bands] + [summary.rules.fail_label]
-                                    + sorted(g for g in grades if g)))
-        charts.append(["等级", "对象数"])
-        for label in labels:
-            charts.append(_cells(charts, [label, grades.get(label, 0)]))
-        grade_chart = BarChart()
-        grade_chart.title = "各等级对象数 / targets by grade"
-        grade_chart.y_axis.title = "对象数"
-        grade_chart.y_axis.majorUnit = _count_unit(max(grades.values(), default=0))
-        grade_chart.y_axis.number_format = "0"
-        grade_chart.y_axis.scaling.min = 0
-        grade_chart.add_data(Reference(charts, min_col=2, min_row=1, max_row=1 + len(labels)), titles_from_data=True)
-        grade_chart.set_categories(Reference(charts, min_col=1, min_row=2, max_row=1 + len(labels)))
-        grade_chart.legend = None
-        grade_chart.x_axis.delete = grade_chart.y_axis.delete = False  # openpyxl 3.1 hides axes by default
-        charts.add_chart(grade_chart, "H2")
-        leaves = [leaf for leaf in leaves_all if spread.get(leaf.code)]
-        start = 3 + len(labels)  # the spread table's header row: after the grades and a blank row
-        charts.append([])
-        charts.append(["指标", "平均极差（占分值%）"])
-        for leaf in leaves:
-            values = spread[leaf.code]
-            mean_spread = round_half_up(sum(values, Decimal(0)) / len(values))
-            cell = WriteOnlyCell(charts)
-            cell.value = mean_spread
-            cell.number_format = "0.0"
-            charts.append(_cells(charts, [f"{leaf.code} {leaf.name}", cell]))
-        if leaves:
-            spread_chart = BarChart()
-            spread_chart.type = "bar"
-            spread_chart.title = "各指标评分极差 / spread per indicator"
-            spread_chart.height = max(7.5, 0.45 * len(leaves))
-            spread_chart.width = 18
-            spread_chart.x_axis.scaling.orientation = "maxMin"  # the first indicator on top, as in the table
-            spread_chart.y_axis.number_format = "0"
-            spread_chart.y_axis.scaling.min = 0
-            # the header row gives the series its title; the leaves are the rows below it, every one of them
-            spread_chart.add_data(Reference(charts, min_col=2, min_row=start, max_row=start + len(leaves)),
-                                  titles_from_data=True)
-            spread_chart.set_categories(Reference(charts, min_col=1, min_row=start + 1,
-                                                  max_row=start + len(leaves)))
-            spread_chart.legend = None
-            spread_chart.x_axis.delete = spread_chart.y_axis.delete = False
-            charts.add_chart(spread_chart, "H20")
-        # 地区汇总: per kind and 地区, how many targets, and the mean, best and worst of those with a total
-        charts.append([])
-        regions = table_at(charts, start + len(leaves) + 2,
-                           ["地区", "类型", "对象数", "有总分", "平均总分", "最高", "最低"])
-        by_region: dict[tuple[bool, str], list[Decimal | None]] = defaultdict(list)
-        for key, total in summary.totals.items():
-            t = names.get(key)
-            by_region[(key.kind != TargetKind.SITE, t.region if t else "")].append(total.total)
-        for (is_case, region), found in sorted(by_region.items()):
-            scored = [v for v in found if v is not None]
-            regions.append([region or "（未填）", TARGET_LABELS[TargetKind.CASE if is_case else TargetKind.SITE],
-                            len(found), len(scored),
-                            regions.number(5, sum(scored, Decimal(0)) / len(scored) if scored else None, "0.0"),
-                            regions.number(6, max(scored, default=None), "0.0"),
-                            regions.number(7, min(scored, default=None), "0.0")])
-        regions.finish(repeat=False)
-
-        about = book.create_sheet("说明")
-        printable(about)
-        for column, width in zip("ABCDEFG", (40, 24, 6, 20, 36, 22, 10), strict=True):
-            about.column_dimensions[column].width = width  # the merged exports' id, reviewer, seq, key, file …
-        made = utc_now()
-        local = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        long_rows = store.conn.execute(f"SELECT count(*) FROM scores WHERE {_REVIEWED}",
+                                       (store.round_id,)).fetchone()[0]
+        # 逐条评分: the long data in the workbook too, when it fits under Excel's limit (the side file has it all)
+        long_table = (table(book.create_sheet("逐条评分"), list(REVIEW_COLUMNS),
+                            [10, 6, 10, 28, 10, 20, 10, 8, 24, 36, 10]) if long_rows + 1 < MAX_ROWS else None)
+        agreement_sums = Agreement(tree)
         parts: list[Path] = []
         try:  # no side file without its workbook, and no workbook saved halfway
-            parts, reviews = write_reviews(store, tree, names, summary.settings.value_places, out)
+            parts, reviews = write_reviews(store, tree, names, settings.value_places, out, agreement=agreement_sums,
+                                           assigned=assigned, sheet=long_table, on_progress=on_progress,
+                                           expected=long_rows)
+            if long_table is not None:
+                long_table.finish()
+            people_sheet = book.create_sheet("评审专家")
+            people = table(people_sheet, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）",
+                                          "已合并导出"], [8, 10, 24, 10, 14, 16, 10], expected=len(reviewers))
+            merged = Counter(r[0] for r in store.conn.execute(
+                "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
+            bias = agreement_sums.bias()
+            for rid, r in sorted(reviewers.items()):
+                b = bias.get(rid)
+                people.append([rid, r.name, r.org, b.n if b else 0,
+                               people.number(5, b.mean_difference if b else None, "0.0"),
+                               people.number(6, b.mean_absolute_difference if b else None, "0.0"),
+                               merged.get(rid, 0)])
+            people.finish()
+
+            disputes = table(book.create_sheet("争议复核"), ["评审专家", "类型", "编号", "名称", "指标代码",
+                                                             "指标名称", "原因", "各专家评分", "汇总得分", "极差",
+                                                             "复核状态", "接受理由"],
+                             [10, 6, 10, 28, 10, 20, 12, 28, 10, 8, 10, 24], expected=len(sent),
+                             elsewhere="；全部争议见 workbench disputes --list")
+            life = {(i.target_kind, i.target_id, i.indicator): i for i in dispute_items(store)}
+            for reviewer, kind, target_id, code, reason in sent:
+                if disputes.full:
+                    disputes.dropped += 1
+                    continue
+                t = names.get(TargetKey(kind, target_id))
+                item = life.get((kind, target_id, code))
+                disputes.append([
+                    reviewer, TARGET_LABELS[kind], target_id, t.name if t else "", code, tree.get(code).name,
+                    REASON_LABEL.get(reason, reason),
+                    *(["; ".join(f"{r}={v}" for r, v in item.values), item.consensus, item.spread,
+                       STATUS_LABELS[item.status], item.accepted_reason] if item is not None else []),
+                ])
+            disputes.finish()
+
+            # 缺少评分: per reviewer and target, the leaves still without their value
+            missing: dict[tuple[str, TargetKey], list[str]] = defaultdict(list)
+            for kind_text, target_id, code, reviewer, _ in store.conn.execute(_DISPUTES_SQL.format(marks="?"),
+                                                                              (store.round_id, MISSING)):
+                missing[(reviewer, TargetKey(kinds[kind_text], target_id))].append(code)
+            chase = table(book.create_sheet("缺少评分"), ["评审专家", "姓名", "类型", "编号", "名称", "缺少项数",
+                                                         "缺少的指标"], [10, 10, 6, 10, 28, 8, 40],
+                          expected=len(missing), elsewhere="；另见 workbench status")
+            for (reviewer, key), codes in sorted(missing.items(), key=lambda item: (
+                    item[0][0], item[0][1].kind != TargetKind.SITE, item[0][1].id)):
+                t = names.get(key)
+                person = reviewers.get(reviewer)
+                chase.append([reviewer, person.name if person else "", TARGET_LABELS[key.kind], key.id,
+                              t.name if t else "", len(codes), " ".join(codes)])
+            chase.finish()
+
+            spread = _mean_spreads(store, tree)
+            leaves_all = tree.leaves()
+            agreement = table(book.create_sheet("一致性"), ["指标代码", "指标名称", "Krippendorff α（区间）",
+                                                             "平均极差（占分值%）"], [10, 24, 22, 20],
+                              expected=1 + len(leaves_all))
+            alphas = agreement_sums.alpha()
+            overall = agreement_sums.alpha_overall()
+            agreement.append(["全部", "（各指标按分值归一后合并）", agreement.number(3, overall, "0.000"), None])
+            for leaf in leaves_all:
+                agreement.append([leaf.code, leaf.name, agreement.number(3, alphas.get(leaf.code), "0.000"),
+                                  agreement.number(4, spread.get(leaf.code), "0.0")])
+            agreement.finish()
+
+            _charts(book, printable, table_at, rules, totals_by_key, names, leaves_all, spread)
+
+            about = book.create_sheet("说明")
+            printable(about)
+            for column, width in zip("ABCDEFG", (40, 24, 6, 20, 36, 22, 10), strict=True):
+                about.column_dimensions[column].width = width  # the merged exports' id, reviewer, seq, key, file …
+            made = utc_now()
+            local = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
             cut = [t for t in (totals, breakdown, people, disputes, agreement) if t.dropped]
             lines: list[list[Any]] = []
             if banner is not None:
                 lines.append([banner])
             lines += [["轮次", store.round_id], ["名称", store.round_name], ["生成时间（UTC）", made],
-                      ["生成时间（本地）", local], ["对象数", len(summary.totals)], ["争议复核项", len(sent)],
+                      ["生成时间（本地）", local], ["对象数", len(stored_totals)], ["争议复核项", len(sent)],
                       ["计分方法", "去掉一个最高分和一个最低分后取平均（不足 3 份时取平均）；否决项按多数"
-                       if summary.settings.trim else "取平均；否决项按多数"],
+                       if settings.trim else "取平均；否决项按多数"],
                       ["逐条评分（CSV）", f"{', '.join(p.name for p in parts)}：共 {reviews:,} 条评分，"
-                                          f"每个文件至多 {CSV_PART_ROWS:,} 行（UTF-8）"]]
+                                          f"每个文件至多 {CSV_PART_ROWS:,} 行（UTF-8）"
+                                          + ("；工作簿的“逐条评分”表也列出全部" if long_table is not None else
+                                             f"；超过 Excel 每表 {MAX_ROWS:,} 行，工作簿中不列出")]]
             lines += [["已截断", f"{t.sheet.title}：列出 {t.written:,} 行，未列 {t.dropped:,} 行（见 CSV 文件）"]
                       for t in cut]
             for row in [*lines, []]:
@@ -736,7 +813,83 @@ def write_report(
                 part.unlink(missing_ok=True)
             out.unlink(missing_ok=True)  # a workbook saved halfway (there was none before: checked above)
             raise
-        return ReportSummary(out, len(summary.totals), cells, len(sent), len(exports), not progress.complete,
+        return ReportSummary(out, len(stored_totals), all_rows, len(sent), len(exports), not progress.complete,
                              tuple(parts), reviews, tuple(t.sheet.title for t in cut))
     finally:
         store.close()
+
+
+def _charts(book: Any, printable: Callable[[Any], None], table_at: Callable[[Any, int, list[str]], _Table],
+            rules: Rules, totals: dict[TargetKey, TotalResult], names: dict[TargetKey, Target],
+            leaves_all: list[Indicator], spread: dict[str, Decimal]) -> None:
+    """图表: targets per grade, the mean spread per indicator (each with its chart), and 地区汇总."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.chart import BarChart, Reference
+
+    charts = book.create_sheet("图表")
+    printable(charts)
+    charts.column_dimensions["A"].width = 26
+    charts.column_dimensions["B"].width = 20
+    for column in "CDEFG":
+        charts.column_dimensions[column].width = 10
+    grades = Counter(PENDING_REASONS[r.pending][0] if r.pending else r.grade for r in totals.values())
+    # each grade once, in the rules' order: a fail label that is also a band, or a pending label, comes once
+    labels = list(dict.fromkeys([label for label, _ in rules.grade_bands] + [rules.fail_label]
+                                + sorted(g for g in grades if g)))
+    charts.append(["等级", "对象数"])
+    for label in labels:
+        charts.append(_cells(charts, [label, grades.get(label, 0)]))
+    grade_chart = BarChart()
+    grade_chart.title = "各等级对象数 / targets by grade"
+    grade_chart.y_axis.title = "对象数"
+    grade_chart.y_axis.majorUnit = _count_unit(max(grades.values(), default=0))
+    grade_chart.y_axis.number_format = "0"
+    grade_chart.y_axis.scaling.min = 0
+    grade_chart.add_data(Reference(charts, min_col=2, min_row=1, max_row=1 + len(labels)), titles_from_data=True)
+    grade_chart.set_categories(Reference(charts, min_col=1, min_row=2, max_row=1 + len(labels)))
+    grade_chart.legend = None
+    grade_chart.x_axis.delete = grade_chart.y_axis.delete = False  # openpyxl 3.1 hides axes by default
+    charts.add_chart(grade_chart, "H2")
+    leaves = [leaf for leaf in leaves_all if leaf.code in spread]
+    start = 3 + len(labels)  # the spread table's header row: after the grades and a blank row
+    charts.append([])
+    charts.append(["指标", "平均极差（占分值%）"])
+    for leaf in leaves:
+        cell = WriteOnlyCell(charts)
+        cell.value = spread[leaf.code]
+        cell.number_format = "0.0"
+        charts.append(_cells(charts, [f"{leaf.code} {leaf.name}", cell]))
+    if leaves:
+        spread_chart = BarChart()
+        spread_chart.type = "bar"
+        spread_chart.title = "各指标评分极差 / spread per indicator"
+        spread_chart.height = max(7.5, 0.45 * len(leaves))
+        spread_chart.width = 18
+        spread_chart.x_axis.scaling.orientation = "maxMin"  # the first indicator on top, as in the table
+        spread_chart.y_axis.number_format = "0"
+        spread_chart.y_axis.scaling.min = 0
+        # the header row gives the series its title; the leaves are the rows below it, every one of them
+        spread_chart.add_data(Reference(charts, min_col=2, min_row=start, max_row=start + len(leaves)),
+                              titles_from_data=True)
+        spread_chart.set_categories(Reference(charts, min_col=1, min_row=start + 1,
+                                              max_row=start + len(leaves)))
+        spread_chart.legend = None
+        spread_chart.x_axis.delete = spread_chart.y_axis.delete = False
+        charts.add_chart(spread_chart, "H20")
+    # 地区汇总: per kind and 地区, how many targets, and the mean, best and worst of those with a total
+    charts.append([])
+    regions = table_at(charts, start + len(leaves) + 2,
+                       ["地区", "类型", "对象数", "有总分", "平均总分", "最高", "最低"])
+    by_region: dict[tuple[bool, str], list[Decimal | None]] = defaultdict(list)
+    for key, total in totals.items():
+        t = names.get(key)
+        by_region[(key.kind != TargetKind.SITE, t.region if t else "")].append(total.total)
+    for (is_case, region), found in sorted(by_region.items()):
+        scored = [v for v in found if v is not None]
+        regions.append([region or "（未填）", TARGET_LABELS[TargetKind.CASE if is_case else TargetKind.SITE],
+                        len(found), len(scored),
+                        regions.number(5, sum(scored, Decimal(0)) / len(scored) if scored else None, "0.0"),
+                        regions.number(6, max(scored, default=None), "0.0"),
+                        regions.number(7, min(scored, default=None), "0.0")])
+    regions.finish(repeat=False)
+

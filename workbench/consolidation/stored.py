@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 
 from workbench.consolidation.consolidate import (
@@ -20,15 +21,16 @@ from workbench.consolidation.consolidate import (
     TargetConsolidation,
     iter_consolidation,
 )
-from workbench.model import NA, TargetKey
-from workbench.scoring.indicators import IndicatorTree, TotalResult, round_half_up
+from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
+from workbench.scoring.indicators import IndicatorTree, TotalResult, compute_total, round_half_up
 from workbench.scoring.rules import ConsolidationSettings, Rules
 from workbench.store.db import Store, decode_value, transaction
 from workbench.store.migrations import upgrade
 from workbench.store.schema import STALE_KEY
 
 __all__ = ["STALE_KEY", "RoundConsolidation", "decode_exact", "encode_exact", "ensure_consolidated",
-           "is_stale", "recompute_consolidated", "storing", "stream_consolidation"]
+           "is_stale", "part_subtotals", "point_sections", "read_totals", "recompute_consolidated", "round_rules",
+           "storing", "stream_consolidation"]
 
 
 @dataclass
@@ -96,6 +98,15 @@ def _upgraded(store: Store, targets: Collection[TargetKey] | None) -> Collection
     return targets if had_exact else None
 
 
+def round_rules(store: Store) -> tuple[IndicatorTree, Rules, ConsolidationSettings]:
+    """The round's indicator tree, rules and consolidation settings (each indicator's own thresholds in)."""
+    tree = IndicatorTree(store.indicators())
+    mapping = store.rules_mapping()
+    rules = Rules.from_mapping(mapping)
+    settings = ConsolidationSettings.from_rules(mapping).with_indicator_thresholds(store.indicator_thresholds())
+    return tree, rules, settings
+
+
 def stream_consolidation(
     store: Store, *, targets: Collection[TargetKey] | None = None, agreement: bool = True
 ) -> tuple[RoundConsolidation, Iterator[TargetConsolidation]]:
@@ -106,10 +117,7 @@ def stream_consolidation(
     were rounded), ``targets`` widens to the whole round, so that no rounded row survives the rewrite.
     """
     targets = _upgraded(store, targets)
-    tree = IndicatorTree(store.indicators())
-    mapping = store.rules_mapping()
-    rules = Rules.from_mapping(mapping)
-    settings = ConsolidationSettings.from_rules(mapping).with_indicator_thresholds(store.indicator_thresholds())
+    tree, rules, settings = round_rules(store)
     summary = RoundConsolidation(tree, rules, settings, Agreement(tree))
     assignments: dict[tuple[str, str], set[str]] = defaultdict(set)
     for a in store.assignments():
@@ -136,7 +144,7 @@ def recompute_consolidated(store: Store, targets: Collection[TargetKey] | None =
     targets = _upgraded(store, targets)
     summary, results = stream_consolidation(store, targets=targets, agreement=False)
     with transaction(store.conn):
-        for _ in storing(store, results, whole_round=targets is None):
+        for _ in storing(store, summary, results, whole_round=targets is None):
             pass
     return summary
 
@@ -153,15 +161,49 @@ def ensure_consolidated(store: Store) -> None:
         recompute_consolidated(store)
 
 
+def point_sections(tree: IndicatorTree) -> list[Indicator]:
+    """The top-level parts that hold point leaves (not only vetoes or bonuses), in the tree's order: the
+    parts a target's subtotals are given for."""
+    point_parts = {tree.part_of(leaf.code) for leaf in tree.leaves()
+                   if leaf.kind not in (IndicatorKind.VETO, IndicatorKind.BONUS)}
+    return [part for part in tree.children(None) if part.code in point_parts]
+
+
+def part_subtotals(tree: IndicatorTree, rules: Rules, sections: list[Indicator],
+                   target: TargetConsolidation) -> dict[str, Decimal]:
+    """Each section's earned points for one target (N/A rescaled within the part, rounded once as
+    compute_total rounds the base); a part with no applicable leaf for the target's kind is left out."""
+    by_part: dict[str, dict[str, Fraction | str | None]] = defaultdict(dict)
+    for c in target.cells:
+        by_part[tree.part_of(c.indicator)][c.indicator] = c.value
+    return {part.code: compute_total(tree, target.target_kind, by_part[part.code], rules).base
+            for part in sections if part.code in by_part}
+
+
+def _stat(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def _exact_mean(cell: CellStats) -> str | None:
+    """The mean of the cell's usable numeric values, exact ("p" or "p/q"): CellStats.mean to 60 digits, kept."""
+    numbers = [v for _, v in cell.reviews if isinstance(v, Decimal)]
+    if not numbers:
+        return None
+    return str(Fraction(sum(numbers, Decimal(0))) / len(numbers))
+
+
 def storing(
-    store: Store, results: Iterator[TargetConsolidation], *, whole_round: bool
+    store: Store, summary: RoundConsolidation, results: Iterator[TargetConsolidation], *, whole_round: bool
 ) -> Iterator[TargetConsolidation]:
-    """Pass consolidated targets through while writing them to `consolidated`; call inside a transaction.
+    """Pass consolidated targets through while writing them to `consolidated`, `disputes` and `totals`; call
+    inside a transaction.
 
     The rows replaced are the whole round's, or those of the targets marked by stream_consolidation.
     """
     store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
-    for table in ("consolidated", "disputes"):
+    tree, rules = summary.tree, summary.rules
+    sections = point_sections(tree)
+    for table in ("consolidated", "disputes", "totals"):
         if whole_round:
             store.conn.execute(f"DELETE FROM {table} WHERE round = ?", (store.round_id,))
         else:
@@ -172,13 +214,22 @@ def storing(
             )
     for target in results:
         store.conn.executemany(
-            "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags, "
+            "mean, median, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (store.round_id, c.target_kind, c.target_id, c.indicator, _shown(c), encode_exact(c.value), c.n,
-                 c.method, ",".join(c.flags))
+                 c.method, ",".join(c.flags), _exact_mean(c), _stat(c.median), _stat(c.min), _stat(c.max))
                 for c in target.cells
             ],
+        )
+        total = target.total
+        parts = part_subtotals(tree, rules, sections, target)
+        store.conn.execute(
+            "INSERT INTO totals (round, target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, "
+            "applicable, pending, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (store.round_id, target.target_kind, target.target_id, _stat(total.total), total.grade,
+             int(total.vetoed), int(total.passed), _stat(total.base), str(Fraction(total.bonus)), total.scored,
+             total.applicable, total.pending, ";".join(f"{code}={_stat(v)}" for code, v in parts.items())),
         )
         store.conn.executemany(
             "INSERT INTO disputes (round, target_kind, target_id, indicator, reviewer_id, reason) "
@@ -187,3 +238,18 @@ def storing(
              for d in target.disputes],
         )
         yield target
+
+
+def read_totals(store: Store) -> dict[TargetKey, tuple[TotalResult, dict[str, Decimal]]]:
+    """The current round's stored totals (as `storing` wrote them) and each target's part subtotals, by target;
+    call ensure_consolidated first so that they are current."""
+    out: dict[TargetKey, tuple[TotalResult, dict[str, Decimal]]] = {}
+    for (kind, target_id, total, grade, vetoed, passed, base, bonus, scored, applicable, pending,
+         parts) in store.conn.execute(
+            "SELECT target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, applicable, pending, "
+            "parts FROM totals WHERE round = ? ORDER BY target_kind, target_id", (store.round_id,)):
+        result = TotalResult(None if total is None else Decimal(total), grade, bool(vetoed), bool(passed),
+                             Decimal(base), Fraction(bonus), scored, applicable, pending)
+        subtotals = {code: Decimal(value) for code, value in (p.split("=", 1) for p in parts.split(";") if p)}
+        out[TargetKey(TargetKind(kind), target_id)] = (result, subtotals)
+    return out

@@ -13,6 +13,7 @@ import sqlite_utils
 from workbench.errors import WorkbenchError
 from workbench.store.db import checkpoint, connect, transaction, utc_now
 from workbench.store.schema import (
+    CONSOLIDATED_STATS_COLUMNS,
     DECLARED_CONFLICTS_TABLE,
     DISPUTE_TABLES,
     INDICATOR_THRESHOLD_COLUMNS,
@@ -20,6 +21,7 @@ from workbench.store.schema import (
     SCHEMA,
     SCHEMA_VERSION,
     STALE_KEY,
+    TOTALS_TABLE,
 )
 
 
@@ -115,15 +117,11 @@ def _migrations() -> sqlite_utils.Migrations:
     def dispute_life_and_thresholds(db: sqlite_utils.Database) -> None:
         # Indicators may carry their own dispute thresholds; disputes are stored with the consolidation, and
         # the coordinator's decisions on them are kept for good.
-        have = {r[1] for r in db.conn.execute("PRAGMA table_info(indicators)")}
-        for column in INDICATOR_THRESHOLD_COLUMNS:
-            if column not in have:
-                db.conn.execute(f"ALTER TABLE indicators ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        _add_columns(db.conn, "indicators", INDICATOR_THRESHOLD_COLUMNS, "TEXT NOT NULL DEFAULT ''")
         for statement in DISPUTE_TABLES:
             db.conn.execute(statement)
         # A round consolidated before has no stored disputes: the next consolidation must write them.
-        if db.conn.execute("SELECT 1 FROM consolidated WHERE method != 'imported' LIMIT 1").fetchone() is not None:
-            db.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
+        _stale_if_consolidated(db.conn)
 
     @migrations(name="0005_declared_conflicts")
     def declared_conflicts(db: sqlite_utils.Database) -> None:
@@ -146,7 +144,29 @@ def _migrations() -> sqlite_utils.Migrations:
         # have no notes (the app then shows none).
         db.conn.execute(REREVIEW_NOTES_TABLE)
 
+    @migrations(name="0012_stored_totals")
+    def stored_totals(db: sqlite_utils.Database) -> None:
+        # The consolidation keeps each cell's statistics and each target's total, so that the report and the
+        # CLI read them instead of recomputing the round. A round consolidated before has neither: the next
+        # consolidation (merge, report or disputes) writes them.
+        _add_columns(db.conn, "consolidated", CONSOLIDATED_STATS_COLUMNS, "TEXT")
+        db.conn.execute(TOTALS_TABLE)
+        _stale_if_consolidated(db.conn)
+
     return migrations
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], declaration: str) -> None:
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    for column in columns:
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _stale_if_consolidated(conn: sqlite3.Connection) -> None:
+    """Mark a round that holds a consolidation of its own (not only imported results) stale."""
+    if conn.execute("SELECT 1 FROM consolidated WHERE method != 'imported' LIMIT 1").fetchone() is not None:
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, utc_now()))
 
 
 ONE_MERGE_PER_SEQ = (

@@ -91,6 +91,21 @@ REREVIEW_NOTES_TABLE = """CREATE TABLE IF NOT EXISTS rereview_notes (target_kind
 """In a re-review package: per disputed pair why it came back, the consensus, the spread, the other reviewers'
 values (a JSON list of [专家A, value] pairs, not named) and the reviewer's own. Made by migration 0007."""
 
+TOTALS_TABLE = """CREATE TABLE IF NOT EXISTS totals (round TEXT NOT NULL, target_kind TEXT NOT NULL,
+    target_id TEXT NOT NULL, total TEXT, grade TEXT NOT NULL, vetoed INTEGER NOT NULL, passed INTEGER NOT NULL,
+    base TEXT NOT NULL, bonus TEXT NOT NULL, scored INTEGER NOT NULL, applicable INTEGER NOT NULL,
+    pending TEXT NOT NULL, parts TEXT NOT NULL, PRIMARY KEY (round, target_kind, target_id))"""
+"""Each consolidated target's total as the consolidation computed it, written with `consolidated`: `total` and
+`base` as rounded once (Decimal text; `total` NULL when vetoed or held back), `bonus` the counted bonus exact
+("p" or "p/q"), `pending` why the target is held back ("" when it is not), and `parts` the subtotal of each
+top-level part with point leaves, "code=value" joined by ";" (rounded as the base is). The report and the
+CLI read it instead of recomputing the round. Made by migration 0012."""
+
+CONSOLIDATED_STATS_COLUMNS = ("mean", "median", "low", "high")
+"""Columns migration 0012 adds to `consolidated`, over a cell's usable numeric values and all exact (NULL
+without numeric values): the mean as "p" or "p/q", the median, the lowest and the highest value as Decimal
+text."""
+
 INDICATOR_THRESHOLD_COLUMNS = ("dispute_spread", "dispute_gap")
 """Columns migration 0004 adds to `indicators`: an indicator's own 分歧阈值 and 分歧间隔 as written in the
 indicators file ("" = the round's rule)."""
