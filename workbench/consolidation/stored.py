@@ -22,7 +22,7 @@ from workbench.consolidation.consolidate import (
     iter_consolidation,
 )
 from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
-from workbench.scoring.indicators import IndicatorTree, TotalResult, compute_total, round_half_up
+from workbench.scoring.indicators import IndicatorTree, TotalResult, round_half_up
 from workbench.scoring.rules import ConsolidationSettings, Rules
 from workbench.store.db import Store, decode_value, transaction
 from workbench.store.migrations import upgrade
@@ -169,15 +169,12 @@ def point_sections(tree: IndicatorTree) -> list[Indicator]:
     return [part for part in tree.children(None) if part.code in point_parts]
 
 
-def part_subtotals(tree: IndicatorTree, rules: Rules, sections: list[Indicator],
-                   target: TargetConsolidation) -> dict[str, Decimal]:
-    """Each section's earned points for one target (N/A rescaled within the part, rounded once as
-    compute_total rounds the base); a part with no applicable leaf for the target's kind is left out."""
-    by_part: dict[str, dict[str, Fraction | str | None]] = defaultdict(dict)
-    for c in target.cells:
-        by_part[tree.part_of(c.indicator)][c.indicator] = c.value
-    return {part.code: compute_total(tree, target.target_kind, by_part[part.code], rules).base
-            for part in sections if part.code in by_part}
+def part_subtotals(tree: IndicatorTree, sections: list[Indicator], target: TargetConsolidation) -> dict[str, Decimal]:
+    """Each section's earned points for one target, as compute_total found them (N/A rescaled within the part)
+    rounded once as it rounds the base; a part with no leaf applying to the target's kind is left out."""
+    present = {tree.part_of(c.indicator) for c in target.cells}
+    earned = target.total.parts
+    return {part.code: round_half_up(earned.get(part.code, Fraction(0))) for part in sections if part.code in present}
 
 
 def _stat(value: Decimal | None) -> str | None:
@@ -201,7 +198,7 @@ def storing(
     The rows replaced are the whole round's, or those of the targets marked by stream_consolidation.
     """
     store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
-    tree, rules = summary.tree, summary.rules
+    tree = summary.tree
     sections = point_sections(tree)
     for table in ("consolidated", "disputes", "totals"):
         if whole_round:
@@ -223,7 +220,7 @@ def storing(
             ],
         )
         total = target.total
-        parts = part_subtotals(tree, rules, sections, target)
+        parts = part_subtotals(tree, sections, target)
         store.conn.execute(
             "INSERT INTO totals (round, target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, "
             "applicable, pending, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

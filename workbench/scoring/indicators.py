@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import (
     ROUND_HALF_UP,
     Context,
@@ -251,6 +251,9 @@ class TotalResult:
     applicable: int
     pending: str = ""
     """Why a consolidated target has no total, grade or rank yet (PENDING_REASONS), "" when it has them."""
+    parts: Mapping[str, Fraction] = field(default_factory=dict, compare=False)
+    """Each top-level part's earned points, exact, after its N/A rescaling (the base is their sum, rounded);
+    a part with no scored point leaf is absent (it earns 0)."""
 
     @property
     def complete(self) -> bool:
@@ -376,24 +379,26 @@ def compute_total(
             sums[d] = sums.get(d, 0) + n
 
     base_raw = _NOTHING
+    parts: dict[str, Fraction] = {}
     for part, sums in part_earned.items():
         earned = sum((Fraction(n, d) for d, n in sums.items()), _NOTHING)
         full, na = part_max[part], part_na.get(part, _ZERO)
         if rules.rescale_na and _ZERO < na < full:
             earned = earned * exact(full) / exact(full - na)
+        parts[part] = earned
         base_raw += earned
     base = round_half_up(base_raw)
     applicable = len(leaves)
 
     if vetoed:
-        return TotalResult(None, rules.fail_label, True, False, base, _NOTHING, scored, applicable)
+        return TotalResult(None, rules.fail_label, True, False, base, _NOTHING, scored, applicable, parts=parts)
     if rules.pass_mark is not None and base < rules.pass_mark:
-        return TotalResult(base, rules.fail_label, False, False, base, _NOTHING, scored, applicable)
+        return TotalResult(base, rules.fail_label, False, False, base, _NOTHING, scored, applicable, parts=parts)
     if rules.bonus_cap is not None:
         bonus_raw = min(bonus_raw, exact(rules.bonus_cap))
     counted = bonus_raw if rules.bonus_gate is None or base > rules.bonus_gate else _NOTHING
     total = round_half_up(base_raw + counted)
-    return TotalResult(total, grade_for(total, rules), False, True, base, counted, scored, applicable)
+    return TotalResult(total, grade_for(total, rules), False, True, base, counted, scored, applicable, parts=parts)
 
 
 def grade_for(total: Decimal | Fraction, rules: Rules) -> str:
