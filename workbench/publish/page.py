@@ -70,13 +70,16 @@ def write_results_page(
 ) -> tuple[Path, ...]:
     """Write the page as xlsx and html (each under a temporary name, renamed when complete)."""
     groups = ranked_groups(store)
+    folder = bundle_name[:-4] if bundle_name.lower().endswith(".zip") else bundle_name
+    unpack = f"unzip {bundle_name} -d {folder} && " if folder != bundle_name else ""
     how = [
         f"清单 manifest.json 的 SHA-256 / the manifest's SHA-256: {manifest_sha256}",
         f"协调人公钥 / coordinator's public key: {coordinator_key}",
-        f"核验签名 / check the signature:  minisign -Vm {bundle_name}/manifest.json -P {coordinator_key}",
+        f"核验签名 / check the signature:  {unpack}minisign -Vm {folder}/manifest.json -P {coordinator_key}",
         f"复核全部结果 / re-derive every number:  workbench audit {bundle_name} --coordinator-key {coordinator_key}",
     ]
-    heading = f"{store.round_name or store.round_id}（{store.round_id}）评估结果 / results"
+    named = f"{store.round_name}（{store.round_id}）" if store.round_name else f"轮次 {store.round_id} "
+    heading = f"{named}评估结果 / results"
     status = "" if complete else "未完成 / INCOMPLETE：发布时尚有缺少的评分或未结争议，见 manifest.json"
     xlsx, page = paths
     _write_xlsx(xlsx, heading, status, published_at, how, groups)
