@@ -183,3 +183,37 @@ class WorksheetRefused(WorkbenchError):
 class XmlDeclarationForbidden(Exception):
     """Internal signal of the hostile-file check: a DTD, an entity declaration or an external reference,
     met while streaming an XML part (turned into a SignatureError by whoever catches it)."""
+
+
+# publication bundles
+
+
+class AuditCode(enum.StrEnum):
+    """Why `workbench audit` did not reproduce a bundle (an export that fails verification is named with its own
+    FailureCode instead)."""
+
+    UNSAFE_BUNDLE = "UNSAFE_BUNDLE"
+    """Not a directory or a zip; a zip member with an absolute or `..` path, a link, a device; an encrypted or
+    oversized member."""
+    BAD_MANIFEST = "BAD_MANIFEST"
+    MANIFEST_SIGNATURE = "MANIFEST_SIGNATURE"
+    """The manifest's signature is not the coordinator's: changed, or re-signed with another key."""
+    FILE_MISSING = "FILE_MISSING"
+    FILE_UNLISTED = "FILE_UNLISTED"
+    HASH_MISMATCH = "HASH_MISMATCH"
+    BAD_TABLE = "BAD_TABLE"
+    """A bundle table (CSV) that is not as publish writes it, or a set-up table `init` refuses."""
+    LEDGER_MISMATCH = "LEDGER_MISMATCH"
+    """An export verifies but is not what the ledger says of it, or replays otherwise than recorded."""
+    NOT_REPRODUCED = "NOT_REPRODUCED"
+    """A published number differs from the one recomputed."""
+
+
+class AuditFailure(WorkbenchError):
+    """A bundle `workbench audit` could not reproduce: the code, the file (or sheet!cell) and a sentence."""
+
+    def __init__(self, code: str, where: str, message: str) -> None:
+        super().__init__(f"{code}: {where}: {message}")
+        self.code = code
+        self.where = where
+        self.reason = message

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from workbench.consolidation import evidence
 from workbench.consolidation.stored import STALE_KEY, is_stale, recompute_consolidated
 from workbench.errors import FailureCode, WorkbenchError
 from workbench.model import TargetKey
@@ -90,8 +91,10 @@ def merge_exports(
             try:
                 outcome = _merge_one(store, path, verified, merged_here, touched)
             except Exception as exc:  # ingest runs in one transaction: rolled back, and the batch goes on
-                refusal = _unexpected(exc)
+                refusal = (_Refusal(exc.code, exc.message) if isinstance(exc, evidence.EvidenceChanged)
+                           else _unexpected(exc))
                 outcome = FileOutcome(path, "rejected", refusal.code, refusal.message)
+            _ledger(store, outcome, verified)
             report.outcomes.append(outcome)
             if on_file is not None:
                 on_file(outcome)
@@ -108,18 +111,30 @@ class _Refusal:
 
     code: str
     message: str
+    file_sha256: str | None = None
 
 
 Verified = VerifiedExport | _Refusal
 
 
 def _verify(path: Path, round_db: Path) -> Verified:
+    digest = evidence.file_sha256(path)  # the bytes the merge keeps must be the bytes verified (evidence.keep)
     try:
-        return verify_export(path, round_db, allow_stale=True)
+        return replace(verify_export(path, round_db, allow_stale=True), file_sha256=digest or "")
     except WorkbenchError as exc:
-        return _Refusal(exc.code, exc.message)
+        return _Refusal(exc.code, exc.message, digest)
     except Exception as exc:  # one file's surprise must not stop the batch: report it against that file
-        return _unexpected(exc)
+        return replace(_unexpected(exc), file_sha256=digest)
+
+
+def _ledger(store: Store, outcome: FileOutcome, verified: Verified) -> None:
+    """The merge ledger's row for a file not ingested (an ingested one has it from its own transaction)."""
+    if outcome.status in ("merged", "superseded"):
+        return
+    export_id = verified.export_id if isinstance(verified, VerifiedExport) else None
+    evidence.record_other(store.conn, path=outcome.path, file_digest=verified.file_sha256 or None,
+                          outcome=outcome.status, code=outcome.code, message=outcome.message, export_id=export_id,
+                          reviewer_id=outcome.reviewer_id, seq=outcome.seq)
 
 
 def _unexpected(exc: Exception) -> _Refusal:
@@ -241,6 +256,9 @@ def _record(
          verified.payload_sha256, len(verified.rows), display_name(verified.path), verified.created_at, now,
          MERGED_OUTCOME),
     )
+    if verified.file_sha256:  # the merge's copy of the file, in this same transaction
+        evidence.keep(conn, verified.path, verified.file_sha256, verified.export_id, verified.reviewer_id,
+                      verified.seq, superseded=not rows)
     return put.cells, kept
 
 

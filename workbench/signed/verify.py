@@ -129,6 +129,8 @@ class VerifiedExport:
     minisig: str
     payload_sha256: str
     replay: FailureCode | None = None
+    file_sha256: str = ""
+    """SHA-256 of the file's bytes as the merge read them before verifying (the merge keeps that copy)."""
 
 
 def refused(code: FailureCode, zh: str, en: str) -> SignatureError:

@@ -16,6 +16,7 @@ from workbench.store.schema import (
     CONSOLIDATED_STATS_COLUMNS,
     DECLARED_CONFLICTS_TABLE,
     DISPUTE_TABLES,
+    EVIDENCE_TABLES,
     INDICATOR_THRESHOLD_COLUMNS,
     REREVIEW_NOTES_TABLE,
     SCHEMA,
@@ -143,6 +144,20 @@ def _migrations() -> sqlite_utils.Migrations:
         # A re-review package says why each pair came back and what the others gave; packages made before
         # have no notes (the app then shows none).
         db.conn.execute(REREVIEW_NOTES_TABLE)
+
+    @migrations(name="0008_merge_evidence")
+    def merge_evidence(db: sqlite_utils.Database) -> None:
+        # The merge keeps every file it ingests and a ledger row for every file it meets. Exports merged before
+        # have no copy (submissions.file_sha256 NULL: merging the same file again keeps it); the ledger starts
+        # with them, in the order they were merged.
+        for statement in EVIDENCE_TABLES:
+            db.conn.execute(statement)
+        if "file_sha256" not in {r[1] for r in db.conn.execute("PRAGMA table_info(submissions)")}:
+            db.conn.execute("ALTER TABLE submissions ADD COLUMN file_sha256 TEXT")
+        db.conn.execute(
+            "INSERT INTO merge_ledger (at, file_name, outcome, export_id, reviewer_id, seq) "
+            "SELECT verified_at, file_name, outcome, export_id, reviewer_id, seq FROM submissions ORDER BY rowid"
+        )
 
     @migrations(name="0012_stored_totals")
     def stored_totals(db: sqlite_utils.Database) -> None:

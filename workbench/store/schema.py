@@ -124,3 +124,23 @@ then marked stale (STALE_KEY) and its next consolidation rewrites it.
 STALE_KEY = "consolidation_stale_since"
 """meta key set by every ingest (and by the migration that added `exact`), cleared by the re-consolidation
 that follows: while it is set, the next merge re-consolidates the whole round."""
+
+EVIDENCE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS evidence (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL,
+    kept_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS merge_ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+    file_name TEXT NOT NULL, file_sha256 TEXT, outcome TEXT NOT NULL, code TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '', export_id TEXT, reviewer_id TEXT NOT NULL DEFAULT '', seq INTEGER)""",
+    """CREATE TRIGGER IF NOT EXISTS merge_ledger_no_update BEFORE UPDATE ON merge_ledger
+    BEGIN SELECT RAISE(ABORT, 'merge_ledger is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS merge_ledger_no_delete BEFORE DELETE ON merge_ledger
+    BEGIN SELECT RAISE(ABORT, 'merge_ledger is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS evidence_no_delete BEFORE DELETE ON evidence
+    BEGIN SELECT RAISE(ABORT, 'evidence is kept for good'); END""",
+)
+"""The merge's evidence (migration 0008): `evidence` holds every ingested export byte for byte, by the SHA-256 of
+its bytes, in the round itself (written in the ingest's own transaction, so a file is never merged without its
+copy); `merge_ledger` is every file a merge met, in order, with its outcome (merged, superseded, already-merged,
+rejected, or conflict for a round of an earlier version), and for a rejected file its failure code and sentence.
+`submissions.file_sha256` names the kept copy of an ingested export (NULL for one merged by an earlier version
+until its file is merged again)."""

@@ -1,0 +1,376 @@
+"""`workbench audit`: re-derive every published number of a bundle on a machine that never saw the round database.
+
+After unpack has checked the manifest's signature (with the coordinator's key given by the caller) and every hash,
+the round is rebuilt in a scratch database from the bundle alone, with the product's own code: `init` reads the
+set-up tables, `import-results` the past rounds; the keyring, the packages and the coordinator's decisions are
+loaded as published. The ledger is then replayed in order: each export is verified exactly as merge verified it,
+with the keyring and the packages as they stood at its verified time (a key revoked or a package superseded later
+does not fail it), and ingested by the merge's own code. The report is written afresh by the report's own code and
+compared, cell by cell and side-file row by row, with the published one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import AuditCode, AuditFailure, InputRefused, SignatureError, WorkbenchError
+from workbench.publish import layout
+from workbench.publish.unpack import Manifest, check_manifest, materialise, safe_member_name
+
+IGNORED_LABELS = frozenset({"生成时间（UTC）", "生成时间（本地）"})
+"""Rows of the report's 说明 whose value is when the report was written, not a result."""
+_REPLAYED = ("merged", "superseded", "conflict")
+
+
+@dataclass
+class AuditResult:
+    manifest_sha256: str
+    targets: int = 0
+    values: int = 0
+    exports: int = 0
+    refused: int = 0
+    lines: list[str] = field(default_factory=list)
+    """What was checked, in order: the audit's own report."""
+
+    @property
+    def summary(self) -> str:
+        return f"reproduced: {self.targets} targets, {self.values} values identical"
+
+
+def audit_bundle(
+    bundle: Path, coordinator_key: str, *, workers: int | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """Reproduce a bundle or raise AuditFailure (the first difference, or the file that failed, with its code)."""
+    scratch = Path(tempfile.mkdtemp(prefix="workbench-audit-"))
+    try:
+        root = scratch / "bundle"
+        root.mkdir()
+        materialise(Path(bundle), root)
+        manifest = check_manifest(root, coordinator_key)
+        result = AuditResult(manifest.sha256)
+        result.lines.append(f"manifest.json sha256 {manifest.sha256}: signature verified with the coordinator's key, "
+                            f"{len(manifest.files)} files, every hash as listed")
+        _hostile_checks(root, manifest)
+        if on_progress:
+            on_progress("rebuilding the round")
+        db = scratch / "round.db"
+        loaded = _rebuild(root, manifest, db)
+        if on_progress:
+            on_progress("replaying the ledger")
+        _replay(root, db, loaded, result, workers)
+        if on_progress:
+            on_progress("consolidating")
+        _compare_report(root, scratch, db, manifest, result)
+        result.lines.append(result.summary)
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _hostile_checks(root: Path, manifest: Manifest) -> None:
+    """The hostile-file checks on every workbook (exports again when verified); CSVs are read by strict readers."""
+    from workbench.signed.xlsxcheck import check_xlsx
+
+    for path in sorted(p for p in manifest.files if p.endswith(".xlsx") and not p.startswith(layout.EXPORTS)):
+        try:
+            check_xlsx(root / path)
+        except SignatureError as exc:
+            raise AuditFailure(exc.code, path, exc.message) from None
+
+
+def _table(root: Path, spec: tuple[str, tuple[str, ...]]) -> list[dict[str, str]]:
+    path, header = spec
+    try:
+        return layout.read_csv(root / path, path, header)
+    except FileNotFoundError:
+        raise AuditFailure(AuditCode.FILE_MISSING, path, "发布包缺少此文件 / the bundle lacks this file") from None
+    except layout.TableError as exc:
+        raise AuditFailure(AuditCode.BAD_TABLE, exc.where, exc.reason) from None
+
+
+@dataclass
+class _Loaded:
+    keys: list[dict[str, str]]
+    packages: list[dict[str, str]]
+    ledger: list[dict[str, str]]
+
+
+def _rebuild(root: Path, manifest: Manifest, db: Path) -> _Loaded:
+    from workbench.setup.round import SetupFiles, import_results, init_round
+
+    files = {name: root / path for name, (path, _) in layout.ROUND_FILES.items()}
+    for name, (path, _) in layout.ROUND_FILES.items():
+        if not files[name].is_file():
+            raise AuditFailure(AuditCode.FILE_MISSING, path, "发布包缺少此文件 / the bundle lacks this file")
+    info = manifest.round
+    year_text = str(info.get("year", ""))
+    try:
+        init_round(db, info["id"], SetupFiles(
+            indicators=files["indicators"], sites=files["sites"], cases=files["cases"], reviewers=files["reviewers"],
+            assignments=files["assignments"], rules=files["rules"], conflicts=files["conflicts"],
+        ), name=str(info.get("name", "")), year=int(year_text) if year_text.isdigit() else None)
+        for row in _table(root, layout.HISTORY):
+            if safe_member_name(row["file"]) is None or not row["file"].startswith("history/"):
+                raise AuditFailure(AuditCode.BAD_TABLE, layout.HISTORY[0], f"bad file {row['file']!r}")
+            import_results(db, root / row["file"], row["round_id"], name=row["name"],
+                           year=int(row["year"]) if row["year"].isdigit() else None)
+    except InputRefused as exc:
+        first = exc.problems[0] if exc.problems else None
+        raise AuditFailure(AuditCode.BAD_TABLE, first.where if first else "round/",
+                           first.reason if first else exc.message) from None
+    keys = _table(root, layout.KEYRING)
+    packages = _table(root, layout.PACKAGES)
+    loaded = _Loaded(keys, packages, _table(root, layout.LEDGER))
+    _load_round_state(root, db, loaded)
+    return loaded
+
+
+def _load_round_state(root: Path, db: Path, loaded: _Loaded) -> None:
+    """Keyring, packages, their pairs and the coordinator's decisions, as published (times and all)."""
+    from workbench.signed.keys import format_key_id, key_id_for, parse_public_key
+    from workbench.store.db import Store, transaction
+    from workbench.store.schema import KIND_ROUND
+
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        reviewers = {r.id for r in store.reviewers()}
+        for n, row in enumerate(loaded.keys, start=2):
+            where = f"{layout.KEYRING[0]}:{n}"
+            try:
+                public = parse_public_key(row["public_key"])
+            except WorkbenchError as exc:
+                raise AuditFailure(AuditCode.BAD_TABLE, where, exc.message) from None
+            if row["key_id"] != format_key_id(key_id_for(public.raw)) or row["key_id"] != public.key_id_text:
+                raise AuditFailure(AuditCode.BAD_TABLE, where, "密钥编号不是由公钥计算得出的 / the key id is not "
+                                                               "derived from the key")
+            if row["reviewer_id"] not in reviewers:
+                raise AuditFailure(AuditCode.BAD_TABLE, where, f"unknown reviewer {row['reviewer_id']!r}")
+        pairs = _table(root, layout.PACKAGE_PAIRS)
+        decisions = _table(root, layout.DECISIONS)
+        with transaction(store.conn):
+            store.conn.executemany(
+                "INSERT INTO packages (nonce, round, reviewer_id, key_id, issued_at, indicators_hash, targets_hash, "
+                "pairs, kind, superseded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [(p["nonce"], store.round_id, p["reviewer_id"], p["key_id"] or None, p["issued_at"],
+                  p["indicators_hash"], p["targets_hash"], int(p["pairs"]) if p["pairs"].isdigit() else -1, p["kind"])
+                 for p in loaded.packages])
+            store.conn.executemany(
+                "INSERT INTO package_pairs (nonce, target_kind, target_id, indicator) VALUES (?, ?, ?, ?)",
+                [(p["nonce"], p["target_kind"], p["target_id"], p["indicator"]) for p in pairs])
+            store.conn.executemany(
+                "INSERT INTO dispute_decisions (at, round, target_kind, target_id, indicator, decision, reason, exact, "
+                "shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d["at"], store.round_id, d["target_kind"], d["target_id"], d["indicator"], d["decision"],
+                  d["reason"], d["exact"] or None, d["shown"] or None) for d in decisions])
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # a repeated nonce or pair: the tables contradict themselves
+        raise AuditFailure(AuditCode.BAD_TABLE, layout.PACKAGES[0], f"{type(exc).__name__}: {exc}") from None
+    finally:
+        store.close()
+
+
+def _as_of(loaded: _Loaded, at: str) -> tuple[tuple[tuple[str, str, str, str, str | None], ...],
+                                               tuple[tuple[str, str | None], ...]]:
+    """The keyring and the packages' supersession as they stood when an export was verified at ``at``: keys added by
+    then, revoked only if before then; a package superseded only by one issued before then."""
+    keys = tuple((k["key_id"], k["reviewer_id"], k["public_key"], k["added_at"],
+                  k["revoked_at"] if k["revoked_at"] and k["revoked_at"] < at else None)
+                 for k in loaded.keys if k["added_at"] <= at)
+    issued = {p["nonce"]: p["issued_at"] for p in loaded.packages}
+    packages = tuple((p["nonce"], p["superseded_by"] if p["superseded_by"]
+                      and issued.get(p["superseded_by"], "") < at else None) for p in loaded.packages)
+    return keys, packages
+
+
+def _set_state(conn: Any, state: tuple[Any, Any]) -> None:
+    from workbench.store.db import transaction
+
+    keys, packages = state
+    with transaction(conn):
+        conn.execute("DELETE FROM keys")
+        conn.executemany("INSERT INTO keys (key_id, reviewer_id, public_key, added_at, revoked_at) "
+                         "VALUES (?, ?, ?, ?, ?)", keys)
+        conn.executemany("UPDATE packages SET superseded_by = ? WHERE nonce = ?",
+                         [(superseded, nonce) for nonce, superseded in packages])
+
+
+def _epochs(loaded: _Loaded) -> Iterator[tuple[tuple[Any, Any], list[tuple[int, dict[str, str]]]]]:
+    """The replayed ledger rows in order, grouped while the keyring and packages stood the same."""
+    state: tuple[Any, Any] | None = None
+    group: list[tuple[int, dict[str, str]]] = []
+    for n, row in enumerate(loaded.ledger, start=2):
+        if row["outcome"] not in _REPLAYED:
+            continue
+        now = _as_of(loaded, row["verified_at"])
+        if state is not None and now != state:
+            yield state, group
+            group = []
+        state = now
+        group.append((n, row))
+    if state is not None:
+        yield state, group
+
+
+def _replay(root: Path, db: Path, loaded: _Loaded, result: AuditResult, workers: int | None) -> None:
+    from workbench.consolidation.merge import _verified, ingest
+    from workbench.errors import FailureCode
+    from workbench.signed.verify import VerifiedExport, check_replay
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
+
+    seqs = [row["seq"] for row in loaded.ledger]
+    if not all(s.isdigit() for s in seqs) or [int(s) for s in seqs] != sorted({int(s) for s in seqs}):
+        raise AuditFailure(AuditCode.BAD_TABLE, layout.LEDGER[0], "ledger rows are not in order")
+    result.refused = sum(1 for row in loaded.ledger if row["outcome"] == "rejected")
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        for state, group in _epochs(loaded):
+            _set_state(store.conn, state)
+            paths = []
+            for n, row in group:
+                where = f"{layout.LEDGER[0]}:{n}"
+                if not row["file_sha256"] or not (root / layout.export_path(row["file_sha256"])).is_file():
+                    raise AuditFailure(AuditCode.FILE_MISSING, layout.export_path(row["file_sha256"] or "?"),
+                                       f"{where} 记录的导出不在发布包中 / the export {where} records is not in the "
+                                       "bundle")
+                paths.append(root / layout.export_path(row["file_sha256"]))
+            count = workers if workers is not None else (min(os.cpu_count() or 1, 4) if len(paths) > 2 else 0)
+            for (n, row), (_, verified) in zip(group, _verified(db, paths, count), strict=True):
+                name = layout.export_path(row["file_sha256"])
+                if not isinstance(verified, VerifiedExport):
+                    raise AuditFailure(verified.code, name, f"（{layout.LEDGER[0]}:{n}，合并于 {row['verified_at']}）"
+                                       f"{verified.message}")
+                _check_entry(verified, row, f"{layout.LEDGER[0]}:{n}", name)
+                replay = check_replay(store.conn, verified)
+                expected = FailureCode.STALE_EXPORT if row["outcome"] == "superseded" else None
+                if replay != expected:
+                    raise AuditFailure(AuditCode.LEDGER_MISMATCH, name,
+                                       f"重放结果为 {replay or '新导出'}，而账本记为 {row['outcome']} / it replays as "
+                                       f"{replay or 'a new export'} where the ledger says {row['outcome']}")
+                ingest(store, replace(verified, file_sha256=""), rows=row["outcome"] != "superseded")
+                store.conn.execute("UPDATE submissions SET verified_at = ?, file_name = ?, outcome = ? "
+                                   "WHERE export_id = ?", (row["verified_at"], row["file_name"],
+                                                          "conflict" if row["outcome"] == "conflict" else "merged",
+                                                          verified.export_id))
+                result.exports += 1
+                result.lines.append(f"{layout.LEDGER[0]}:{n} {name}: export {verified.export_id} of "
+                                    f"{verified.reviewer_id} seq {verified.seq} verified as of "
+                                    f"{row['verified_at']}, {row['outcome']}")
+        _set_state(store.conn, _as_of(loaded, "9999"))
+    finally:
+        store.close()
+    result.lines.append(f"{result.exports} exports replayed; {result.refused} refused file(s) in the ledger")
+
+
+def _check_entry(verified: Any, row: dict[str, str], where: str, name: str) -> None:
+    for field_name, value in (("export_id", verified.export_id), ("payload_sha256", verified.payload_sha256),
+                              ("reviewer_id", verified.reviewer_id), ("key_id", verified.key_id),
+                              ("nonce", verified.nonce), ("export_seq", str(verified.seq))):
+        if row[field_name] != value:
+            raise AuditFailure(AuditCode.LEDGER_MISMATCH, name,
+                               f"{where} 的 {field_name} 为 {row[field_name]!r}，导出中为 {value!r} / the ledger's "
+                               f"{field_name} is {row[field_name]!r}, the export's {value!r}")
+
+
+def _compare_report(root: Path, scratch: Path, db: Path, manifest: Manifest, result: AuditResult) -> None:
+    from workbench.consolidation.report import write_report
+
+    out = scratch / "recomputed" / "consolidated.xlsx"
+    out.parent.mkdir()
+    try:
+        summary = write_report(db, out, allow_incomplete=not manifest.data["complete"])
+    except WorkbenchError as exc:
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, layout.REPORT,
+                           f"清单称轮次已完成，重建的轮次却不能生成结果 / the manifest says the round is complete, but "
+                           f"the rebuilt one is not: {exc.message}") from None
+    result.targets = summary.targets
+    result.values += _compare_workbooks(root / layout.REPORT, out)
+    published = sorted(p.name for p in (root / "report").glob("consolidated.reviews-*.csv"))
+    recomputed = sorted(p.name for p in summary.side_files)
+    if published != recomputed:
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, "report/",
+                           f"side file parts: published {published}, recomputed {recomputed}")
+    for part in summary.side_files:
+        result.values += _compare_csv(root / "report" / part.name, part, f"report/{part.name}")
+    result.lines.append(f"report/consolidated.xlsx and {len(published)} side file part(s) recomputed: every value "
+                        "identical")
+
+
+def _compare_workbooks(published: Path, recomputed: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    from workbench.signed.worksheet import cell_ref
+
+    name = layout.REPORT
+    try:
+        ours = CalamineWorkbook.from_path(str(published))
+    except Exception as exc:  # calamine's errors have no common base
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, name, f"cannot be read ({exc})") from None
+    theirs = CalamineWorkbook.from_path(str(recomputed))
+    if ours.sheet_names != theirs.sheet_names:
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, name,
+                           f"sheets: published {ours.sheet_names}, recomputed {theirs.sheet_names}")
+    values = 0
+    for sheet in ours.sheet_names:
+        a = ours.get_sheet_by_name(sheet).to_python()
+        b = theirs.get_sheet_by_name(sheet).to_python()
+        for r in range(max(len(a), len(b))):
+            row_a = a[r] if r < len(a) else []
+            row_b = b[r] if r < len(b) else []
+            if sheet == "说明" and row_b and row_b[0] in IGNORED_LABELS:
+                continue
+            if row_a == row_b:
+                values += sum(1 for v in row_a if v not in ("", None))
+                continue
+            for c in range(max(len(row_a), len(row_b))):
+                va = row_a[c] if c < len(row_a) else ""
+                vb = row_b[c] if c < len(row_b) else ""
+                if va != vb:
+                    raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{sheet}!{cell_ref(r, c)}",
+                                       f"发布的为 {_shown(va)}，重算得 {_shown(vb)} / published {_shown(va)}, "
+                                       f"recomputed {_shown(vb)}")
+    return values
+
+
+def _shown(value: object) -> str:
+    return "（空）/ (empty)" if value in ("", None) else repr(value)
+
+
+def _compare_csv(published: Path, recomputed: Path, name: str) -> int:
+    ours = csv.reader(io.StringIO(published.read_bytes().decode("utf-8-sig", errors="replace"), newline=""))
+    theirs = csv.reader(io.StringIO(recomputed.read_bytes().decode("utf-8-sig"), newline=""))
+    header: list[str] = []
+    values = 0
+    for n, (a, b) in enumerate(_zip_longest(ours, theirs), start=1):
+        if n == 1:
+            header = b or []
+        if a == b:
+            values += sum(1 for v in a if v) if n > 1 else 0
+            continue
+        for c in range(max(len(a), len(b))):
+            va = a[c] if c < len(a) else ""
+            vb = b[c] if c < len(b) else ""
+            if va != vb:
+                column = header[c] if c < len(header) else str(c + 1)
+                raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{name} 第 {n} 行 / row {n} ({column})",
+                                   f"发布的为 {_shown(va)}，重算得 {_shown(vb)} / published {_shown(va)}, "
+                                   f"recomputed {_shown(vb)}")
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{name} row {n}", "the rows differ")
+    return values
+
+
+def _zip_longest(a: Iterator[list[str]], b: Iterator[list[str]]) -> Iterator[tuple[list[str], list[str]]]:
+    import itertools
+
+    for x, y in itertools.zip_longest(a, b):
+        yield (x or [], y or [])
