@@ -141,6 +141,10 @@ class IndicatorTree:
             )
         self._leaves_by_kind: dict[str | None, tuple[Indicator, ...]] = {}
         self._part_points_by_kind: dict[str | None, dict[str, Decimal]] = {}
+        self._plans: dict[str | None, tuple[tuple[str, Indicator, int, str], ...]] = {}
+        # (leaf code, a stored Decimal) → (the value as checked, the numerator and denominator it earns):
+        # compute_total meets the same few values of each leaf again and again
+        self._checked: dict[tuple[str, Decimal], tuple[Decimal, int, int]] = {}
 
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
@@ -198,6 +202,17 @@ class IndicatorTree:
                 and (key is None or all(step.applies(key) for step in self.path(node.code)))
             )
             self._leaves_by_kind[key] = cached
+        return cached
+
+    def _plan(self, target_kind: TargetKind | str) -> tuple[tuple[str, Indicator, int, str], ...]:
+        """compute_total's walk over the applicable leaves: (code, leaf, its kind as _SCORE … _VETO, its part)."""
+        key = _kind_key(target_kind)
+        cached = self._plans.get(key)
+        if cached is None:
+            tags = {IndicatorKind.SCORE: _SCORE, IndicatorKind.DEDUCT: _DEDUCT, IndicatorKind.BONUS: _BONUS,
+                    IndicatorKind.VETO: _VETO}
+            cached = self._plans[key] = tuple((leaf.code, leaf, tags[leaf.kind], self._part[leaf.code])
+                                              for leaf in self._applicable(key))
         return cached
 
     def _part_points(self, target_kind: TargetKind | str) -> dict[str, Decimal]:
@@ -328,6 +343,11 @@ def _checked_exact(leaf: Indicator, value: Fraction) -> Fraction:
     return value
 
 
+_SCORE, _DEDUCT, _BONUS, _VETO = range(4)
+_CHECKED_MAX = 200_000
+"""Checked values a tree keeps for compute_total before it starts afresh (a bound, not a working size)."""
+
+
 def compute_total(
     tree: IndicatorTree,
     target_kind: TargetKind | str,
@@ -341,41 +361,53 @@ def compute_total(
     gate judge) and the total (base sum + counted bonus, rounded from the exact sum, not from the rounded
     base). Values of codes that are not applicable leaves of this target kind are ignored.
     """
-    leaves = tree._applicable(target_kind)
+    plan = tree._plan(target_kind)
     part_max = tree._part_points(target_kind)
+    checked = tree._checked
+    if len(checked) > _CHECKED_MAX:
+        checked.clear()
     part_na: dict[str, Decimal] = {}
     # Part → denominator → Σ numerators: exact sums without building a Fraction for every leaf.
     part_earned: dict[str, dict[int, int]] = {}
     bonus_raw = _NOTHING
     vetoed = False
     scored = 0
-    for leaf in leaves:
-        value = stored_value(leaf, values.get(leaf.code))
-        if value is None:
+    for code, leaf, tag, part in plan:
+        raw = values.get(code)
+        if raw is None:
             continue  # unscored leaves earn nothing yet, whatever their kind
         scored += 1
-        if leaf.kind == IndicatorKind.VETO:
+        if type(raw) is Decimal and raw.is_finite():  # the common case: checked once per leaf and value
+            hit = checked.get((code, raw))
+            if hit is None:
+                value = stored_value(leaf, raw)
+                assert isinstance(value, Decimal)
+                earns = min(value, leaf.max_score) if tag == _DEDUCT else value
+                hit = checked[(code, raw)] = (value, *earns.as_integer_ratio())
+            value, n, d = hit
+        else:
+            value = stored_value(leaf, raw)  # not None: raw is not
+            n = d = 0
+            if value is not None and not isinstance(value, str):
+                n, d = (min(value, leaf.max_score) if tag == _DEDUCT else value).as_integer_ratio()
+        if tag == _VETO:
             vetoed = vetoed or value == _ONE
             continue
-        if leaf.kind == IndicatorKind.BONUS:
+        if tag == _BONUS:
             if not isinstance(value, str):
-                bonus_raw += exact(value)  # N/A bonus leaves are skipped, never rescaled
+                bonus_raw += Fraction(n, d)  # N/A bonus leaves are skipped, never rescaled
             continue
-        part = tree._part[leaf.code]
         if isinstance(value, str):  # N/A
             part_na[part] = part_na.get(part, _ZERO) + leaf.max_score
             continue
         sums = part_earned.get(part)
         if sums is None:
             sums = part_earned[part] = {}
-        if leaf.kind == IndicatorKind.DEDUCT:  # earns its points less the deduction, never below 0
-            value = min(value, leaf.max_score)
-            n, d = leaf.max_score.as_integer_ratio()
-            sums[d] = sums.get(d, 0) + n
-            n, d = value.as_integer_ratio()
+        if tag == _DEDUCT:  # earns its points less the deduction (capped at them), never below 0
+            top_n, top_d = leaf.max_score.as_integer_ratio()
+            sums[top_d] = sums.get(top_d, 0) + top_n
             sums[d] = sums.get(d, 0) - n
         else:
-            n, d = value.as_integer_ratio()
             sums[d] = sums.get(d, 0) + n
 
     base_raw = _NOTHING
@@ -388,7 +420,7 @@ def compute_total(
         parts[part] = earned
         base_raw += earned
     base = round_half_up(base_raw)
-    applicable = len(leaves)
+    applicable = len(plan)
 
     if vetoed:
         return TotalResult(None, rules.fail_label, True, False, base, _NOTHING, scored, applicable, parts=parts)
