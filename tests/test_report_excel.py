@@ -448,6 +448,9 @@ def test_the_long_per_review_sheet_is_in_the_workbook_when_it_fits(cycle: dict[s
                 assert isinstance(row[7], (int, float)) and Decimal(str(row[7])) == Decimal(values[n])
                 assert isinstance(row[10], (int, float))
                 assert Decimal(str(row[10])) == round(middle(values), 2)
+    # shown as everywhere else: a reviewer's value at its step's places, the consolidated one at 得分小数位
+    by_leaf = {r[4].value: r for r in sheet.iter_rows(min_row=2)}
+    assert by_leaf["A1"][7].number_format == "0.0" and by_leaf["A1"][10].number_format == "0.00"
 
 
 def test_the_long_sheet_is_left_out_when_it_would_pass_the_limit(

@@ -57,6 +57,7 @@ from workbench.scoring.indicators import (
     format_consolidated,
     format_value,
     round_half_up,
+    step_places,
 )
 from workbench.scoring.rules import Rules
 from workbench.signed.export import guarded_cell
@@ -432,6 +433,7 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
         # (indicator, stored value) → its cell in 逐条评分: a number where it is one, else as the CSV shows it
         numbers: dict[tuple[str, str | None], Decimal | str] = {}
         consolidated_numbers: dict[tuple[str, str | None], Decimal | str] = {}
+        sheet_formats: dict[str, tuple[str, str]] = {}  # indicator → the number formats of its value and result
         target_raw: list[str] = []
         for kind, target_id, code, reviewer, value, note, reason, exact, counted in conn.execute(
                 _REVIEWS_SQL, (store.round_id,)):
@@ -482,8 +484,14 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
                 total = consolidated_numbers.get((code, exact))
                 if total is None:
                     total = consolidated_numbers[(code, exact)] = _as_number(ind, exact, value_places)
-                sheet.append([store.round_id, *target_raw, code, ind.name if ind else "", reviewer, number, note,
-                              export_id, total])
+                formats = sheet_formats.get(code)
+                if formats is None:
+                    formats = sheet_formats[code] = (
+                        (_number_format(step_places(ind.step)), _number_format(consolidated_places(ind, value_places)))
+                        if ind else ("General", "General"))
+                sheet.append([store.round_id, *target_raw, code, ind.name if ind else "", reviewer,
+                              sheet.number(8, number, formats[0]), note, export_id,
+                              sheet.number(11, total, formats[1])])
             in_part += 1
             rows += 1
             if on_progress is not None and rows % PROGRESS_ROWS == 0:
