@@ -270,13 +270,7 @@ ORDER BY d.target_kind, d.target_id, i.position, d.reviewer_id
 
 
 def _decimal(text: str | None) -> Decimal | None:
-    """A stored statistic ("p", "p/q" or Decimal text) as a cell's number (a fraction to 28 digits)."""
-    if text is None:
-        return None
-    if "/" in text:
-        p, q = text.split("/")
-        return Decimal(p) / Decimal(q)
-    return Decimal(text)
+    return None if text is None else Decimal(text)
 
 
 def _split_reviews(joined: str | None) -> list[tuple[str, str]]:

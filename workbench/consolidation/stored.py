@@ -181,12 +181,10 @@ def _stat(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def _exact_mean(cell: CellStats) -> str | None:
-    """The mean of the cell's usable numeric values, exact ("p" or "p/q"): CellStats.mean to 60 digits, kept."""
-    numbers = [v for _, v in cell.reviews if isinstance(v, Decimal)]
-    if not numbers:
-        return None
-    return str(Fraction(sum(numbers, Decimal(0))) / len(numbers))
+def _mean(cell: CellStats) -> str | None:
+    """CellStats.mean to 15 significant digits: as much as a spreadsheet cell holds (the consolidated value,
+    not the mean, is what is kept exact)."""
+    return None if cell.mean is None else format(cell.mean, ".15g")
 
 
 def storing(
@@ -215,7 +213,7 @@ def storing(
             "mean, median, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (store.round_id, c.target_kind, c.target_id, c.indicator, _shown(c), encode_exact(c.value), c.n,
-                 c.method, ",".join(c.flags), _exact_mean(c), _stat(c.median), _stat(c.min), _stat(c.max))
+                 c.method, ",".join(c.flags), _mean(c), _stat(c.median), _stat(c.min), _stat(c.max))
                 for c in target.cells
             ],
         )

@@ -102,9 +102,9 @@ top-level part with point leaves, "code=value" joined by ";" (rounded as the bas
 CLI read it instead of recomputing the round. Made by migration 0012."""
 
 CONSOLIDATED_STATS_COLUMNS = ("mean", "median", "low", "high")
-"""Columns migration 0012 adds to `consolidated`, over a cell's usable numeric values and all exact (NULL
-without numeric values): the mean as "p" or "p/q", the median, the lowest and the highest value as Decimal
-text."""
+"""Columns migration 0012 adds to `consolidated`, over a cell's usable numeric values, as Decimal text (NULL
+without numeric values): the mean to 15 significant digits (what a spreadsheet cell holds), and the median,
+the lowest and the highest value exact."""
 
 INDICATOR_THRESHOLD_COLUMNS = ("dispute_spread", "dispute_gap")
 """Columns migration 0004 adds to `indicators`: an indicator's own 分歧阈值 and 分歧间隔 as written in the
