@@ -72,6 +72,7 @@ _NO = Fraction(0)
 _YES = Fraction(1)
 _MAD_TO_SIGMA = Decimal("1.4826")  # MAD × 1.4826 estimates σ of a normal sample
 _INVALID = object()
+_UNSEEN = object()
 
 
 # ---------------------------------------------------------------------------------------------- cells
@@ -245,11 +246,19 @@ def _consolidate_cell(
     expected: Collection[str] | None,
     kind: TargetKind,
     target_id: str,
+    checked_values: dict[tuple[str, Value], Decimal | str | object | None] | None = None,
 ) -> CellStats:
     usable: list[tuple[str, Decimal | str]] = []
     invalid: list[str] = []
     for reviewer in sorted(reviews):
-        checked = _usable(indicator, reviews[reviewer])
+        raw = reviews[reviewer]
+        if checked_values is not None and (type(raw) is str or (type(raw) is Decimal and raw.is_finite())):
+            # a consolidation meets the same few values of each leaf again and again: each is checked once
+            checked = checked_values.get((indicator.code, raw), _UNSEEN)
+            if checked is _UNSEEN:
+                checked = checked_values[(indicator.code, raw)] = _usable(indicator, raw)
+        else:
+            checked = _usable(indicator, raw)
         if checked is _INVALID:
             invalid.append(reviewer)
         elif isinstance(checked, (Decimal, str)):
@@ -450,12 +459,15 @@ def iter_consolidation(
     }
     applicable: dict[str, set[str]] = {}
     done: set[TargetKey] = set()
+    checked_values: dict[tuple[str, Value], Decimal | str | object | None] = {}  # (leaf, value) → as _usable
     current: TargetKey | None = None
     by_code: dict[str, dict[str, Value]] = {}
 
     def finish(target: TargetKey, by_code: Mapping[str, Mapping[str, Value]]) -> TargetConsolidation:
         done.add(target)
-        result = _consolidate_target(tree, rules, settings, target, by_code, assigned.get(target))
+        if len(checked_values) > 200_000:  # a bound, never reached by values on their steps
+            checked_values.clear()
+        result = _consolidate_target(tree, rules, settings, target, by_code, assigned.get(target), checked_values)
         if agreement is not None:
             agreement.add(result.cells)
         return result
@@ -499,6 +511,7 @@ def _consolidate_target(
     target: TargetKey,
     by_code: Mapping[str, Mapping[str, Value]],
     assigned: Collection[str] | None,
+    checked_values: dict[tuple[str, Value], Decimal | str | object | None] | None = None,
 ) -> TargetConsolidation:
     kind, target_id = target
     expected = assigned if assigned is not None else {reviewer for cell in by_code.values() for reviewer in cell}
@@ -506,7 +519,8 @@ def _consolidate_target(
     disputes: list[Dispute] = []
     with localcontext(_CONTEXT):
         for leaf in tree.leaves(kind):
-            stats = _consolidate_cell(leaf, by_code.get(leaf.code, {}), settings, expected, kind, target_id)
+            stats = _consolidate_cell(leaf, by_code.get(leaf.code, {}), settings, expected, kind, target_id,
+                                      checked_values)
             cells.append(stats)
             disputes.extend(_disputes_of(stats))
     total = compute_total(tree, kind, {cell.indicator: cell.value for cell in cells}, rules)
