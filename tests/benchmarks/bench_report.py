@@ -5,7 +5,7 @@ Run from the repository root:  python tests/benchmarks/bench_report.py [--runs 1
 Set-up (once, cached as bench-out/national-report.db): a copy of the national synthetic round
 (bench-out/national.db: 14,000 sites + 640 cases, 3 reviews each, ~5M score rows) whose stored consolidation
 is then made by the product's own code, `recompute_consolidated` — what every merge runs — not by the
-generator. That whole-round consolidation is timed and printed too (no floor: a merge re-consolidates only
+generator (made afresh when the source round, SETUP_VERSION or the stored tables' columns change). That whole-round consolidation is timed and printed too (no floor: a merge re-consolidates only
 the targets it touched).
 
 Figures (issue 12), each beside its floor, measured in one run:
@@ -23,6 +23,7 @@ Figures (issue 12), each beside its floor, measured in one run:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -46,8 +47,7 @@ MEMORY_FLOOR_MB = 1024.0
 DISPUTES_LIST_FLOOR_S = 30.0
 REREVIEW_FLOOR = 1.0
 CONSOLIDATED = ROOT / "bench-out" / "national-report.db"
-SOURCES = ("workbench/consolidation/consolidate.py", "workbench/consolidation/stored.py",
-           "workbench/store/migrations.py", "workbench/scoring/indicators.py")
+SETUP_VERSION = "2"  # bump when what the consolidation stores changes (its columns, their format)
 
 # Child processes, each timed from inside and reporting its peak RSS (VmHWM).
 _PEAK = "print(int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1024)"
@@ -79,11 +79,11 @@ print(time.perf_counter() - started)
 
 
 def _stamp() -> str:
-    """What the cached consolidation was made from: the source round and the consolidation's code."""
-    parts = [str(DEFAULT_PATH.stat().st_mtime_ns)]
-    parts += [(ROOT / p).read_text(encoding="utf-8") for p in SOURCES]
-    import hashlib
+    """What the cached consolidation was made from: the source round, SETUP_VERSION and the stored tables'
+    columns (a migration that adds one makes it afresh)."""
+    from workbench.store.schema import CONSOLIDATED_STATS_COLUMNS, TOTALS_TABLE
 
+    parts = [str(DEFAULT_PATH.stat().st_mtime_ns), SETUP_VERSION, TOTALS_TABLE, *CONSOLIDATED_STATS_COLUMNS]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
