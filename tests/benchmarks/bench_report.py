@@ -5,8 +5,9 @@ Run from the repository root:  python tests/benchmarks/bench_report.py [--runs 1
 Set-up (once, cached as bench-out/national-report.db): a copy of the national synthetic round
 (bench-out/national.db: 14,000 sites + 640 cases, 3 reviews each, ~5M score rows) whose stored consolidation
 is then made by the product's own code, `recompute_consolidated` — what every merge runs — not by the
-generator (made afresh when the source round, SETUP_VERSION or the stored tables' columns change). That whole-round consolidation is timed and printed too (no floor: a merge re-consolidates only
-the targets it touched).
+generator (made afresh when the source round, SETUP_VERSION or the stored tables' columns change). That
+whole-round consolidation is timed and printed too (no floor: a merge re-consolidates only the targets it
+touched).
 
 Figures (issue 12), each beside its floor, measured in one run:
 - `report` (write_report: the workbook and its side file) ≤ 180 s on this machine;
