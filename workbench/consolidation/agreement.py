@@ -140,8 +140,9 @@ class Agreement:
     def __init__(self, tree: IndicatorTree) -> None:
         self._tree = tree
         self._per_leaf: dict[str, _IntervalSums] = {}
-        # (reviewer, leaf) → [Σ signed difference, Σ absolute difference, count]
-        self._bias: dict[tuple[str, str], list[Fraction]] = {}
+        # (reviewer, leaf, their value, the consolidated value) → how often: the values repeat, so the
+        # differences are summed once per distinct pair when bias() is asked for
+        self._pairs: Counter[tuple[str, str, Decimal, Fraction]] = Counter()
 
     def add(self, cells: Iterable[CellStats]) -> None:
         for cell in cells:
@@ -157,13 +158,10 @@ class Agreement:
             self._per_leaf[indicator].add(numbers)
             if not isinstance(consensus, Fraction):
                 return
+            pairs = self._pairs
             for reviewer, v in reviews:
                 if isinstance(v, Decimal):
-                    sums = self._bias.setdefault((reviewer, indicator), [_NOTHING, _NOTHING, _NOTHING])
-                    difference = exact(v) - consensus
-                    sums[0] += difference
-                    sums[1] += abs(difference)
-                    sums[2] += 1
+                    pairs[(reviewer, indicator, v, consensus)] += 1
 
     def _points(self, code: str) -> tuple[Fraction, bool] | None:
         """1 / the leaf's points and whether it is a deduction; None for leaves that carry no points."""
@@ -201,14 +199,20 @@ class Agreement:
         leaf's points, over numeric non-veto cells; deducting more than the consensus is severe (negative)
         like scoring lower. The reviewer's own value is part of the consensus."""
         per_reviewer: dict[str, list[Fraction]] = {}
-        for (reviewer, code), (signed, absolute, count) in self._bias.items():
-            leaf = self._tree.get(code)
-            if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0:
+        percents: dict[str, Fraction | None] = {}
+        for (reviewer, code, value, consensus), count in self._pairs.items():
+            if code not in percents:
+                leaf = self._tree.get(code)
+                percents[code] = (None if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0 else
+                                  (-_HUNDRED if leaf.kind == IndicatorKind.DEDUCT else _HUNDRED)
+                                  / exact(leaf.max_score))
+            percent = percents[code]
+            if percent is None:
                 continue
-            percent = (-_HUNDRED if leaf.kind == IndicatorKind.DEDUCT else _HUNDRED) / exact(leaf.max_score)
+            difference = (exact(value) - consensus) * count
             sums = per_reviewer.setdefault(reviewer, [_NOTHING, _NOTHING, _NOTHING])
-            sums[0] += signed * percent
-            sums[1] += absolute * abs(percent)
+            sums[0] += difference * percent
+            sums[1] += abs(difference) * abs(percent)
             sums[2] += count
         return {
             reviewer: BiasStats(

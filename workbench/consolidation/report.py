@@ -429,6 +429,7 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
         consolidated_numbers: dict[tuple[str, str | None], Decimal | str] = {}
         sheet_formats: dict[str, tuple[str, str]] = {}  # indicator → the number formats of its value and result
         target_raw: list[str] = []
+        usable_of: dict[tuple[str, str], Decimal | str | None] = {}  # (indicator, stored value) → usable_value
         for kind, target_id, code, reviewer, value, note, reason, exact, counted in conn.execute(
                 _REVIEWS_SQL, (store.round_id,)):
             if agreement is not None and (kind, target_id, code) != cell_key:
@@ -438,10 +439,13 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
                 cell_value = decode_exact(exact) if counted else None
             if cell_key is not None and value is not None:
                 panel = assigned.get((kind, target_id)) if assigned is not None else None
-                ind_counted = tree.get(code)
-                usable = usable_value(ind_counted, decode_value(value)) if panel is None or reviewer in panel else None
-                if usable is not None:
-                    cell_reviews.append((reviewer, usable))
+                if panel is None or reviewer in panel:
+                    if (code, value) in usable_of:
+                        usable = usable_of[(code, value)]
+                    else:
+                        usable = usable_of[(code, value)] = usable_value(tree.get(code), decode_value(value))
+                    if usable is not None:
+                        cell_reviews.append((reviewer, usable))
             if in_part >= CSV_PART_ROWS:
                 if handle is not None:
                     handle.close()
