@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from workbench.consolidation.calibration import write_calibration_sheet
 from workbench.consolidation.consolidate import MAJORITY, MEAN, NONE, TRIMMED_MEAN, rank_group_of, rank_targets
 from workbench.consolidation.csvout import csv_field
 from workbench.consolidation.disputes import REASON_LABELS, REASONS, STATUS_LABELS, dispute_items
@@ -228,7 +229,9 @@ def _breakdown_rows(store: Store, tree: IndicatorTree) -> int:
     leaves = {kind.value: len(tree.leaves(kind)) for kind in TargetKind}
     return sum(leaves.get(kind, 0) * n for kind, n in store.conn.execute(
         "SELECT target_kind, count(*) FROM (SELECT target_kind, target_id FROM assignments UNION "
-        "SELECT target_kind, target_id FROM scores WHERE round = ?) GROUP BY target_kind", (store.round_id,)))
+        "SELECT target_kind, target_id FROM scores WHERE round = ? EXCEPT SELECT 'site', id FROM sites WHERE "
+        "calibration != 0 EXCEPT SELECT 'case', id FROM cases WHERE calibration != 0) GROUP BY target_kind",
+        (store.round_id,)))
 
 
 def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[str | None, dict[TargetKey, Decimal]]:
@@ -322,9 +325,12 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     indicators: dict[str, list[str]] = {}
     handle = None
     writer: Any = None
+    calibration = {(key.kind.value, key.id) for key in store.calibration_targets()}  # only on the 校准 sheet
     try:
         for kind, target_id, code, reviewer, value, note, reason, exact in conn.execute(
                 _REVIEWS_SQL, (store.round_id,)):
+            if calibration and (kind, target_id) in calibration:
+                continue
             if in_part >= CSV_PART_ROWS:
                 if handle is not None:
                     handle.close()
@@ -698,6 +704,7 @@ def write_report(
                             regions.number(7, min(scored, default=None), "0.0")])
         regions.finish(repeat=False)
 
+        write_calibration_sheet(book, store, _cells)
         about = book.create_sheet("说明")
         printable(about)
         for column, width in zip("ABCDEFG", (40, 24, 6, 20, 36, 22, 10), strict=True):

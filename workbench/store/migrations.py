@@ -13,6 +13,7 @@ import sqlite_utils
 from workbench.errors import WorkbenchError
 from workbench.store.db import checkpoint, connect, transaction, utc_now
 from workbench.store.schema import (
+    CALIBRATION_REFERENCE_TABLE,
     DECLARED_CONFLICTS_TABLE,
     DISPUTE_TABLES,
     INDICATOR_THRESHOLD_COLUMNS,
@@ -145,6 +146,17 @@ def _migrations() -> sqlite_utils.Migrations:
         # A re-review package says why each pair came back and what the others gave; packages made before
         # have no notes (the app then shows none).
         db.conn.execute(REREVIEW_NOTES_TABLE)
+
+    @migrations(name="0009_calibration_and_levels")
+    def calibration_and_levels(db: sqlite_utils.Database) -> None:
+        # Calibration targets (校准) and their optional reference scores; an indicator's scoring levels (评分细则).
+        # A round or package made before has neither: no target is a calibration target, no indicator has levels.
+        for table, column in (("sites", "calibration"), ("cases", "calibration")):
+            if column not in {r[1] for r in db.conn.execute(f"PRAGMA table_info({table})")}:
+                db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        if "levels" not in {r[1] for r in db.conn.execute("PRAGMA table_info(indicators)")}:
+            db.conn.execute("ALTER TABLE indicators ADD COLUMN levels TEXT NOT NULL DEFAULT ''")
+        db.conn.execute(CALIBRATION_REFERENCE_TABLE)
 
     return migrations
 
