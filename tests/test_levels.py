@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from conftest_signing import libreoffice_resave
 from support import write_csv
 
 from workbench.errors import InputRefused, SignatureError
+from workbench.review import ReviewSession
 from workbench.scoring.levels import covers_every_value, read_levels
 from workbench.setup.package import make_package
 from workbench.setup.round import SetupFiles, init_round
@@ -24,6 +26,7 @@ from workbench.signed.keyring import add_key
 from workbench.signed.keys import generate_secret_key, write_secret_key
 from workbench.signed.verify import verify_export
 from workbench.store.db import Store
+from workbench.store.migrations import upgrade
 from workbench.store.schema import KIND_PACKAGE
 
 PASS = "levels test passphrase"
@@ -178,3 +181,38 @@ def test_a_libreoffice_resave_of_an_export_with_levels_still_verifies(levels_wor
     resaved = libreoffice_resave(copy, levels_world["dir"] / "out")
     verified = verify_export(resaved, levels_world["db"])
     assert len(verified.rows) == 8
+
+
+def _as_before_0009(path: Path) -> None:
+    """Make a database look as one made before migration 0009: no calibration, no levels."""
+    conn = sqlite3.connect(path)
+    with conn:
+        for table, column in (("sites", "calibration"), ("cases", "calibration"), ("indicators", "levels")):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("DROP TABLE calibration_reference")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0009_calibration_and_levels'")
+    conn.close()
+
+
+def test_a_round_and_a_package_made_before_levels_open_and_the_round_migrates(
+        levels_world: dict[str, Path]) -> None:
+    for path in (levels_world["db"], levels_world["package"]):
+        _as_before_0009(path)
+    package = Store.open(levels_world["package"], expect=KIND_PACKAGE)  # a package is never migrated: read as is
+    try:
+        assert all(i.levels == "" for i in package.indicators()) and package.calibration_targets() == set()
+        assert len(ReviewSession(package).queue()) == 2
+    finally:
+        package.close()
+    blank = export_package(levels_world["package"], levels_world["dir"] / "old.xlsx", key_file=None,
+                           passphrase=None, blank=True).path
+    sheet = openpyxl.load_workbook(blank)["评分表"]
+    assert [dv.promptTitle for dv in sheet.data_validations.dataValidation] == ["得分"]
+    store = Store.open(levels_world["db"])
+    try:
+        upgrade(store.conn)
+        columns = {r[1] for r in store.conn.execute("PRAGMA table_info(sites)")}
+        assert "calibration" in columns and store.calibration_targets() == set()
+        assert all(i.levels == "" for i in store.indicators())
+    finally:
+        store.close()
