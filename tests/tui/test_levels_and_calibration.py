@@ -104,12 +104,16 @@ async def test_alt_digit_picks_the_nth_level_and_confirms(review_app: AppFactory
         await pilot.pause()
         assert read_cell(levels_package, "S9", "A1")[0] == "1"
         assert screen.table.current_code == "A2"
-        # a terminal sends alt+1 as ESC 1, which Textual reads as alt+1 carrying the character "1"
-        app.post_message(events.Key("alt+1", "1"))
+        # most terminals send alt+1 as ESC 1, which Textual reads as "¡" (what macOS's Option+1 types)
+        app.post_message(events.Key("inverted_exclamation_mark", "¡"))
         await pilot.pause()
         assert read_cell(levels_package, "S9", "A2")[0] == "2.0"
-        assert screen.entry.buffer == ""
         assert screen.table.current_code == "A3"
+        await pilot.press("k")
+        app.post_message(events.Key("alt+2", "2"))  # a kitty-protocol terminal: alt+2, perhaps carrying "2"
+        await pilot.pause()
+        assert read_cell(levels_package, "S9", "A2")[0] == "1.0"
+        assert screen.entry.buffer == ""
 
 
 async def test_alt_digit_without_such_a_level_says_so_and_saves_nothing(

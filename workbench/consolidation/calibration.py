@@ -111,13 +111,13 @@ def calibration_result(store: Store) -> CalibrationResult:
     tree = IndicatorTree(store.indicators())
     mapping = store.rules_mapping()
     settings = ConsolidationSettings.from_rules(mapping).with_indicator_thresholds(store.indicator_thresholds())
-    wanted = {(key.kind.value, key.id) for key in calibration}
     cells: dict[tuple[str, str, str], dict[str, Decimal | str | None]] = defaultdict(dict)
-    for kind, target_id, code, reviewer, value in store.conn.execute(
-            "SELECT target_kind, target_id, indicator, reviewer_id, value FROM scores WHERE round = ? "
-            "AND value IS NOT NULL ORDER BY target_kind, target_id", (store.round_id,)):
-        if (kind, target_id) in wanted and code in tree and tree.is_leaf(code):
-            cells[(kind, target_id, code)][reviewer] = decode_value(value)
+    for key in calibration:  # a few targets, each read through the scores' target index
+        for code, reviewer, value in store.conn.execute(
+                "SELECT indicator, reviewer_id, value FROM scores WHERE round = ? AND target_kind = ? "
+                "AND target_id = ? AND value IS NOT NULL", (store.round_id, key.kind.value, key.id)):
+            if code in tree and tree.is_leaf(code):
+                cells[(key.kind.value, key.id, code)][reviewer] = decode_value(value)
     reference: dict[tuple[str, str, str], Decimal | str | None] = {}
     if store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'calibration_reference'").fetchone():
         reference = {(r[0], r[1], r[2]): decode_value(r[3]) for r in store.conn.execute(

@@ -33,6 +33,8 @@ from workbench.tui.widgets.target_header import TargetHeader
 from workbench.tui.widgets.totals_bar import TotalsBar
 
 ENTRY_CHARACTERS = frozenset("0123456789.-")
+OPTION_DIGITS = {ch: f"alt+{n}" for n, ch in enumerate("¡™£¢∞§¶•ª", 1)}
+"""What a terminal's alt+1 … alt+9 arrive as (ESC 1 … ESC 9, read by Textual as macOS Option characters)."""
 MAX_BUFFER = 32
 
 
@@ -213,14 +215,17 @@ class TargetScreen(Screen[None]):
         if leaf is None:
             return
         entry = self.entry
-        active = self.active_bindings.get(event.key)
+        # Most terminals send alt+1 … alt+9 as ESC 1 … ESC 9, which Textual reads as the characters macOS's Option
+        # key types (¡ ™ £ …); terminals with the kitty keyboard protocol send alt+1 itself.
+        key = OPTION_DIGITS.get(event.character or "", event.key)
+        active = self.active_bindings.get(key)
         if active is not None and active.node is self and active.binding.action.startswith("pick_level"):
             event.stop()
             event.prevent_default()
             self.action_pick_level(int(active.binding.action[len("pick_level("):-1]))  # shows why, if no such level
             return
-        # A terminal sends alt+1 as ESC 1, which arrives carrying the character "1": never typed as a value.
-        char = "" if event.key.startswith("alt+") else unicodedata.normalize("NFKC", event.character or "")
+        # alt+1 may arrive carrying the character "1": it is never typed as a value.
+        char = "" if key.startswith("alt+") else unicodedata.normalize("NFKC", event.character or "")
         if leaf.kind == IndicatorKind.VETO and char.lower() in ("y", "n") and not entry.buffer:
             event.stop()
             event.prevent_default()
