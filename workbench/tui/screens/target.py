@@ -19,7 +19,7 @@ from workbench.errors import WorkbenchError
 from workbench.model import Indicator, IndicatorKind, Score, TargetKey
 from workbench.review import Change, PastResult, ReviewSession
 from workbench.scoring.indicators import format_value
-from workbench.scoring.levels import MAX_LEVELS, read_levels
+from workbench.scoring.levels import MAX_LEVELS, Level, read_levels
 from workbench.tui.i18n import Texts, localize_bindings
 from workbench.tui.widgets.indicator_detail import IndicatorDetail
 from workbench.tui.widgets.indicator_table import (
@@ -99,6 +99,7 @@ class TargetScreen(Screen[None]):
         self._could_undo = False
         self._shown: str | None = None
         self._had_levels = False
+        self._levels: dict[str, tuple[Level, ...]] = {}
 
     def compose(self) -> ComposeResult:
         texts = self.texts
@@ -218,7 +219,7 @@ class TargetScreen(Screen[None]):
         # Most terminals send alt+1 … alt+9 as ESC 1 … ESC 9, which Textual reads as the characters macOS's Option
         # key types (¡ ™ £ …); terminals with the kitty keyboard protocol send alt+1 itself.
         key = OPTION_DIGITS.get(event.character or "", event.key)
-        active = self.active_bindings.get(key)
+        active = self.active_bindings.get(key) if key.startswith("alt+") else None  # not on every digit typed
         if active is not None and active.node is self and active.binding.action.startswith("pick_level"):
             event.stop()
             event.prevent_default()
@@ -359,7 +360,7 @@ class TargetScreen(Screen[None]):
     def action_pick_level(self, n: int) -> None:
         """Confirm the n-th scoring level of the current indicator, as if its value were typed and Enter pressed."""
         leaf = self.current
-        levels = read_levels(leaf) if leaf is not None else ()
+        levels = self.levels_of(leaf)
         if n > len(levels):
             self.entry.error = self.texts("entry.no_level", n=n)
             return
@@ -369,11 +370,18 @@ class TargetScreen(Screen[None]):
         if action == "undo" and not self.session.can_undo:
             return None
         if action == "pick_level":
-            leaf = self.current
-            count = len(read_levels(leaf)) if leaf is not None else 0
             n = parameters[0] if parameters and isinstance(parameters[0], int) else 1
-            return True if n <= count else None
+            return True if n <= len(self.levels_of(self.current)) else None
         return True
+
+    def levels_of(self, leaf: Indicator | None) -> tuple[Level, ...]:
+        """A leaf's scoring levels (评分细则), read once."""
+        if leaf is None:
+            return ()
+        found = self._levels.get(leaf.code)
+        if found is None:
+            found = self._levels[leaf.code] = read_levels(leaf)
+        return found
 
     # note and evidence ------------------------------------------------------------------------
     @on(Input.Submitted, "#note, #evidence")
