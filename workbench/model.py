@@ -47,6 +47,8 @@ class Indicator:
     description: str = ""
     position: int = 0
     allow_na: bool = False
+    levels: str = ""
+    """Its 评分细则 as stored (`2=建立并有效运转; 1=…`, workbench.scoring.levels reads them); "" for none."""
 
     def applies(self, target_kind: TargetKind) -> bool:
         return self.applies_to in ("both", target_kind)
@@ -59,6 +61,7 @@ class Site:
     region: str = ""
     level: str = ""
     url: str = ""
+    calibration: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Case:
     area: str = ""
     summary: str = ""
     synthetic: bool = False
+    calibration: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class Target:
     url: str = ""
     area: str = ""
     summary: str = ""
+    calibration: bool = False
+    """A calibration target (校准): scored by every reviewer before the real work, never counted."""
 
     @property
     def key(self) -> TargetKey:

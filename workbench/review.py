@@ -162,7 +162,8 @@ class ReviewSession:
         self.value_places = ConsolidationSettings.from_rules(store.rules_mapping()).value_places
         self.is_rereview = store.meta.get("package_kind") == "re-review"
         self._notes = store.rereview_notes()
-        self.targets: list[Target] = store.targets()
+        # Calibration targets (校准) first: a reviewer scores them before the real work.
+        self.targets: list[Target] = sorted(store.targets(), key=lambda t: not t.calibration)
         self._by_key: dict[TargetKey, Target] = {t.key: t for t in self.targets}
         past = store.past_round_ids()
         self.past_round: str | None = past[0] if past else None

@@ -398,4 +398,63 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
             click.echo(terminal_text(f"  {TARGET_LABELS[TargetKind(kind)]} {target_id} {indicator}"))
 
 
-COMMANDS = (keys, verify, merge, status, report, disputes)
+@click.command()
+@db_argument
+@output_options
+def calibration(db: Path, fmt: str) -> None:
+    """How far each reviewer's calibration scores (校准) lie from the consensus, or from the reference scores.
+
+    Per reviewer: the overall severity (mean deviation as a share of the points; negative = harsh) and a flag
+    beyond 校准阈值 (rule calibration_threshold, default 10%); per reviewer and indicator: the mean deviation.
+
+    \b
+    Example:
+      workbench calibration round.db
+      workbench calibration round.db --format csv > calibration.csv
+    """
+    from workbench.cli.output import json_text, render
+    from workbench.consolidation.calibration import (
+        DEVIATION_COLUMNS,
+        REVIEWER_COLUMNS,
+        calibration_result,
+        deviation_rows,
+        reviewer_rows,
+    )
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
+
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        result = calibration_result(store)
+    finally:
+        store.close()
+
+    def text(value: object) -> str:
+        return "" if value is None else str(value)
+
+    people = [[text(v) for v in row] for row in reviewer_rows(result)]
+    cells = [[text(v) for v in row] for row in deviation_rows(result)]
+    r_keys = ("reviewer", "name", "compared", "severity_percent", "absolute_percent", "leaning", "flag")
+    d_keys = ("reviewer", "indicator", "indicator_name", "targets", "mean_points", "mean_percent", "flag")
+    if fmt == "json":
+        click.echo(json_text({
+            "targets": [{"target_kind": k.kind.value, "target_id": k.id} for k in result.targets],
+            "threshold_percent": None if result.threshold is None else text(result.threshold * 100),
+            "reference_cells": result.references,
+            "reviewers": [dict(zip(r_keys, row, strict=True)) for row in people],
+            "deviations": [dict(zip(d_keys, row, strict=True)) for row in cells],
+        }))
+        return
+    click.echo(render(REVIEWER_COLUMNS, people, fmt))
+    click.echo("")
+    click.echo(render(DEVIATION_COLUMNS, cells, fmt))
+    if fmt == "table":
+        flagged = [r.reviewer_id for r in result.reviewers if r.flagged]
+        limit = "（未设 / off）" if result.threshold is None else f"{text(result.threshold * 100)}%"
+        click.echo(f"\n校准对象 {len(result.targets)} 个，参考分 {result.references} 项；校准阈值 {limit}；"
+                   f"超出阈值的评审专家 {len(flagged)} 位{'：' + ' '.join(flagged) if flagged else ''} / "
+                   f"{len(result.targets)} calibration target(s), {result.references} reference score(s); "
+                   f"{len(flagged)} reviewer(s) beyond the threshold")
+
+
+COMMANDS = (keys, verify, merge, status, report, disputes, calibration)

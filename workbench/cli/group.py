@@ -22,7 +22,8 @@ MODULES = ("workbench.cli.setup", "workbench.cli.reviewer", "workbench.cli.coord
 HOME = {
     **dict.fromkeys(("init", "assign", "import-results", "package", "demo"), "workbench.cli.setup"),
     **dict.fromkeys(("keygen", "review", "export", "import-scores"), "workbench.cli.reviewer"),
-    **dict.fromkeys(("keys", "verify", "merge", "status", "report", "disputes"), "workbench.cli.coordinator"),
+    **dict.fromkeys(("keys", "verify", "merge", "status", "report", "disputes", "calibration"),
+                    "workbench.cli.coordinator"),
     **dict.fromkeys(("publish", "audit"), "workbench.cli.publish"),
     **dict.fromkeys(("scores", "sites", "cases", "indicators"), "workbench.cli.lookup"),
 }

@@ -23,8 +23,11 @@ from workbench.cli.output import terminal_text
 @click.option("--rules", type=click.Path(path_type=Path), default=None, help="评分规则 .xlsx/.csv")
 @click.option("--conflicts", type=click.Path(path_type=Path), default=None,
               help="申报的回避关系 / declared conflicts of interest .xlsx/.csv")
+@click.option("--calibration-reference", type=click.Path(path_type=Path), default=None,
+              help="校准对象的参考分 / reference scores for the calibration targets .xlsx/.csv")
 def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path, sites: Path, cases: Path,
-         reviewers: Path, assignments: Path, rules: Path | None, conflicts: Path | None) -> None:
+         reviewers: Path, assignments: Path, rules: Path | None, conflicts: Path | None,
+         calibration_reference: Path | None) -> None:
     """Build a round database from the coordinator's set-up files.
 
     \b
@@ -35,12 +38,13 @@ def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path,
     """
     from workbench.setup.round import SetupFiles, init_round
 
-    files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules, conflicts)
+    files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules, conflicts, calibration_reference)
     s = init_round(db, round_id, files, name=name, year=year)
     click.echo(
         f"已创建轮次 {terminal_text(s.round_id)}：{terminal_text(str(s.path))}\n"
         f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
         f"评审专家 {s.reviewers}  分配 {s.assignments}" + (f"  申报回避 {s.conflicts}" if s.conflicts else "")
+        + (f"  校准对象 {s.calibration}（参考分 {s.reference}）" if s.calibration else "")
     )
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.consolidation.agreement import Agreement
+from workbench.consolidation.calibration import write_calibration_sheet
 from workbench.consolidation.consolidate import (
     MAJORITY,
     MEAN,
@@ -244,8 +245,11 @@ class _Table:
             self.sheet.print_title_rows = titles or f"1:{self.header_row}"
 
 
-_REVIEWED = "round = ? AND (value IS NOT NULL OR note != '')"
-"""The score rows the side file lists: every review with a value or a note."""
+_REVIEWED = ("round = ? AND (value IS NOT NULL OR note != '') AND NOT EXISTS (SELECT 1 FROM sites WHERE "
+             "target_kind = 'site' AND id = target_id AND calibration != 0) AND NOT EXISTS (SELECT 1 FROM cases "
+             "WHERE target_kind = 'case' AND id = target_id AND calibration != 0)")
+"""The score rows the side file lists: every review with a value or a note, but a calibration target's (校准:
+only on its own sheet)."""
 
 _BREAKDOWN_SQL = f"""
 SELECT c.target_kind, c.target_id, c.indicator, {CONSOLIDATED_EXACT}, c.method, c.n, c.mean, c.median, c.low,
@@ -420,6 +424,7 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     indicators: dict[str, list[str]] = {}
     handle = None
     writer: Any = None
+    calibration = {(key.kind.value, key.id) for key in store.calibration_targets()}  # only on the 校准 sheet
     try:
         cell_key: tuple[str, str, str] | None = None
         cell_reviews: list[tuple[str, Decimal | str]] = []
@@ -432,6 +437,8 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
         usable_of: dict[tuple[str, str], Decimal | str | None] = {}  # (indicator, stored value) → usable_value
         for kind, target_id, code, reviewer, value, note, reason, exact, counted in conn.execute(
                 _REVIEWS_SQL, (store.round_id,)):
+            if calibration and (kind, target_id) in calibration:
+                continue
             if agreement is not None and (kind, target_id, code) != cell_key:
                 if cell_key is not None:
                     agreement.add_cell(cell_key[2], cell_reviews, cell_value)
@@ -781,6 +788,7 @@ def write_report(
             agreement.finish()
 
             _charts(book, printable, table_at, rules, totals_by_key, names, leaves_all, spread)
+            write_calibration_sheet(book, store, _cells)
 
             about = book.create_sheet("说明")
             printable(about)

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from workbench.consolidation.consolidate import (
     Agreement,
@@ -71,7 +72,7 @@ def _shown(cell: CellStats) -> str | None:
     return format(round_half_up(value, cell.places), "f")
 
 
-def _reviews(store: Store, only: bool) -> Iterator[Review]:
+def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> Iterator[Review]:
     if only:
         sql = ("SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM scores s "
                "JOIN temp.touched t ON t.target_kind = s.target_kind AND t.target_id = s.target_id "
@@ -79,7 +80,11 @@ def _reviews(store: Store, only: bool) -> Iterator[Review]:
     else:
         sql = ("SELECT target_kind, target_id, indicator, reviewer_id, value FROM scores WHERE round = ? "
                "ORDER BY target_kind, target_id")
-    for r in store.conn.execute(sql, (store.round_id,)):
+    rows: Iterator[Any] = store.conn.execute(sql, (store.round_id,))
+    if calibration:  # calibration scores never count (workbench.consolidation.calibration reads them)
+        skip = {(key.kind.value, key.id) for key in calibration}
+        rows = (r for r in rows if (r[0], r[1]) not in skip)
+    for r in rows:
         yield (r[0], r[1], r[2], r[3], decode_value(r[4]))
 
 
@@ -115,8 +120,12 @@ def stream_consolidation(
 
     A round made by an earlier version is migrated first; when that leaves its stored values to recompute (they
     were rounded), ``targets`` widens to the whole round, so that no rounded row survives the rewrite.
+    Calibration targets (校准) are left out: they have no consolidated value, total, rank, dispute or agreement.
     """
     targets = _upgraded(store, targets)
+    calibration = store.calibration_targets()
+    if targets is not None and calibration:
+        targets = {key for key in targets if key not in calibration}
     tree, rules, settings = round_rules(store)
     summary = RoundConsolidation(tree, rules, settings, Agreement(tree))
     assignments: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -128,7 +137,8 @@ def stream_consolidation(
         _mark_touched(store, targets)
 
     def run() -> Iterator[TargetConsolidation]:
-        for target in iter_consolidation(tree, rules, settings, _reviews(store, targets is not None), assignments,
+        for target in iter_consolidation(tree, rules, settings, _reviews(store, targets is not None, calibration),
+                                         assignments,
                                          ignored=summary.ignored,
                                          agreement=summary.agreement if agreement else None):
             summary.totals[TargetKey(target.target_kind, target.target_id)] = target.total

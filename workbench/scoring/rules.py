@@ -226,6 +226,8 @@ CONSOLIDATION_ALIASES: dict[str, str] = {
     "稳健z阈值": "disagreement_z",
     "value_places": "value_places",
     "得分小数位": "value_places",
+    "calibration_threshold": "calibration_threshold",
+    "校准阈值": "calibration_threshold",
 }
 
 #: The robust z needs this many numeric values of a cell before it means anything (with 3 reviewers the ratio
@@ -280,6 +282,9 @@ class ConsolidationSettings:
     back to them alone); None turns it off."""
     value_places: int = 2
     """Consolidated values are rounded half-up to this many places, never fewer than the step's places + 1."""
+    calibration_threshold: Decimal | None = Decimal("0.1")
+    """校准阈值: a reviewer whose mean deviation from the calibration consensus (or reference) is beyond this share
+    of the points, harsher or more lenient, is flagged by `workbench calibration`; None turns the flag off."""
     per_indicator: tuple[tuple[str, Thresholds], ...] = ()
     """Indicator code → its own thresholds (the indicators file's 分歧阈值 / 分歧间隔 columns)."""
     _by_code: dict[str, Thresholds] = field(init=False, repr=False, compare=False, default_factory=dict)
@@ -287,7 +292,7 @@ class ConsolidationSettings:
     def __post_init__(self) -> None:
         if (self.min_reviews is not None and self.min_reviews < 1) or self.value_places < 0:
             raise ValueError("min_reviews must be at least 1 (or None) and value_places at least 0")
-        for name in ("spread_threshold", "gap_threshold", "z_threshold"):
+        for name in ("spread_threshold", "gap_threshold", "z_threshold", "calibration_threshold"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
                 raise ValueError(f"ConsolidationSettings.{name} must be a Decimal of 0 or more, or None")
@@ -322,7 +327,8 @@ class ConsolidationSettings:
         trim = _rule_flag("trim", given.get("trim", ""), default.trim)
         thresholds: dict[str, Decimal | None] = {}
         for key, value in (("disagreement_spread", default.spread_threshold),
-                           ("disagreement_gap", default.gap_threshold), ("disagreement_z", default.z_threshold)):
+                           ("disagreement_gap", default.gap_threshold), ("disagreement_z", default.z_threshold),
+                           ("calibration_threshold", default.calibration_threshold)):
             thresholds[key] = read_share(key, given[key]) if key in given else value
         min_reviews = _setting_count("min_reviews", given.get("min_reviews", ""), default.min_reviews)
         if min_reviews is not None and min_reviews < 1:
@@ -336,6 +342,7 @@ class ConsolidationSettings:
             gap_threshold=thresholds["disagreement_gap"],
             z_threshold=thresholds["disagreement_z"],
             value_places=places,
+            calibration_threshold=thresholds["calibration_threshold"],
         )
 
 

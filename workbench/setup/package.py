@@ -68,6 +68,16 @@ def assignment_pairs(tree: IndicatorTree, assignments: Sequence[Assignment]) -> 
     return out
 
 
+def package_assignments(store: Store, reviewer_id: str) -> list[Assignment]:
+    """What a reviewer's full package holds: every calibration target (校准; every reviewer scores them, whatever
+    their region or declared conflicts), then the reviewer's own assignments."""
+    own = store.assignments(reviewer_id)
+    mine = {(a.target_kind, a.target_id) for a in own}
+    calibration = [Assignment(reviewer_id, key.kind, key.id) for key in sorted(store.calibration_targets())
+                   if (key.kind, key.id) not in mine]
+    return calibration + own
+
+
 def active_key_id(conn: sqlite3.Connection, reviewer_id: str) -> str | None:
     row = conn.execute(
         "SELECT key_id FROM keys WHERE reviewer_id = ? AND revoked_at IS NULL "
@@ -101,7 +111,7 @@ def make_package(
             raise WorkbenchError(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
         indicators = store.indicators()
         tree = IndicatorTree(indicators)
-        assignments = store.assignments(reviewer_id)
+        assignments = package_assignments(store, reviewer_id)
         if pairs is None:
             pairs = assignment_pairs(tree, assignments)
         if not pairs:

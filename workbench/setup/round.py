@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from workbench.errors import InputRefused, InvalidRule, Problem, WorkbenchError
 from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKind
 from workbench.scoring.indicators import IndicatorTree, parse_value
+from workbench.scoring.levels import InvalidLevels, format_levels, parse_levels
 from workbench.scoring.rules import ALIASES, check_rule, read_rules, read_share, rule_name
 from workbench.search.index import INDICATOR_ENTRY
 from workbench.setup.conflicts import ConflictIndex, DeclaredConflict, describe, write_conflicts
@@ -55,6 +56,8 @@ class SetupFiles:
     rules: Path | None = None
     conflicts: Path | None = None
     """Declared conflicts of interest (回避): checked against the assignments and stored in the round."""
+    calibration_reference: Path | None = None
+    """Reference scores for calibration targets (校准参考分): what `workbench calibration` compares with."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class RoundSummary:
     reviewers: int
     assignments: int
     conflicts: int = 0
+    calibration: int = 0
+    """Calibration targets (校准), which every reviewer's package holds."""
+    reference: int = 0
+    """Reference scores given for them."""
 
 
 class _Ids(Generic[V]):
@@ -261,6 +268,109 @@ def _read_thresholds(c: _Collector, table: Table | None) -> dict[str, tuple[str,
         if any(texts):
             out[row["code"].value] = (texts[0], texts[1])
     return out
+
+
+def _read_levels(c: _Collector, table: Table | None, indicators: list[Indicator]) -> dict[str, str]:
+    """Each leaf's 评分细则 in canonical form (code → text); every level must be a value the leaf accepts."""
+    out: dict[str, str] = {}
+    if table is None:
+        return out
+    by_code = {i.code: i for i in indicators}
+    parents = {i.parent for i in indicators if i.parent}
+    for row in table.rows:
+        cell = row["levels"]
+        if not cell.value:
+            continue
+        indicator = by_code.get(row["code"].value)
+        if indicator is None:
+            continue  # refused already (a bad kind, 分值 or 步长): its levels cannot be judged
+        if indicator.code in parents:
+            c.add(cell.where, "只有末级指标评分，上级指标不能有评分细则 / only leaves are scored: a parent indicator "
+                              "has no levels")
+            continue
+        try:
+            out[indicator.code] = format_levels(parse_levels(indicator, cell.value))
+        except InvalidLevels as exc:
+            c.add(cell.where, f"评分细则：{exc.message}；请写成「2=建立并有效运转; 1=已建立但未见运转; 0=未建立」，"
+                              "每个分值须在该指标的分值范围内并符合步长 / levels: fix them as "
+                              "'2=…; 1=…; 0=…', each a value the indicator accepts (its range and step)")
+    return out
+
+
+def _read_calibration(c: _Collector, table: Table | None) -> list[bool]:
+    """Per row of a sites or cases file: whether it is a calibration target (校准 是/否)."""
+    return [c.boolean(r["calibration"], "校准") for r in (table.rows if table else [])]
+
+
+def _read_reference(
+    c: _Collector, table: Table | None, indicators: Table | None, tree_nodes: list[Indicator], sites: Table | None,
+    cases: Table | None, calibration: Mapping[TargetKind, set[str]],
+) -> list[dict[str, object]]:
+    """Reference scores (校准参考分) for calibration targets: one valid value per target × applicable leaf."""
+    if table is None or indicators is None or sites is None or cases is None:
+        return []
+    try:
+        tree = IndicatorTree(tree_nodes)
+    except ValueError:
+        return []
+    targets = {TargetKind.SITE: _Ids({r["id"].value: r for r in sites.rows}, sites.name),
+               TargetKind.CASE: _Ids({r["id"].value: r for r in cases.rows}, cases.name)}
+    codes = _Ids({i.code: i.code for i in tree_nodes}, indicators.name)
+    seen: dict[tuple[str, str, str], str] = {}
+    out: list[dict[str, object]] = []
+    for row in table.rows:
+        kind = _target_key(c, row["target_kind"])
+        tid, code = row["target_id"].value, row["indicator"].value
+        if kind is not None:
+            if c.find(row["target_id"], targets[kind], TARGET_LABELS[kind], kind.value) is None:
+                kind = None
+            elif tid not in calibration[kind]:
+                c.add(row["target_id"].where, f"「{shown(tid)}」不是校准对象；参考分只能给校准列为 是 的对象 / "
+                                              f"{shown(tid)!r} is not a calibration target: reference scores are "
+                                              "for targets whose 校准 is 是")
+                kind = None
+        value = _leaf_value(c, row, kind, tree, codes)
+        if value is _REFUSED or kind is None:
+            continue
+        if value is None:
+            c.add(row["value"].where, "参考分不能为空 / the reference score is required")
+            continue
+        assert isinstance(value, (Decimal, str))
+        key = (kind.value, tid, code)
+        if key in seen:
+            c.add(row["indicator"].where, f"重复参考分（首次出现于 {_short(seen[key])}）/ duplicate reference score")
+            continue
+        seen[key] = row["indicator"].where
+        out.append({"target_kind": kind.value, "target_id": tid, "indicator": code, "value": encode_value(value)})
+    return out
+
+
+_REFUSED = object()
+
+
+def _leaf_value(
+    c: _Collector, row: dict[str, Cell], kind: TargetKind | None, tree: IndicatorTree, codes: _Ids[str],
+) -> Decimal | str | object | None:
+    """The 得分 of a row naming a target and a leaf (past results, reference scores), read as the leaf reads it;
+    _REFUSED, with the problem added, when the code is unknown, not a leaf, not for the target's kind (None:
+    refused already), or the value invalid."""
+    code = row["indicator"].value
+    if c.find(row["indicator"], codes, "指标代码", "indicator code") is None:
+        return _REFUSED
+    if not tree.is_leaf(code):
+        c.add(row["indicator"].where, f"「{code}」不是末级指标 / {code} is not a leaf indicator")
+        return _REFUSED
+    if kind is None:
+        return _REFUSED
+    ind = tree.get(code)
+    if not ind.applies(kind):
+        c.add(row["indicator"].where, f"指标「{code}」不适用于{kind.value} / {code} does not apply to a {kind.value}")
+        return _REFUSED
+    try:
+        return parse_value(ind, row["value"].value)
+    except WorkbenchError as exc:
+        c.add(row["value"].where, exc.message)
+        return _REFUSED
 
 
 def _check_parent_points(c: _Collector, table: Table, indicators: list[Indicator]) -> None:
@@ -473,6 +583,7 @@ def _read_assignments(
     sites: Table | None,
     cases: Table | None,
     declared: ConflictIndex | None = None,
+    calibration: Mapping[TargetKind, set[str]] | None = None,
 ) -> list[dict[str, object]]:
     if table is None or reviewers is None or sites is None or cases is None:
         return []
@@ -489,6 +600,11 @@ def _read_assignments(
         label = "网站" if kind is TargetKind.SITE else "案例"
         target = c.find(row["target_id"], targets[kind], label, kind.value)
         if target is None:
+            continue
+        if calibration is not None and tid in calibration[kind]:
+            c.add(row["target_id"].where, f"「{shown(tid)}」是校准对象，会自动发给每位评审专家，不能另行分配；"
+                                          "请删除此行 / a calibration target goes to every reviewer by itself and "
+                                          "is never assigned: remove this row")
             continue
         key = (rid, kind, tid)
         if key in seen:
@@ -536,8 +652,8 @@ class AssignSetup:
 def read_assign_setup(sites: Path, cases: Path, reviewers: Path, conflicts: Path | None = None) -> AssignSetup:
     """Read and validate the files an automatic assignment starts from, or refuse them all (InputRefused)."""
     c = _Collector()
-    sites_t = c.table(sites, ("id", "name"), ("region", "level", "url"))
-    cases_t = c.table(cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
+    sites_t = c.table(sites, ("id", "name"), ("region", "level", "url", "calibration"))
+    cases_t = c.table(cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic", "calibration"))
     rev_t = c.table(reviewers, ("id", "name"), ("org", "region", "capacity", "expertise"))
     coi_t = c.table(conflicts, ("reviewer_id", "reason"), ("target_kind", "target_id", "org"))
     _check_ids_and_names(c, sites_t, cases_t, rev_t)
@@ -552,11 +668,19 @@ def read_assign_setup(sites: Path, cases: Path, reviewers: Path, conflicts: Path
             number = None
         capacity.append(int(number) if number is not None else None)
     declared = _read_conflicts(c, coi_t, rev_t, sites_t, cases_t)
+    site_calibration, case_calibration = _read_calibration(c, sites_t), _read_calibration(c, cases_t)
     if c.problems:
         raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
                                        f"{len(c.problems)} problem(s); nothing was written")
     assert sites_t and cases_t and rev_t
+    # Calibration targets go to every reviewer by themselves: they are not the solver's to assign.
+    sites_t, cases_t = _without_calibration(sites_t, site_calibration), _without_calibration(cases_t, case_calibration)
     return AssignSetup(sites_t, cases_t, rev_t, capacity, declared)
+
+
+def _without_calibration(table: Table, calibration: list[bool]) -> Table:
+    kept = [(row, where) for row, where, cal in zip(table.rows, table.row_wheres, calibration, strict=True) if not cal]
+    return Table(table.name, [r for r, _ in kept], [w for _, w in kept], table.problems)
 
 
 def init_round(
@@ -575,20 +699,32 @@ def init_round(
         raise WorkbenchError("轮次编号不能为空 / --round must not be empty")
     c = _Collector()
     ind_t = c.table(files.indicators, ("code", "name", "kind", "max_score"),
-                    ("parent", "step", "applies_to", "allow_na", "description", "dispute_spread", "dispute_gap"))
+                    ("parent", "step", "applies_to", "allow_na", "description", "dispute_spread", "dispute_gap",
+                     "levels"))
     rules_t = c.table(files.rules, ("key", "rule_value"))
-    sites_t = c.table(files.sites, ("id", "name"), ("region", "level", "url"))
-    cases_t = c.table(files.cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic"))
+    sites_t = c.table(files.sites, ("id", "name"), ("region", "level", "url", "calibration"))
+    cases_t = c.table(files.cases, ("id", "title"), ("government", "region", "area", "summary", "synthetic",
+                                                     "calibration"))
     rev_t = c.table(files.reviewers, ("id", "name"), ("org", "region"))
     asg_t = c.table(files.assignments, ("reviewer_id", "target_kind", "target_id"), ("coi_override",))
     coi_t = c.table(files.conflicts, ("reviewer_id", "reason"), ("target_kind", "target_id", "org"))
+    ref_t = c.table(files.calibration_reference, ("target_kind", "target_id", "indicator", "value"))
     indicators = _read_indicators(c, ind_t)
     thresholds = _read_thresholds(c, ind_t)
+    levels = _read_levels(c, ind_t, indicators)
     rules = _read_rules(c, rules_t)
     _check_ids_and_names(c, sites_t, cases_t, rev_t)
     cases_synthetic = [c.boolean(r["synthetic"], "合成") for r in (cases_t.rows if cases_t else [])]
+    site_calibration, case_calibration = _read_calibration(c, sites_t), _read_calibration(c, cases_t)
+    calibration = {
+        TargetKind.SITE: {r["id"].value for r, cal in zip(sites_t.rows if sites_t else [], site_calibration,
+                                                            strict=True) if cal},
+        TargetKind.CASE: {r["id"].value for r, cal in zip(cases_t.rows if cases_t else [], case_calibration,
+                                                            strict=True) if cal},
+    }
     declared = _read_conflicts(c, coi_t, rev_t, sites_t, cases_t)
-    assignments = _read_assignments(c, asg_t, rev_t, sites_t, cases_t, ConflictIndex(declared))
+    assignments = _read_assignments(c, asg_t, rev_t, sites_t, cases_t, ConflictIndex(declared), calibration)
+    reference = _read_reference(c, ref_t, ind_t, indicators, sites_t, cases_t, calibration)
     if not c.problems:
         kinds = [kind for kind, t in ((TargetKind.SITE, sites_t), (TargetKind.CASE, cases_t)) if t and t.rows]
         _check_reachable(c, rules_t, rules, indicators, kinds)
@@ -607,14 +743,18 @@ def init_round(
         _write_indicators(conn, indicators)
         conn.executemany("UPDATE indicators SET dispute_spread = ?, dispute_gap = ? WHERE code = ?",
                          ((spread, gap, code) for code, (spread, gap) in thresholds.items()))
+        conn.executemany("UPDATE indicators SET levels = ? WHERE code = ?", ((t, code) for code, t in levels.items()))
         insert_rows(conn, "rules", ({"key": k, "value": v} for k, v in sorted(rules.items())))
         insert_rows(conn, "sites", (
-            {k: r[k].value for k in ("id", "name", "region", "level", "url")} for r in sites_t.rows
+            {**{k: r[k].value for k in ("id", "name", "region", "level", "url")}, "calibration": int(cal)}
+            for r, cal in zip(sites_t.rows, site_calibration, strict=True)
         ))
         insert_rows(conn, "cases", (
-            {**{k: r[k].value for k in ("id", "title", "government", "region", "area", "summary")}, "synthetic": int(s)}
-            for r, s in zip(cases_t.rows, cases_synthetic, strict=True)
+            {**{k: r[k].value for k in ("id", "title", "government", "region", "area", "summary")}, "synthetic": int(s),
+             "calibration": int(cal)}
+            for r, s, cal in zip(cases_t.rows, cases_synthetic, case_calibration, strict=True)
         ))
+        insert_rows(conn, "calibration_reference", reference)
         insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
         insert_rows(conn, "assignments", assignments)
         write_conflicts(conn, declared)
@@ -623,7 +763,7 @@ def init_round(
     return RoundSummary(
         path=db_path, round_id=round_id, indicators=len(indicators), leaves=len(tree.leaves()),
         sites=len(sites_t.rows), cases=len(cases_t.rows), reviewers=len(rev_t.rows), assignments=len(assignments),
-        conflicts=len(declared),
+        conflicts=len(declared), calibration=sum(len(ids) for ids in calibration.values()), reference=len(reference),
     )
 
 
@@ -710,23 +850,10 @@ def import_results(
                 label = "网站" if kind is TargetKind.SITE else "案例"
                 if c.find(row["target_id"], known[kind], label, kind.value) is None:
                     kind = None
-            if c.find(row["indicator"], codes, "指标代码", "indicator code") is None:
+            value = _leaf_value(c, row, kind, tree, codes)
+            if value is _REFUSED or kind is None:
                 continue
-            ind = tree.get(code)
-            if not tree.is_leaf(code):
-                c.add(row["indicator"].where, f"「{code}」不是末级指标 / {code} is not a leaf indicator")
-                continue
-            if kind is None:
-                continue
-            if not ind.applies(kind):
-                c.add(row["indicator"].where,
-                      f"指标「{code}」不适用于{kind.value} / {code} does not apply to a {kind.value}")
-                continue
-            try:
-                value = parse_value(ind, row["value"].value)
-            except WorkbenchError as exc:
-                c.add(row["value"].where, exc.message)
-                continue
+            assert value is None or isinstance(value, (Decimal, str))
             key = (kind.value, tid, code)
             if key in seen:
                 c.add(row["indicator"].where, f"重复结果（首次出现于 {_short(seen[key])}）/ duplicate result")

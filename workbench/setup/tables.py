@@ -42,6 +42,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "description": ("说明", "描述", "description"),
     "dispute_spread": ("分歧阈值", "dispute_spread", "disagreement_spread"),
     "dispute_gap": ("分歧间隔", "dispute_gap", "disagreement_gap"),
+    "levels": ("评分细则", "细则", "levels", "score_levels"),
+    "calibration": ("校准", "校准对象", "calibration"),
     "id": ("编号", "id"),
     "region": ("地区", "region"),
     "level": ("层级", "级别", "level"),
@@ -69,9 +71,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 ID_COLUMNS = frozenset({"code", "parent", "id", "reviewer_id", "target_id", "indicator"})
 #: Yes/no columns, where a TRUE/FALSE cell means what it says; the rules' value column reads it as the text
 #: a spreadsheet shows (TRUE/FALSE), so that a flag rule takes it and a number rule refuses it.
-BOOLEAN_COLUMNS = frozenset({"allow_na", "coi_override", "synthetic", "rule_value"})
+BOOLEAN_COLUMNS = frozenset({"allow_na", "coi_override", "synthetic", "calibration", "rule_value"})
 #: Free text, where tab and line breaks are allowed (grade bands may be written one per line).
-FREE_TEXT_COLUMNS = frozenset({"description", "summary", "rule_value"})
+FREE_TEXT_COLUMNS = frozenset({"description", "summary", "levels", "rule_value"})
 
 #: The error values a spreadsheet shows in a cell (Excel's, including the dynamic-array ones).
 ERROR_VALUES = frozenset({

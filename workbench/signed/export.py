@@ -27,6 +27,7 @@ from workbench.model import TARGET_LABELS, TargetKind
 from workbench.signed.worksheet import (
     BLANK_FORMAT,
     BLANK_SHEET,
+    COL_CODE,
     COL_EVIDENCE,
     COL_MAX,
     COL_NOTE,
@@ -42,13 +43,13 @@ from workbench.signed.worksheet import (
     SIGNATURE_FORMAT,
     SIGNATURE_SHEET,
     SUMMARY_SHEET,
-    VALIDATION,
     Row,
     clean_text,
     display_name,
     needs_text_guard,
     payload_chunks,
     plain_decimal,
+    score_validations,
     shown_number,
     summarise,
     summary_grid,
@@ -195,7 +196,8 @@ def export_package(
                                       "unscored": len(snapshot.unscored), "targets": len(summary)}
             if blank:
                 marker = _blank_marker(meta, utc_now())
-                _write_workbook(tmp, snapshot.rows, summary_grid(summary), BLANK_SHEET, marker, locked=False)
+                _write_workbook(tmp, snapshot.rows, summary_grid(summary), BLANK_SHEET, marker, locked=False,
+                                indicators=snapshot.indicators)
                 os.replace(tmp, out)
                 return _result(out, False, **common, warning=store.unclean_warning)
             if passphrase is None:
@@ -209,7 +211,7 @@ def export_package(
             payload, minisig, digest = _sign_payload(snapshot, secret, export_id, seq, created_at)
             hidden_rows = signature_rows(payload, minisig, digest)
             _write_workbook(tmp, snapshot.rows, summary_grid(summary), SIGNATURE_SHEET, hidden_rows,
-                            locked=True)
+                            locked=True, indicators=snapshot.indicators)
             audit = {"export_id": export_id, "created_at": created_at, "key_id": secret.key_id_text,
                      "rows": len(snapshot.rows), "payload_sha256": digest, "file": display_name(out)}
             store.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('export_seq', ?)", (str(seq),))
@@ -453,6 +455,7 @@ def _write_workbook(
     hidden_rows: Sequence[Sequence[str]],
     *,
     locked: bool,
+    indicators: Sequence[Indicator] = (),
 ) -> None:
     """评分表 (frozen header, widths, validation on 得分, convenience protection), 汇总, and a veryHidden
     sheet of key/value text. With locked=False 得分/备注/佐证链接 stay editable under the protection."""
@@ -464,13 +467,15 @@ def _write_workbook(
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SCORES_SHEET)
     _layout(sheet, _SCORE_WIDTHS, len(rows) + 1)
-    validation = DataValidation(
-        type=VALIDATION.type, formula1=VALIDATION.formula, allow_blank=True, showErrorMessage=True,
-        showInputMessage=True, errorTitle=VALIDATION.error_title, error=VALIDATION.error,
-        promptTitle=VALIDATION.prompt_title, prompt=VALIDATION.prompt,
-    )
-    validation.add(VALIDATION.sqref(len(rows)))
-    sheet.data_validations.append(validation)
+    # 得分's validations: the general one, and one per indicator with scoring levels (评分细则), whose input
+    # message lists them (a dropdown of them where every value is a level); verify expects exactly these.
+    for spec in score_validations([row[COL_CODE] for row in rows], {i.code: i for i in indicators}):
+        validation = DataValidation(
+            type=spec.type, formula1=spec.formula, allow_blank=True, showErrorMessage=True,
+            showInputMessage=True, errorTitle=spec.error_title, error=spec.error,
+            promptTitle=spec.prompt_title, prompt=spec.prompt, sqref=spec.sqref,
+        )
+        sheet.data_validations.append(validation)
     header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     sheet.append([_header(WriteOnlyCell(sheet, h), header_font, header_fill) for h in COLUMNS])
     visible = _Visible(sheet)

@@ -15,13 +15,13 @@ import posixpath
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.errors import FailureCode, SignatureError
-from workbench.signed.worksheet import VALIDATION
+from workbench.signed.worksheet import VALIDATION, ValidationSpec
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -98,19 +98,23 @@ def edited(where: str, zh: str, en: str) -> SignatureError:
                           "was signed; ask the reviewer to send the file as exported")
 
 
-def check_layout(path: Path, info: XlsxInfo, scores_part: str, rows: int, decimals: int) -> None:
+def check_layout(path: Path, info: XlsxInfo, scores_part: str, rows: int, decimals: int,
+                 validations: Sequence[ValidationSpec] | None = None) -> None:
     """Refuse a signed worksheet that can be read more than one way or shows something other than its cells.
 
-    scores_part is 评分表's worksheet part, rows the signed row count (the validation covers I2:I{rows+1}),
-    decimals the most decimal places of any number signed in 评分表 (a format on a number column must show
-    them all)."""
+    scores_part is 评分表's worksheet part, rows the signed row count, decimals the most decimal places of any
+    number signed in 评分表 (a format on a number column must show them all), validations those the export
+    writes on 得分 (worksheet.score_validations; by default the general one over I2:I{rows+1})."""
+    if validations is None:
+        validations = (ValidationSpec(VALIDATION.type, VALIDATION.formula, VALIDATION.prompt_title,
+                                      VALIDATION.prompt, tuple(range(2, rows + 2))),) if rows else ()
     _check_names(info)
     _check_package(info)
     sheet_parts = _check_sheets(info)
     _check_content_types(info)
     _check_relationships(info, sheet_parts)
     for part in sorted(sheet_parts):
-        _check_sheet_facts(info, part, scores_part, rows)
+        _check_sheet_facts(info, part, scores_part, rows, validations)
     for part, markers in info.text_markers.items():
         if markers:
             name = sorted(markers)[0]
@@ -241,7 +245,8 @@ def _check_relationships(info: XlsxInfo, sheet_parts: set[str]) -> None:
                          "may read different texts or formats")
 
 
-def _check_sheet_facts(info: XlsxInfo, part: str, scores_part: str, rows: int) -> None:
+def _check_sheet_facts(info: XlsxInfo, part: str, scores_part: str, rows: int,
+                       validations: Sequence[ValidationSpec]) -> None:
     facts = info.sheet_facts[part]
     name = next(s.name for s in info.sheets if s.part == part)
     for marker in sorted(facts.markers - _SHEET_MARKERS_ALLOWED):
@@ -255,26 +260,49 @@ def _check_sheet_facts(info: XlsxInfo, part: str, scores_part: str, rows: int) -
     if facts.main_namespace_uses != 1:
         raise edited(f"「{name}」/ sheet {name!r}", "多次声明或未声明表格命名空间",
                      "binds the spreadsheet namespace more than once, or not as its default")
-    _check_validations(name, facts.data_validations, rows if part == scores_part else None)
+    _check_validations(name, facts.data_validations, rows if part == scores_part else None, validations)
 
 
-def _check_validations(name: str, xml: bytes, rows: int | None) -> None:
-    """评分表 holds the export's one validation on 得分 (or none, as a re-save may drop it); other sheets none."""
+_SQREF = re.compile(r"I([0-9]{1,7})(?::I([0-9]{1,7}))?")
+
+
+def _sqref_rows(sqref: str, rows: int) -> frozenset[int] | None:
+    """The 得分 rows a validation's sqref covers (I-column ranges within the signed rows), or None."""
+    covered: set[int] = set()
+    for part in sqref.split():
+        found = _SQREF.fullmatch(part)
+        if found is None:
+            return None
+        first, last = int(found.group(1)), int(found.group(2) or found.group(1))
+        if not 2 <= first <= last <= rows + 1:
+            return None
+        covered.update(range(first, last + 1))
+    return frozenset(covered)
+
+
+def _check_validations(name: str, xml: bytes, rows: int | None, expected: Sequence[ValidationSpec]) -> None:
+    """评分表 holds the export's validations on 得分, each exactly as written (or fewer, as a re-save may drop
+    them): its input message and error texts show on the sheet, so any other would be text the reviewer never
+    signed. Other sheets hold none."""
     if not xml:
         return
     root = _parse_bytes(f"「{name}」/ sheet {name!r}", xml)
     validations = [e for e in root if _local(e.tag) == "dataValidation"]
     if not validations:
         return
-    expected = {"type": VALIDATION.type, "promptTitle": VALIDATION.prompt_title, "prompt": VALIDATION.prompt,
-                "errorTitle": VALIDATION.error_title, "error": VALIDATION.error}
-    ok = rows is not None and len(validations) == 1
-    if ok:
-        validation = validations[0]
+    unmatched = {spec.rows: spec for spec in expected}
+    ok = rows is not None and len(validations) <= len(expected)
+    for validation in validations if ok else ():
+        covered = _sqref_rows(validation.get("sqref", ""), rows or 0)
+        spec = unmatched.pop(tuple(sorted(covered)), None) if covered else None
         formulas = [e.text or "" for e in validation if _local(e.tag) == "formula1"]
-        ok = (all(validation.get(k, "") == v for k, v in expected.items())
-              and validation.get("sqref", "").split() in ([VALIDATION.sqref(rows or 0)], [f"I{(rows or 0) + 1}"])
-              and len(formulas) == 1 and formulas[0] in VALIDATION.formulas())
+        if spec is None or not (
+                all(validation.get(k, "") == v for k, v in (
+                    ("type", spec.type), ("promptTitle", spec.prompt_title), ("prompt", spec.prompt),
+                    ("errorTitle", spec.error_title), ("error", spec.error)))
+                and len(formulas) == 1 and formulas[0] in spec.formulas()):
+            ok = False
+            break
     if not ok:
         raise edited(f"「{name}」/ sheet {name!r}", "的数据验证（选中单元格时显示的提示）不是导出时写入的",
                      "holds data validation (text shown when a cell is selected) other than the export wrote")

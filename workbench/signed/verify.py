@@ -57,6 +57,7 @@ from workbench.signed.worksheet import (
     plain_decimal,
     read_sheets,
     same_cell,
+    score_validations,
     summarise,
     summary_grid,
 )
@@ -432,7 +433,7 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
 
 def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> None:
     from workbench.scoring.indicators import IndicatorTree
-    from workbench.setup.package import assignment_pairs, pairs_hash
+    from workbench.setup.package import assignment_pairs, package_assignments, pairs_hash
 
     pairs = []
     for index, row in enumerate(rows):
@@ -447,7 +448,7 @@ def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> N
         issued = [tuple(r) for r in store.conn.execute(
             "SELECT target_kind, target_id, indicator FROM package_pairs WHERE nonce = ?", (package["nonce"],))]
     else:
-        issued = assignment_pairs(IndicatorTree(store.indicators()), store.assignments(package["reviewer_id"]))
+        issued = assignment_pairs(IndicatorTree(store.indicators()), package_assignments(store, package["reviewer_id"]))
     detail_zh, detail_en = (f"签名 {len(pairs)} 项，签发 {package['pairs']} 项",
                             f"{len(pairs)} signed, {package['pairs']} issued")
     if pairs_hash(issued) == package["targets_hash"]:
@@ -603,7 +604,8 @@ def _check_visible(
     # One reading of the parts, and nothing beyond the cells that changes what they show: no formula in any
     # sheet (the signature sheet's included), no comment, shape, format or validation the export did not write.
     check_layout(path, info, scores_part.part, len(rows),
-                 decimals_of({row[c] for row in rows for c in (COL_MAX, COL_STEP, COL_VALUE)}))
+                 decimals_of({row[c] for row in rows for c in (COL_MAX, COL_STEP, COL_VALUE)}),
+                 score_validations([row[COL_CODE] for row in rows], {i.code: i for i in indicators}))
     _check_defined_names(info)
     _check_signature_sheet(info, signature)
     _compare(SCORES_SHEET, [list(COLUMNS), *rows], scores.cells, NUMERIC_COLUMNS, [list(COLUMNS), *checked.shown])

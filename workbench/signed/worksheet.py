@@ -7,13 +7,16 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from workbench.model import TARGET_LABELS, IndicatorKind, TargetKey, TargetKind
+from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKey, TargetKind
+
+if TYPE_CHECKING:
+    from workbench.scoring.levels import Level
 
 SCORES_SHEET = "评分表"
 SUMMARY_SHEET = "汇总"
@@ -67,6 +70,87 @@ class ScoreValidation:
 
 
 VALIDATION = ScoreValidation()
+
+LEVELS_PROMPT_TITLE = "评分细则"
+MAX_PROMPT = 255  # Excel refuses a longer input message
+MAX_PROMPT_TITLE = 32
+_ROW_REFS = re.compile(r"(?<![A-Z0-9$])([FGHI])2(?![0-9])")
+
+
+@dataclass(frozen=True)
+class ValidationSpec:
+    """One data validation on 得分 as the export writes it, and as verify expects to find it."""
+
+    type: Literal["custom", "list"]
+    formula: str
+    """formula1 as written, relative to the first cell of `rows`."""
+    prompt_title: str
+    prompt: str
+    rows: tuple[int, ...]
+    """Sheet rows (from 2) of the 得分 cells it covers, ascending."""
+    error_title: str = VALIDATION.error_title
+    error: str = VALIDATION.error
+
+    @property
+    def sqref(self) -> str:
+        """The rows as I-column ranges, consecutive rows joined (I2:I9 I14)."""
+        parts: list[str] = []
+        start = previous = self.rows[0]
+        for row in (*self.rows[1:], None):
+            if row is not None and row == previous + 1:
+                previous = row
+                continue
+            parts.append(f"I{start}" if start == previous else f"I{start}:I{previous}")
+            if row is not None:
+                start = previous = row
+        return " ".join(parts)
+
+    def formulas(self) -> tuple[str, ...]:
+        """formula1 as written, and as LibreOffice writes it back (TRUE as 1)."""
+        return self.formula, self.formula.replace(",TRUE)", ",1)")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def score_validations(codes: Sequence[str | None], indicators: Mapping[str, Indicator]) -> tuple[ValidationSpec, ...]:
+    """The validations on 得分 for rows holding these indicator codes (row i of `codes` is sheet row i + 2).
+
+    Rows of an indicator without levels share the one general validation (VALIDATION). An indicator with
+    scoring levels (评分细则) has its own, whose input message lists them: a list of its values when every value it
+    accepts is a level (its dropdown offers them, and 不适用 where allowed), else the general rule's formula."""
+    from workbench.scoring.levels import covers_every_value, read_levels
+
+    plain_rows: list[int] = []
+    by_code: dict[str, list[int]] = {}
+    levels: dict[str, tuple[Level, ...]] = {}
+    for index, code in enumerate(codes):
+        indicator = indicators.get(code or "")
+        found = levels.get(code or "")
+        if found is None and indicator is not None:
+            found = levels[indicator.code] = read_levels(indicator)
+        if found:
+            by_code.setdefault(code or "", []).append(index + 2)
+        else:
+            plain_rows.append(index + 2)
+    out: list[ValidationSpec] = []
+    if plain_rows:
+        out.append(ValidationSpec(VALIDATION.type, VALIDATION.formula, VALIDATION.prompt_title, VALIDATION.prompt,
+                                  tuple(plain_rows)))
+    for code, rows in by_code.items():
+        indicator, found = indicators[code], levels[code]
+        prompt = "；".join(f"{level.text} = {level.descriptor}" for level in found)
+        prompt += "；不适用 = N/A" if indicator.allow_na else ""
+        prompt = _clip(prompt + "；留空 = 未评分", MAX_PROMPT)
+        title = _clip(f"{LEVELS_PROMPT_TITLE} {code}", MAX_PROMPT_TITLE)
+        if covers_every_value(indicator, found):
+            values = [level.text for level in found] + (["不适用"] if indicator.allow_na else [])
+            out.append(ValidationSpec("list", '"' + ",".join(values) + '"', title, prompt, tuple(rows)))
+        else:
+            formula = _ROW_REFS.sub(rf"\g<1>{rows[0]}", VALIDATION.formula)
+            out.append(ValidationSpec(VALIDATION.type, formula, title, prompt, tuple(rows)))
+    return tuple(out)
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("对象类型", "对象编号", "对象名称", "总分", "等级", "已评", "应评")
 SUMMARY_NOTE = (

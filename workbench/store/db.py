@@ -103,12 +103,17 @@ OPEN_MARK = "open_by"
 # typed reads
 
 
-def _indicator(row: sqlite3.Row) -> Indicator:
+def _indicator(row: sqlite3.Row, levels: bool) -> Indicator:
     return Indicator(
         code=row["code"], parent=row["parent"], name=row["name"], kind=IndicatorKind(row["kind"]),
         max_score=Decimal(row["max_score"]), step=Decimal(row["step"]), applies_to=row["applies_to"],
         description=row["description"], position=row["position"], allow_na=bool(row["allow_na"]),
+        levels=row["levels"] if levels else "",
     )
+
+
+def _columns(cursor: sqlite3.Cursor) -> set[str]:
+    return {d[0] for d in cursor.description}
 
 
 def decode_value(text: str | None) -> Decimal | str | None:
@@ -267,7 +272,10 @@ class Store:
 
     # indicator system -----------------------------------------------------------------------
     def indicators(self) -> list[Indicator]:
-        return [_indicator(r) for r in self.conn.execute("SELECT * FROM indicators ORDER BY position")]
+        # A database made before migration 0009 has no levels column (a package is never migrated).
+        cursor = self.conn.execute("SELECT * FROM indicators ORDER BY position")
+        levels = "levels" in _columns(cursor)
+        return [_indicator(r, levels) for r in cursor]
 
     def rules_mapping(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.conn.execute("SELECT key, value FROM rules")}
@@ -295,28 +303,45 @@ class Store:
 
     # targets ------------------------------------------------------------------------------
     def sites(self) -> list[Site]:
+        cursor = self.conn.execute("SELECT * FROM sites ORDER BY id")
+        calibration = "calibration" in _columns(cursor)  # not in a database made before migration 0009
         return [
-            Site(id=r["id"], name=r["name"], region=r["region"], level=r["level"], url=r["url"])
-            for r in self.conn.execute("SELECT * FROM sites ORDER BY id")
+            Site(id=r["id"], name=r["name"], region=r["region"], level=r["level"], url=r["url"],
+                 calibration=calibration and bool(r["calibration"]))
+            for r in cursor
         ]
 
     def cases(self) -> list[Case]:
+        cursor = self.conn.execute("SELECT * FROM cases ORDER BY id")
+        calibration = "calibration" in _columns(cursor)
         return [
             Case(id=r["id"], title=r["title"], government=r["government"], region=r["region"],
-                 area=r["area"], summary=r["summary"], synthetic=bool(r["synthetic"]))
-            for r in self.conn.execute("SELECT * FROM cases ORDER BY id")
+                 area=r["area"], summary=r["summary"], synthetic=bool(r["synthetic"]),
+                 calibration=calibration and bool(r["calibration"]))
+            for r in cursor
         ]
 
     def targets(self) -> list[Target]:
         out = [
-            Target(kind=TargetKind.SITE, id=s.id, name=s.name, region=s.region, detail=s.level, url=s.url)
+            Target(kind=TargetKind.SITE, id=s.id, name=s.name, region=s.region, detail=s.level, url=s.url,
+                   calibration=s.calibration)
             for s in self.sites()
         ]
         out += [
             Target(kind=TargetKind.CASE, id=c.id, name=c.title, region=c.region, detail=c.government,
-                   area=c.area, summary=c.summary)
+                   area=c.area, summary=c.summary, calibration=c.calibration)
             for c in self.cases()
         ]
+        return out
+
+    def calibration_targets(self) -> set[TargetKey]:
+        """The calibration targets (校准): every reviewer scores them, and nothing counts them."""
+        out: set[TargetKey] = set()
+        for table, kind in (("sites", TargetKind.SITE), ("cases", TargetKind.CASE)):
+            columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            if "calibration" in columns:
+                out.update(TargetKey(kind, r[0]) for r in self.conn.execute(
+                    f"SELECT id FROM {table} WHERE calibration != 0 ORDER BY id"))
         return out
 
     def reviewers(self) -> list[Reviewer]:

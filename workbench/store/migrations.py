@@ -13,6 +13,7 @@ import sqlite_utils
 from workbench.errors import WorkbenchError
 from workbench.store.db import checkpoint, connect, transaction, utc_now
 from workbench.store.schema import (
+    CALIBRATION_REFERENCE_TABLE,
     CONSOLIDATED_STATS_COLUMNS,
     DECLARED_CONFLICTS_TABLE,
     DISPUTE_TABLES,
@@ -158,6 +159,17 @@ def _migrations() -> sqlite_utils.Migrations:
             "INSERT INTO merge_ledger (at, file_name, outcome, export_id, reviewer_id, seq) "
             "SELECT verified_at, file_name, outcome, export_id, reviewer_id, seq FROM submissions ORDER BY rowid"
         )
+
+    @migrations(name="0009_calibration_and_levels")
+    def calibration_and_levels(db: sqlite_utils.Database) -> None:
+        # Calibration targets (校准) and their optional reference scores; an indicator's scoring levels (评分细则).
+        # A round or package made before has neither: no target is a calibration target, no indicator has levels.
+        for table, column in (("sites", "calibration"), ("cases", "calibration")):
+            if column not in {r[1] for r in db.conn.execute(f"PRAGMA table_info({table})")}:
+                db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        if "levels" not in {r[1] for r in db.conn.execute("PRAGMA table_info(indicators)")}:
+            db.conn.execute("ALTER TABLE indicators ADD COLUMN levels TEXT NOT NULL DEFAULT ''")
+        db.conn.execute(CALIBRATION_REFERENCE_TABLE)
 
     @migrations(name="0012_stored_totals")
     def stored_totals(db: sqlite_utils.Database) -> None:

@@ -106,6 +106,14 @@ CONSOLIDATED_STATS_COLUMNS = ("mean", "median", "low", "high")
 without numeric values): the mean to 15 significant digits (what a spreadsheet cell holds), and the median,
 the lowest and the highest value exact."""
 
+CALIBRATION_REFERENCE_TABLE = """CREATE TABLE IF NOT EXISTS calibration_reference (target_kind TEXT NOT NULL,
+    target_id TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (target_kind, target_id, indicator))"""
+"""The coordinator's reference scores for calibration targets (init --calibration-reference), stored as values
+are; where a cell has one, reviewers' calibration scores are compared with it instead of with their consensus.
+Made by migration 0009, which also adds `sites.calibration`, `cases.calibration` (0/1: a calibration target,
+scored by every reviewer and never counted) and `indicators.levels` (评分细则, workbench.scoring.levels)."""
+
 INDICATOR_THRESHOLD_COLUMNS = ("dispute_spread", "dispute_gap")
 """Columns migration 0004 adds to `indicators`: an indicator's own 分歧阈值 and 分歧间隔 as written in the
 indicators file ("" = the round's rule)."""

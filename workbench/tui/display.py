@@ -108,7 +108,10 @@ def queue_cells(texts: Texts, row: QueueRow) -> tuple[str | Text, ...]:
     progress = f"{row.scored}/{row.applicable}"
     pending = row.total_pending
     total = Text("…", style="dim", justify="right") if pending else Text(total_text(row.result), justify="right")
+    name: str | Text = truncate(t.name, 40)
+    if t.calibration:  # listed first, and marked: scored by every reviewer, never counted
+        name = Text.assemble((texts("queue.calibration"), "bold cyan"), " ", truncate(t.name, 40 - 6))
     return (
-        kind_label(texts, t.kind), t.id, truncate(t.name, 40), truncate(t.region, 10), progress,
+        kind_label(texts, t.kind), t.id, name, truncate(t.region, 10), progress,
         status_text(texts, row.status), total, "…" if pending else grade_text(row.result),
     )

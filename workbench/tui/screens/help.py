@@ -63,6 +63,7 @@ class HelpScreen(ModalScreen[None]):
                 ("backspace", texts("entry.backspace"), ""),
                 ("esc", texts("entry.escape"), ""),
                 ("y n", texts("entry.yn"), ""),
+                ("alt+1…9", texts("entry.alt_digits"), ""),
                 ("↑ ↓", f"{texts('binding.previous_indicator')} / {texts('binding.next_indicator')}", ""),
             ]),
             ("help.search", [("", texts("search.keys"), ""), *self.rows(SearchScreen.BINDINGS)]),

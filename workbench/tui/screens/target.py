@@ -19,6 +19,7 @@ from workbench.errors import WorkbenchError
 from workbench.model import Indicator, IndicatorKind, Score, TargetKey
 from workbench.review import Change, PastResult, ReviewSession
 from workbench.scoring.indicators import format_value
+from workbench.scoring.levels import MAX_LEVELS, Level, read_levels
 from workbench.tui.i18n import Texts, localize_bindings
 from workbench.tui.widgets.indicator_detail import IndicatorDetail
 from workbench.tui.widgets.indicator_table import (
@@ -32,6 +33,8 @@ from workbench.tui.widgets.target_header import TargetHeader
 from workbench.tui.widgets.totals_bar import TotalsBar
 
 ENTRY_CHARACTERS = frozenset("0123456789.-")
+OPTION_DIGITS = {ch: f"alt+{n}" for n, ch in enumerate("¡™£¢∞§¶•ª", 1)}
+"""What a terminal's alt+1 … alt+9 arrive as (ESC 1 … ESC 9, read by Textual as macOS Option characters)."""
 MAX_BUFFER = 32
 
 
@@ -50,6 +53,10 @@ class TargetScreen(Screen[None]):
         Binding("m", "edit_note", "备注", show=False, id="edit_note"),
         Binding("l", "edit_evidence", "佐证", show=False, id="edit_evidence"),
         Binding("escape", "back", "返回列表", id="back"),
+        # alt+1 … alt+9 pick the n-th scoring level (评分细则), so that the digits still type values.
+        Binding("alt+1", "pick_level(1)", "细则", key_display="alt+1…9", id="pick_level_1"),
+        *(Binding(f"alt+{n}", f"pick_level({n})", f"细则 {n}", show=False, id=f"pick_level_{n}")
+          for n in range(2, MAX_LEVELS + 1)),
     ]
 
     class ScoreSaved(Message):
@@ -91,6 +98,8 @@ class TargetScreen(Screen[None]):
         self.past: PastResult | None = None
         self._could_undo = False
         self._shown: str | None = None
+        self._had_levels = False
+        self._levels: dict[str, tuple[Level, ...]] = {}
 
     def compose(self) -> ComposeResult:
         texts = self.texts
@@ -153,6 +162,10 @@ class TargetScreen(Screen[None]):
 
     def show_current(self, *, reset_fields: bool = True) -> None:
         leaf = self.current
+        has_levels = bool(leaf is not None and leaf.levels)
+        if self._shown is None or has_levels != self._had_levels:  # the footer dims alt+1…9 without levels
+            self._had_levels = has_levels
+            self.refresh_bindings()
         self._shown = leaf.code if leaf else None
         self.entry.point_at(leaf)
         if leaf is not None:
@@ -203,7 +216,17 @@ class TargetScreen(Screen[None]):
         if leaf is None:
             return
         entry = self.entry
-        char = unicodedata.normalize("NFKC", event.character or "")
+        # Most terminals send alt+1 … alt+9 as ESC 1 … ESC 9, which Textual reads as the characters macOS's Option
+        # key types (¡ ™ £ …); terminals with the kitty keyboard protocol send alt+1 itself.
+        key = OPTION_DIGITS.get(event.character or "", event.key)
+        active = self.active_bindings.get(key) if key.startswith("alt+") else None  # not on every digit typed
+        if active is not None and active.node is self and active.binding.action.startswith("pick_level"):
+            event.stop()
+            event.prevent_default()
+            self.action_pick_level(int(active.binding.action[len("pick_level("):-1]))  # shows why, if no such level
+            return
+        # alt+1 may arrive carrying the character "1": it is never typed as a value.
+        char = "" if key.startswith("alt+") else unicodedata.normalize("NFKC", event.character or "")
         if leaf.kind == IndicatorKind.VETO and char.lower() in ("y", "n") and not entry.buffer:
             event.stop()
             event.prevent_default()
@@ -334,10 +357,31 @@ class TargetScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def action_pick_level(self, n: int) -> None:
+        """Confirm the n-th scoring level of the current indicator, as if its value were typed and Enter pressed."""
+        leaf = self.current
+        levels = self.levels_of(leaf)
+        if n > len(levels):
+            self.entry.error = self.texts("entry.no_level", n=n)
+            return
+        self.confirm(levels[n - 1].text)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo" and not self.session.can_undo:
             return None
+        if action == "pick_level":
+            n = parameters[0] if parameters and isinstance(parameters[0], int) else 1
+            return True if n <= len(self.levels_of(self.current)) else None
         return True
+
+    def levels_of(self, leaf: Indicator | None) -> tuple[Level, ...]:
+        """A leaf's scoring levels (评分细则), read once."""
+        if leaf is None:
+            return ()
+        found = self._levels.get(leaf.code)
+        if found is None:
+            found = self._levels[leaf.code] = read_levels(leaf)
+        return found
 
     # note and evidence ------------------------------------------------------------------------
     @on(Input.Submitted, "#note, #evidence")

@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, Static
 from workbench.model import Indicator, IndicatorKind, ReReviewNote, Score
 from workbench.review import local_time
 from workbench.scoring.indicators import IndicatorTree
+from workbench.scoring.levels import level_of, read_levels
 from workbench.tui.display import indicator_kind_label, past_text, plain, value_text
 from workbench.tui.i18n import Texts
 
@@ -66,6 +67,15 @@ class IndicatorDetail(Vertical):
         if leaf.allow_na:
             text.append(f"   {texts('detail.na_allowed')}", style="cyan")
         text.append("\n")
+        levels = read_levels(leaf)
+        if levels:  # 评分细则: what each value means, alt+n picking the n-th
+            current = level_of(levels, score.value if score else None)
+            text.append(f"{texts('detail.levels')}  ", style="bold")
+            text.append(texts("detail.pick_level") + "\n", style="dim")
+            for n, level in enumerate(levels, 1):
+                style = "bold cyan" if level is current else ""
+                text.append(f" alt+{n} ", style="dim")
+                text.append(f"{level.text} = {level.descriptor}\n", style=style)
         if leaf.kind == IndicatorKind.DEDUCT:
             text.append(texts("detail.deduct_hint") + "\n", style="dim")
         elif leaf.kind == IndicatorKind.VETO:

@@ -6,7 +6,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from workbench.errors import WorkbenchError
 from workbench.model import Indicator, IndicatorKind
+from workbench.scoring.indicators import parse_value
+from workbench.scoring.levels import Level, level_of, read_levels
 from workbench.tui.i18n import Texts
 
 
@@ -24,9 +27,12 @@ class ScoreEntry(Static):
         super().__init__(id=id)
         self.texts = texts
         self.indicator: Indicator | None = None
+        self.levels: tuple[Level, ...] = ()
+        """The current indicator's scoring levels (评分细则)."""
 
     def point_at(self, indicator: Indicator | None) -> None:
         self.indicator = indicator
+        self.levels = read_levels(indicator) if indicator is not None else ()
         self.buffer = ""
         self.error = ""
         self.refresh()
@@ -39,6 +45,9 @@ class ScoreEntry(Static):
             line.append(f" {self.indicator.code} {self.indicator.name} › ", style="bold")
         line.append(self.buffer, style="bold")
         line.append("▏")
+        level = self.typed_level()
+        if level is not None:  # what the value being typed means, before it is confirmed
+            line.append(" " + texts("entry.level", text=level.descriptor), style="bold cyan")
         if self.error:
             line.append("  ")
             line.append(self.error, style="bold red")
@@ -49,3 +58,13 @@ class ScoreEntry(Static):
             if self.status:
                 line.append("  " + self.status, style="green")
         return line
+
+    def typed_level(self) -> Level | None:
+        """The level the typed value is, if it is one."""
+        if not self.levels or not self.buffer or self.indicator is None:
+            return None
+        try:
+            value = parse_value(self.indicator, self.buffer)
+        except WorkbenchError:
+            return None
+        return level_of(self.levels, value)

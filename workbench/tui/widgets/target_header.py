@@ -23,6 +23,9 @@ class TargetHeader(Static):
         if rereview:
             text.append(f" {texts('target.rereview')} ", style="bold black on yellow")
             text.append(" ")
+        if target.calibration:
+            text.append(f" {texts('target.calibration')} ", style="bold black on cyan")
+            text.append(" ")
         text.append(f" {kind_label(texts, target.kind)} ", style="bold reverse")
         text.append(f" {target.name}", style="bold")
         text.append(f"  {target.id}", style="dim")
@@ -33,6 +36,8 @@ class TargetHeader(Static):
         text.append("\n")
         if rereview:
             text.append(texts("target.rereview_hint") + "\n", style="yellow")
+        if target.calibration:
+            text.append(texts("target.calibration_hint") + "\n", style="cyan")
         if target.kind == TargetKind.SITE:
             if target.detail:
                 text.append(f"{texts('target.level')} {target.detail}  ", style="dim")
