@@ -146,25 +146,36 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_scores_cmd(package: Path, file: Path) -> None:
-    """Load the values typed into a worksheet of this package back into it.
+    """Load the values typed into a worksheet of this package back into it, or carry your scores from an
+    earlier package (FILE: the old .wbk, or a worksheet of it) into the one issued to replace it.
 
     Takes the worksheet from `export --blank` (or a signed export). Values are checked as the app checks
     them and every change is audited; one bad cell and nothing changes. An empty cell never erases a
     value, note or link the package holds; a pair changed in the app since the worksheet was exported is
-    refused as a conflict.
+    refused as a conflict. From an earlier package (even one superseded), the matching (target, indicator)
+    pairs are carried, and every pair the new package no longer holds is listed.
 
     \b
     Example:
       workbench import-scores R07.wbk R07-blank.xlsx
+      workbench import-scores R07-new.wbk R07.wbk
     """
     from workbench.cli.output import terminal_text
+    from workbench.model import TARGET_LABELS, TargetKind
     from workbench.signed.import_scores import import_scores
     from workbench.signed.worksheet import display_name
 
     result = import_scores(package, file)
     shown = terminal_text(str(result.path.parent / display_name(result.path)))
+    if result.carried_from is not None:
+        click.echo(f"已从较早的评审包转入 / carried from the earlier package {terminal_text(result.carried_from)}")
     click.echo(f"已导入 / imported {shown}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
                f"changed, 未变 {result.unchanged} 项 / unchanged")
+    if result.dropped:
+        click.echo(f"新评审包中已没有以下 {len(result.dropped)} 项，未转入 / {len(result.dropped)} pair(s) no longer "
+                   "in this package, not carried:")
+        for kind, target_id, indicator in result.dropped:
+            click.echo(terminal_text(f"  {TARGET_LABELS[TargetKind(kind)]} {target_id} {indicator}"))
 
 
 COMMANDS = (keygen, review, export, import_scores_cmd)

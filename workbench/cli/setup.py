@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from workbench.cli.base import Refused, db_argument
+from workbench.cli.base import Refused, db_argument, progress_bar
 from workbench.cli.output import terminal_text
 
 
@@ -142,29 +142,54 @@ def package(db: Path, reviewer_id: str, out: Path) -> None:
 
 @click.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="演示文件目录（默认临时目录）/ where to build (default: a new temporary directory)")
+              help="演示文件目录（默认临时目录；已有的演示目录则继续）/ where to build (default: a new temporary "
+                   "directory); a demo directory built before is reopened as it is")
 @click.option("--reviewer", default="R01", show_default=True, help="打开谁的评审包 / whose package to open")
+@click.option("--simulate", is_flag=True,
+              help="模拟其余评审专家的评分并合并 / fill in and merge the other reviewers' packages")
 @click.option("--no-open", is_flag=True, help="只生成，不打开评审界面 / build only, do not open the app")
-def demo(directory: Path | None, reviewer: str, no_open: bool) -> None:
-    """Build the demo rounds from the bundled fixtures in a scratch directory.
+def demo(directory: Path | None, reviewer: str, simulate: bool, no_open: bool) -> None:
+    """Build the demo rounds from the bundled fixtures in a scratch directory, and open a reviewer's package.
+
+    Every demo reviewer has a registered demo key (its passphrase is printed), so the app's export (^e)
+    signs; the coordinator's next commands are printed. --simulate has the other reviewers grade and their
+    signed exports merged, so that the report and the disputes show a real round. Run it again with the
+    same --dir to resume.
 
     \b
     Example:
       workbench demo
+      workbench demo --dir /tmp/wb-demo --simulate --no-open
+      workbench demo --dir /tmp/wb-demo              (resume)
     """
-    from workbench.setup.demo import build_demo
+    import os
 
-    built = build_demo(directory)
+    from workbench.setup.demo import build_demo, is_demo, load_demo, simulate_reviews
+    from workbench.signed.export import KEY_FILE_ENV
+
+    resumed = directory is not None and is_demo(directory)
+    built = load_demo(directory) if resumed and directory is not None else build_demo(directory)
+    if built.packages.get(reviewer) is None:
+        raise Refused(f"演示轮次中没有评审专家 {reviewer}（可选：{' '.join(sorted(built.packages))}）/ "
+                      f"no reviewer {reviewer!r} in the demo round")
+    if simulate:
+        with progress_bar("模拟评审 / simulating") as progress:
+            simulate_reviews(built, reviewer, on_progress=progress)
+    if resumed:
+        click.echo(terminal_text(f"继续演示 / resuming the demo in {built.directory}"))
     for line in built.describe():
         click.echo(terminal_text(line, multiline=True))
-    pkg = built.packages.get(reviewer)
-    if pkg is None:
-        raise Refused(f"演示轮次中没有评审专家 {reviewer} / no reviewer {reviewer!r} in the demo round")
+    pkg, key = built.packages[reviewer], built.keys[reviewer]
+    click.echo("\n下一步 / next:")
+    for line in built.next_steps(reviewer):
+        click.echo(terminal_text(line))
     if no_open:
-        click.echo(f"\n打开评审界面 / open the reviewer app with:\n  workbench review {terminal_text(str(pkg))}")
+        click.echo(f"\n打开评审界面 / open the reviewer app with:\n  "
+                   f"WORKBENCH_KEY={terminal_text(str(key))} workbench review {terminal_text(str(pkg))}")
         return
     from workbench.tui.app import run_review
 
+    os.environ[KEY_FILE_ENV] = str(key)  # the app's export signs with the demo key unless told otherwise
     run_review(pkg, None)
 
 
