@@ -14,7 +14,8 @@ import click
 from workbench.cli.base import WorkbenchGroup
 
 # Every command module, in the order `workbench --help` has always assembled them.
-MODULES = ("workbench.cli.setup", "workbench.cli.reviewer", "workbench.cli.coordinator", "workbench.cli.lookup")
+MODULES = ("workbench.cli.setup", "workbench.cli.reviewer", "workbench.cli.coordinator", "workbench.cli.lookup",
+           "workbench.cli.shell")
 
 # Where each command lives, so that running one imports its module alone. A name missing here (a command
 # added to a module's COMMANDS but not listed) still works: it is found by importing every module.
@@ -23,6 +24,7 @@ HOME = {
     **dict.fromkeys(("keygen", "review", "export", "import-scores"), "workbench.cli.reviewer"),
     **dict.fromkeys(("keys", "verify", "merge", "status", "report", "disputes"), "workbench.cli.coordinator"),
     **dict.fromkeys(("scores", "sites", "cases", "indicators"), "workbench.cli.lookup"),
+    "completion": "workbench.cli.shell",
 }
 
 
