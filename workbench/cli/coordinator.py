@@ -271,15 +271,13 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
         lines.append(f"{labels[o.status]:<12} {terminal_text(display_name(o.path))}  "
                      f"{terminal_text(detail, multiline=True)}")
 
-    if len(files) > 3:
-        with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
-            def step(o: FileOutcome) -> None:
-                note(o)
-                bar.update(1)
+    with progress_bar("核验并合并 / verifying and merging") as progress:
+        def step(o: FileOutcome) -> None:
+            note(o)
+            if progress is not None:
+                progress(len(lines), len(files))
 
-            report = merge_exports(db, files, on_file=step)
-    else:
-        report = merge_exports(db, files, on_file=note)
+        report = merge_exports(db, files, on_file=step)
     for line in lines:
         click.echo(line)
     click.echo(f"合并 {len(report.merged)} 个，拒收 {len(report.rejected)} 个 / "

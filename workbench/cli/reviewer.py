@@ -6,6 +6,7 @@ Module-level imports stay at click: every command imports what it needs when it 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -53,7 +54,7 @@ def keygen(out: Path | None) -> None:
                 )
         if out is None:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        passphrase = read_passphrase(confirm=True)
+        passphrase = _new_passphrase(read_passphrase)
         secret = generate_secret_key()
         write_secret_key(path, secret, passphrase)
     except OSError as exc:
@@ -67,6 +68,28 @@ def keygen(out: Path | None) -> None:
         f"请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and confirm the "
         f"key id by phone:\n{secret.public.line}"
     )
+
+
+PASSPHRASE_ATTEMPTS = 3
+
+
+def _new_passphrase(read: Any) -> str:
+    """The new key's passphrase, typed twice; asked again (up to PASSPHRASE_ATTEMPTS times) when the two differ
+    or it is empty. From WORKBENCH_PASSPHRASE there is nobody to ask: a refusal stands."""
+    import os
+
+    from workbench.errors import PassphraseRefused
+    from workbench.signed.keys import PASSPHRASE_ENV
+
+    for attempt in range(1, PASSPHRASE_ATTEMPTS + 1):
+        try:
+            passphrase: str = read(confirm=True)
+            return passphrase
+        except PassphraseRefused as exc:
+            if os.environ.get(PASSPHRASE_ENV) is not None or attempt == PASSPHRASE_ATTEMPTS:
+                raise
+            click.echo(f"{exc.message}；请重新输入 / try again ({attempt}/{PASSPHRASE_ATTEMPTS})", err=True)
+    raise AssertionError("unreachable")
 
 
 @click.command()

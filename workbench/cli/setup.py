@@ -36,7 +36,8 @@ def init(db: Path, round_id: str, name: str, year: int | None, indicators: Path,
     from workbench.setup.round import SetupFiles, init_round
 
     files = SetupFiles(indicators, sites, cases, reviewers, assignments, rules, conflicts)
-    s = init_round(db, round_id, files, name=name, year=year)
+    with progress_bar("建立轮次 / building the round") as progress:
+        s = init_round(db, round_id, files, name=name, year=year, on_progress=progress)
     click.echo(
         f"已创建轮次 {terminal_text(s.round_id)}：{terminal_text(str(s.path))}\n"
         f"  指标 {s.indicators}（末级 {s.leaves}） 网站 {s.sites}  案例 {s.cases}  "
@@ -72,8 +73,9 @@ def assign(sites: Path, cases: Path, reviewers: Path, conflicts: Path | None, pe
     """
     from workbench.setup.assign import make_assignments
 
-    plan = make_assignments(sites, cases, reviewers, conflicts, out, per_target=per_target, seed=seed,
-                            allow_disconnected=allow_disconnected)
+    with progress_bar("分配评审 / assigning") as progress:
+        plan = make_assignments(sites, cases, reviewers, conflicts, out, per_target=per_target, seed=seed,
+                                allow_disconnected=allow_disconnected, on_progress=progress)
     rows = sum(len(p) for p in plan.chosen)
     click.echo(f"已写入评审分配 {terminal_text(str(out))}：{rows:,} 条"
                f"（每个对象 {plan.per_target} 位专家，种子 {seed}）")
@@ -111,33 +113,69 @@ def import_results_cmd(db: Path, file: Path, round_id: str, name: str, year: int
     Example:
       workbench import-results round.db results-2021.csv --round 2021
     """
-    from workbench.setup.round import import_results
+    from workbench.setup.results import import_results
 
-    s = import_results(db, file, round_id, name=name, year=year, replace=replace)
+    with progress_bar("导入往期结果 / importing") as progress:
+        s = import_results(db, file, round_id, name=name, year=year, replace=replace, on_progress=progress)
     click.echo(f"已导入往期轮次 {terminal_text(s.round_id)}：{s.rows} 条结果，{s.targets} 个对象")
 
 
 @click.command()
 @db_argument
-@click.option("--reviewer", "reviewer_id", required=True, help="评审专家编号 / reviewer id")
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="评审包文件 / package file to write, e.g. R07.wbk")
-def package(db: Path, reviewer_id: str, out: Path) -> None:
-    """Write one reviewer's package: a self-contained SQLite file with only their work.
+@click.option("--reviewer", "reviewer_id", default=None, help="评审专家编号 / reviewer id")
+@click.option("--all", "every", is_flag=True,
+              help="一次为每位有分配的评审专家生成评审包，-o 为目录 / every reviewer's package in one pass; -o is a "
+                   "directory")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="评审包文件（--all 时为目录）/ package file to write, e.g. R07.wbk (with --all: a directory)")
+@click.option("--history", default="1", show_default=True, metavar="N|all",
+              help="携带的往期轮次数（评审界面显示最近一轮）/ past rounds of results to carry, newest first (the app "
+                   "shows the newest); 0 for none, all for every one")
+def package(db: Path, reviewer_id: str | None, every: bool, out: Path, history: str) -> None:
+    """Write one reviewer's package (a self-contained SQLite file with only their work), or with --all every
+    reviewer's, in one pass.
 
     \b
     Example:
       workbench package round.db --reviewer R07 -o R07.wbk
+      workbench package round.db --all -o packages/
     """
-    from workbench.setup.package import make_package
+    from workbench.setup.package import make_package, make_packages
 
-    info = make_package(db, reviewer_id, out)
+    if every == (reviewer_id is not None):
+        raise click.UsageError("请只选一项：--reviewer ID 或 --all / choose exactly one of --reviewer ID or --all")
+    past = _history(history)
+    if every:
+        with progress_bar("评审包 / packages") as progress:
+            infos, skipped = make_packages(db, out, history=past, on_progress=progress)
+        for info in infos:
+            click.echo(terminal_text(f"{info.reviewer_id}: {info.path}  对象 {info.targets}  评分项 {info.pairs}  "
+                                     f"key id {info.key_id or '—'}"))
+        click.echo(f"已生成评审包 {len(infos)} 个 / {len(infos)} packages written to {terminal_text(str(out))}")
+        if skipped:
+            click.echo(terminal_text(f"  没有分配、未生成 / no assignments, no package: {' '.join(skipped)}"))
+        return
+    assert reviewer_id is not None
+    info = make_package(db, reviewer_id, out, history=past)
     key = info.key_id or "（尚未登记公钥 / no key registered yet）"
     click.echo(
         f"已生成评审包 {terminal_text(str(info.path))}\n  评审专家 {terminal_text(info.reviewer_id)}  "
         f"对象 {info.targets}  评分项 {info.pairs}\n"
         f"  nonce {info.nonce}  key id {key}"
     )
+
+
+def _history(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise click.BadParameter(f"须为 0 或更大的整数，或 all / must be a whole number 0 or more, or all: {text!r}",
+                                 param_hint="'--history'")
+    return value
 
 
 @click.command()

@@ -15,7 +15,8 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.model import Indicator, IndicatorKind
 from workbench.setup.package import make_package
-from workbench.setup.round import RoundSummary, SetupFiles, import_results, init_round
+from workbench.setup.results import import_results
+from workbench.setup.round import RoundSummary, SetupFiles, init_round
 from workbench.store.db import ScoreChange, Store
 from workbench.store.schema import KIND_PACKAGE, KIND_ROUND
 
