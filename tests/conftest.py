@@ -13,7 +13,8 @@ from support import DEMO
 def built_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo 2022 round with its 2021 history, built once for the session (treat as read-only)."""
     from workbench.setup.demo import setup_files
-    from workbench.setup.round import import_results, init_round
+    from workbench.setup.results import import_results
+    from workbench.setup.round import init_round
 
     path = tmp_path_factory.mktemp("round") / "round-2022.db"
     init_round(path, "2022", setup_files(DEMO), name="2022年数字政府服务能力评估（演示）", year=2022)

@@ -27,13 +27,15 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_scores_shows_last_years_consolidated_value(built_round: Path) -> None:
     code, out, _ = run("scores", str(built_round), "深圳", "--indicator", "互动交流", "--format", "json")
     assert code == 0
-    rows = json.loads(out)
-    assert rows and all(r["target"] == "广东省深圳市" and r["indicator"].endswith("互动交流") for r in rows)
+    rows = json.loads(out, parse_float=Decimal)
+    assert rows and all(r["target"] == "广东省深圳市" and r["target_id"] == "S64" and r["target_kind"] == "site"
+                        and r["indicator"] == "C4.3" and r["indicator_name"] == "互动交流" for r in rows)
     assert {r["round"] for r in rows} == {"2021"}
     with open(Path(__file__).parent.parent / "workbench/fixtures/demo-2022/results-2021.csv", encoding="utf-8") as fh:
         expected = next(r["得分"] for r in csv.DictReader(fh) if r["对象编号"] == "S64" and r["指标代码"] == "C4.3")
     # 得分小数位 (default 2) places, at least the step's + 1: as the report shows consolidated values
-    assert rows[0]["consolidated"] == f"{Decimal(expected):.2f}"
+    assert rows[0]["consolidated"] == Decimal(expected)
+    assert f'"consolidated": {Decimal(expected):.2f}' in out  # a number, exactly as shown: 4.00, not "4.00"
 
 
 @pytest.mark.parametrize("query", ["gdsz", "shenzhen", "S64", "广东省深圳市"])

@@ -54,8 +54,9 @@ def test_list_shows_each_reviewers_value_the_consensus_and_the_reason(cycle: dic
     db = merged(cycle)
     (item,) = listed(db)
     assert (item["target_id"], item["indicator"], item["status"]) == ("S2", "A2", "open")
-    assert item["values"] == {"R1": "10", "R2": "3", "R3": "10"}
-    assert item["consensus"] == "10.00"  # the middle of three, at 得分小数位 2
+    assert item["values"] == {"R1": 10, "R2": 3, "R3": 10}  # JSON numbers
+    assert item["consensus"] == 10
+    assert '"consensus": 10.00,' in run("disputes", str(db), "--list", "--format", "json")[1]  # 得分小数位 2
     assert (item["reasons"], item["recipients"]) == (["disagreement"], ["R2"])
     code, table = run("disputes", str(db), "--list")
     assert code == 0 and "R1=10; R2=3; R3=10" in table and "评分分歧" in table and "待复核" in table
@@ -123,7 +124,7 @@ def test_an_accepted_value_that_later_changes_opens_the_dispute_again(cycle: dic
     later = export_package(cycle["R1"], tmp_path / "R1-2.xlsx", key_file=cycle["R1.key"], passphrase=PASS).path
     assert merge_exports(db, [later]).merged
     (item,) = listed(db)
-    assert (item["status"], item["consensus"]) == ("open", "4.00")
+    assert (item["status"], item["consensus"]) == ("open", 4)
 
 
 @pytest.mark.parametrize(

@@ -110,11 +110,17 @@ def test_one_bad_cell_refuses_the_whole_file(package_path: Path, tmp_path: Path)
     assert scores[("S03", "A1.1")].value is None and events == 0
 
 
-def test_a_worksheet_of_another_package_is_refused(world: World, package_path: Path, tmp_path: Path) -> None:
-    other = _blank(world.package, tmp_path / "other.xlsx")
-    with pytest.raises(WorksheetRefused, match="another package"):
-        import_scores(package_path, other)
-    assert _state(package_path)[1] == 0
+def test_a_worksheet_of_another_reviewers_package_is_refused(world: World, tmp_path: Path) -> None:
+    from workbench.setup.package import make_package
+
+    theirs = make_package(world.round_db, "R02", tmp_path / "R02.wbk").path
+    before = _state(world.package)
+    other = _blank(theirs, tmp_path / "other.xlsx")
+    with pytest.raises(WorksheetRefused, match="belongs to reviewer R02"):
+        import_scores(world.package, other)
+    with pytest.raises(WorksheetRefused, match="belongs to reviewer R02"):
+        import_scores(world.package, theirs)
+    assert _state(world.package) == before
 
 
 def test_a_spreadsheet_without_a_package_nonce_is_refused(package_path: Path, tmp_path: Path) -> None:
@@ -188,3 +194,76 @@ def test_a_formula_typed_into_the_worksheet_is_refused(package_path: Path, tmp_p
         import_scores(package_path, sheet)
     assert [p.where for p in caught.value.problems] == [f"评分表!I{row}"]
     assert _state(package_path)[1] == 0
+
+
+# --- carrying scores into a re-issued package -----------------------------------------------------------------
+
+
+def _reissue(world: World, tmp_path: Path, drop_target: str) -> Path:
+    """The coordinator takes one target off R01 and issues a new full package, superseding the old one."""
+    from workbench.setup.package import make_package
+    from workbench.store.db import transaction
+
+    store = Store.open(world.round_db, expect="round")
+    with transaction(store.conn):
+        store.conn.execute("DELETE FROM assignments WHERE reviewer_id = 'R01' AND target_id = ?", (drop_target,))
+    store.close()
+    return make_package(world.round_db, "R01", tmp_path / "R01-new.wbk").path
+
+
+def _r01_target(world: World) -> str:
+    scores, _ = _state(world.package)
+    return sorted({target for target, _ in scores})[0]
+
+
+def test_scores_are_carried_from_a_superseded_package_and_the_lost_pairs_listed(world: World, tmp_path: Path) -> None:
+    from workbench.signed.export import export_package
+    from workbench.signed.verify import verify_export
+
+    dropped_target = _r01_target(world)
+    old, _ = _state(world.package)
+    new = _reissue(world, tmp_path, dropped_target)
+    result = import_scores(new, world.package)
+    carried, events = _state(new)
+    lost = sorted(key for key in old if key[0] == dropped_target)
+    assert sorted((t, c) for _, t, c in result.dropped) == lost
+    assert result.changed == len(carried) == len(old) - len(lost)
+    assert all(carried[key].value == old[key].value and carried[key].note == old[key].note for key in carried)
+    assert events == result.changed  # each carried pair audited once
+    signed = export_package(new, tmp_path / "R01-new-2022.xlsx", key_file=world.key, passphrase=PASSPHRASE)
+    assert len(verify_export(signed.path, world.round_db).rows) == len(carried)
+    again = import_scores(new, world.package)
+    assert again.changed == 0 and _state(new)[1] == events
+
+
+def test_a_worksheet_of_the_superseded_package_is_carried_too(world: World, tmp_path: Path) -> None:
+    sheet = _blank(world.package, tmp_path / "old-blank.xlsx")
+    dropped_target = _r01_target(world)
+    new = _reissue(world, tmp_path, dropped_target)
+    result = import_scores(new, sheet)
+    assert result.carried_from is not None and result.changed > 0
+    assert {t for _, t, _ in result.dropped} == {dropped_target}
+
+
+def test_the_arguments_swapped_are_refused_naming_the_order(world: World, tmp_path: Path) -> None:
+    new = _reissue(world, tmp_path, _r01_target(world))
+    before = _state(world.package)
+    with pytest.raises(WorksheetRefused, match=r"NEW\.wbk OLD\.wbk"):
+        import_scores(world.package, new)
+    with pytest.raises(WorksheetRefused, match="this very package"):
+        import_scores(new, new)
+    assert _state(world.package) == before
+
+
+def test_the_cli_lists_the_pairs_not_carried(world: World, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbench.cli.main import cli
+
+    dropped_target = _r01_target(world)
+    new = _reissue(world, tmp_path, dropped_target)
+    result = CliRunner().invoke(cli, ["import-scores", str(new), str(world.package)])
+    assert result.exit_code == 0, result.output
+    assert "carried from the earlier package" in result.output
+    assert "no longer in this package" in result.output
+    assert f"网站 {dropped_target} " in result.output or f"案例 {dropped_target} " in result.output

@@ -139,9 +139,9 @@ def test_status_reports_received_and_missing(cycle: dict[str, Path]) -> None:
 
     status = json.loads(result.stdout)
     by_id = {r["reviewer"]: r for r in status["reviewers"]}
-    assert by_id["R1"]["received"] == "2" and by_id["R1"]["latest_seq"] == "1"
+    assert by_id["R1"]["received"] == 2 and by_id["R1"]["latest_seq"] == 1  # JSON numbers
     assert by_id["R2"]["missing"] == "S1 S2"
-    assert {t["target_id"]: t["reviews_in"] for t in status["targets"]} == {"S1": "1", "S2": "1"}
+    assert {t["target_id"]: t["reviews_in"] for t in status["targets"]} == {"S1": 1, "S2": 1}
 
 
 def test_kill_9_during_merge_leaves_each_file_whole_or_absent(cycle: dict[str, Path]) -> None:

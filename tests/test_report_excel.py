@@ -196,7 +196,7 @@ def test_the_totals_sheet_shows_the_change_against_the_previous_round_where_hist
 ) -> None:
     from support import write_csv
 
-    from workbench.setup.round import import_results
+    from workbench.setup.results import import_results
 
     db = merged(cycle)
     # 2021: S1 scored 7 + 7 + 3 = 17; S2 has no history

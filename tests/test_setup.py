@@ -13,7 +13,8 @@ from workbench.cli.main import cli
 from workbench.errors import InputRefused, WorkbenchError
 from workbench.setup.demo import setup_files
 from workbench.setup.package import make_package
-from workbench.setup.round import SetupFiles, import_results, init_round
+from workbench.setup.results import import_results
+from workbench.setup.round import SetupFiles, init_round
 from workbench.store.db import Store
 
 INDICATORS = """

@@ -22,7 +22,8 @@ from support import ROOT, SETUP_REVIEWERS, SETUP_SITES, write_csv
 from workbench.cli.main import cli
 from workbench.errors import InputRefused
 from workbench.setup import tables
-from workbench.setup.round import SetupFiles, import_results, init_round
+from workbench.setup.results import import_results
+from workbench.setup.round import SetupFiles, init_round
 from workbench.store.db import Store
 
 INDICATORS = """

@@ -71,17 +71,18 @@ def keys_list(db: Path, reviewer: str | None, fmt: str) -> None:
     Example:
       workbench keys list round.db --format json
     """
-    from workbench.cli.output import render
+    from workbench.cli.output import local_time, render
     from workbench.signed.keyring import list_keys
 
     records = list_keys(db, reviewer)
+    shown = local_time if fmt == "table" else str
 
     def key_status(r: Any) -> str:
         return "已吊销 revoked" if r.revoked else ("当前 current" if r.current else "有效 valid")
 
     headers = ["密钥编号", "评审专家", "状态", "登记时间", "吊销时间"]
     names = ["key_id", "reviewer_id", "status", "added_at", "revoked_at"]
-    rows = [[r.key_id, r.reviewer_id, key_status(r), r.added_at, r.revoked_at or ""] for r in records]
+    rows = [[r.key_id, r.reviewer_id, key_status(r), shown(r.added_at), shown(r.revoked_at or "")] for r in records]
     if fmt != "table":
         headers.append("公钥")
         names.append("public_key")
@@ -103,14 +104,14 @@ def keys_revoke(db: Path, key_id: str) -> None:
     Example:
       workbench keys revoke round.db 1A2B3C4D5E6F7081
     """
-    from workbench.cli.output import terminal_text
+    from workbench.cli.output import local_time, terminal_text
     from workbench.signed.keyring import revoke_key
 
     change = revoke_key(db, key_id)
     record = change.record
     if not change.changed:
-        click.echo(terminal_text(
-            f"密钥 {record.key_id} 已于 {record.revoked_at} 吊销 / already revoked at {record.revoked_at}"))
+        when = local_time(record.revoked_at or "")
+        click.echo(terminal_text(f"密钥 {record.key_id} 已于 {when} 吊销 / already revoked at {when}"))
         return
     click.echo(
         f"已吊销密钥 / revoked key {terminal_text(record.key_id)} of reviewer {terminal_text(record.reviewer_id)}\n"
@@ -184,7 +185,7 @@ def status(db: Path, fmt: str) -> None:
     Example:
       workbench status round.db
     """
-    from workbench.cli.output import json_text, render
+    from workbench.cli.output import json_text, local_time, render
     from workbench.consolidation.disputes import count_disputes
     from workbench.consolidation.status import round_status
     from workbench.consolidation.stored import is_stale
@@ -209,7 +210,8 @@ def status(db: Path, fmt: str) -> None:
     r_keys = ("reviewer", "name", "assigned", "received", "exports", "latest_seq", "last_merged", "missing")
     r_rows = [
         (r.reviewer_id, r.name, str(r.assigned), str(r.received), str(r.exports),
-         "" if r.latest_seq is None else str(r.latest_seq), r.last_merged, ids(r.missing))
+         "" if r.latest_seq is None else str(r.latest_seq), local_time(r.last_merged) if fmt == "table" else
+         r.last_merged, ids(r.missing))
         for r in result.reviewers
     ]
     t_keys = ("target_kind", "target_id", "name", "assigned", "reviews_in", "missing_reviewers")
@@ -218,8 +220,13 @@ def status(db: Path, fmt: str) -> None:
         for t in result.targets
     ]
     if fmt == "json":
-        document = {"reviewers": [dict(zip(r_keys, r, strict=True)) for r in r_rows],
-                    "targets": [dict(zip(t_keys, t, strict=True)) for t in t_rows],
+        counts_of = {"assigned", "received", "exports", "latest_seq", "reviews_in"}
+
+        def numbers(keys: tuple[str, ...], row: tuple[str, ...]) -> dict[str, object]:
+            return {k: (int(v) if v else None) if k in counts_of else v for k, v in zip(keys, row, strict=True)}
+
+        document = {"reviewers": [numbers(r_keys, r) for r in r_rows],
+                    "targets": [numbers(t_keys, t) for t in t_rows],
                     "disputes": {"open": counts.open + counts.sent, "not_sent": counts.open, "sent": counts.sent,
                                  "re_reviewed": counts.re_reviewed, "accepted": counts.accepted}}
         click.echo(json_text(document))
@@ -264,15 +271,13 @@ def merge(db: Path, files: tuple[Path, ...]) -> None:
         lines.append(f"{labels[o.status]:<12} {terminal_text(display_name(o.path))}  "
                      f"{terminal_text(detail, multiline=True)}")
 
-    if len(files) > 3:
-        with click.progressbar(length=len(files), label="核验并合并 / verifying", file=sys.stderr) as bar:
-            def step(o: FileOutcome) -> None:
-                note(o)
-                bar.update(1)
+    with progress_bar("核验并合并 / verifying and merging") as progress:
+        def step(o: FileOutcome) -> None:
+            note(o)
+            if progress is not None:
+                progress(len(lines), len(files))
 
-            report = merge_exports(db, files, on_file=step)
-    else:
-        report = merge_exports(db, files, on_file=note)
+        report = merge_exports(db, files, on_file=step)
     for line in lines:
         click.echo(line)
     click.echo(f"合并 {len(report.merged)} 个，拒收 {len(report.rejected)} 个 / "
@@ -369,11 +374,13 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
                  "reasons", "recipients", "status"]
         if fmt == "json":
             from workbench.cli.output import json_text
+            from workbench.search.lookup import json_value
 
             click.echo(json_text([{
                 "target_kind": i.target_kind.value, "target_id": i.target_id, "target_name": i.target_name,
                 "indicator": i.indicator, "indicator_name": i.indicator_name,
-                "values": dict(i.values), "consensus": i.consensus, "reasons": list(i.reasons),
+                "values": {r: json_value(v) for r, v in i.values}, "consensus": json_value(i.consensus),
+                "reasons": list(i.reasons),
                 "recipients": list(i.recipients), "status": i.status, "accepted_reason": i.accepted_reason,
             } for i in items]))
             return

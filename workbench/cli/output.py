@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 # csv_field lives in the core (the report's side file guards its cells the same way); imported here for render.
@@ -41,9 +43,41 @@ def terminal_text(text: str, *, multiline: bool = False) -> str:
 
 
 def json_text(document: Any) -> str:
-    """The document as indented JSON (Chinese as is), with nothing in it a terminal would act on."""
-    text = json.dumps(document, ensure_ascii=False, indent=2)  # escapes the C0 controls itself
+    """The document as indented JSON (Chinese as is), with nothing in it a terminal would act on. A Decimal
+    is written as the number literal it reads (1.50 stays 1.50: exact, never through a binary float)."""
+    numbers: list[str] = []
+    mark = f"\x00{os.urandom(8).hex()}\x00"  # no text of the document holds it (a NUL and 64 random bits)
+
+    def number(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            numbers.append(str(value) if value.is_finite() else "null")
+            return mark
+        if isinstance(value, dict):
+            return {k: number(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [number(v) for v in value]
+        return value
+
+    text = json.dumps(number(document), ensure_ascii=False, indent=2)  # escapes the C0 controls itself
+    if numbers:
+        literals = iter(numbers)
+        text = re.sub(re.escape(json.dumps(mark)), lambda _: next(literals), text)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # raw only inside strings: same value
+
+
+
+def local_time(text: str) -> str:
+    """A stored UTC ISO 8601 time as a table shows it: in the local zone, `2022-06-01 17:30:00`. What is not
+    such a time (empty, or text of an older version) is shown as it is. JSON, CSV and everything signed keep UTC."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def display_width(text: str) -> int:

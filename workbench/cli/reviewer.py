@@ -6,6 +6,7 @@ Module-level imports stay at click: every command imports what it needs when it 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -53,7 +54,7 @@ def keygen(out: Path | None) -> None:
                 )
         if out is None:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        passphrase = read_passphrase(confirm=True)
+        passphrase = _new_passphrase(read_passphrase)
         secret = generate_secret_key()
         write_secret_key(path, secret, passphrase)
     except OSError as exc:
@@ -67,6 +68,28 @@ def keygen(out: Path | None) -> None:
         f"请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and confirm the "
         f"key id by phone:\n{secret.public.line}"
     )
+
+
+PASSPHRASE_ATTEMPTS = 3
+
+
+def _new_passphrase(read: Any) -> str:
+    """The new key's passphrase, typed twice; asked again (up to PASSPHRASE_ATTEMPTS times) when the two differ
+    or it is empty. From WORKBENCH_PASSPHRASE there is nobody to ask: a refusal stands."""
+    import os
+
+    from workbench.errors import PassphraseRefused
+    from workbench.signed.keys import PASSPHRASE_ENV
+
+    for attempt in range(1, PASSPHRASE_ATTEMPTS + 1):
+        try:
+            passphrase: str = read(confirm=True)
+            return passphrase
+        except PassphraseRefused as exc:
+            if os.environ.get(PASSPHRASE_ENV) is not None or attempt == PASSPHRASE_ATTEMPTS:
+                raise
+            click.echo(f"{exc.message}；请重新输入 / try again ({attempt}/{PASSPHRASE_ATTEMPTS})", err=True)
+    raise AssertionError("unreachable")
 
 
 @click.command()
@@ -146,25 +169,36 @@ def export(package: Path, out: Path, key_file: Path | None, allow_incomplete: bo
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_scores_cmd(package: Path, file: Path) -> None:
-    """Load the values typed into a worksheet of this package back into it.
+    """Load the values typed into a worksheet of this package back into it, or carry your scores from an
+    earlier package (FILE: the old .wbk, or a worksheet of it) into the one issued to replace it.
 
     Takes the worksheet from `export --blank` (or a signed export). Values are checked as the app checks
     them and every change is audited; one bad cell and nothing changes. An empty cell never erases a
     value, note or link the package holds; a pair changed in the app since the worksheet was exported is
-    refused as a conflict.
+    refused as a conflict. From an earlier package (even one superseded), the matching (target, indicator)
+    pairs are carried, and every pair the new package no longer holds is listed.
 
     \b
     Example:
       workbench import-scores R07.wbk R07-blank.xlsx
+      workbench import-scores R07-new.wbk R07.wbk
     """
     from workbench.cli.output import terminal_text
+    from workbench.model import TARGET_LABELS, TargetKind
     from workbench.signed.import_scores import import_scores
     from workbench.signed.worksheet import display_name
 
     result = import_scores(package, file)
     shown = terminal_text(str(result.path.parent / display_name(result.path)))
+    if result.carried_from is not None:
+        click.echo(f"已从较早的评审包转入 / carried from the earlier package {terminal_text(result.carried_from)}")
     click.echo(f"已导入 / imported {shown}: 读取 {result.rows} 行 / rows read, 更改 {result.changed} 项 / "
                f"changed, 未变 {result.unchanged} 项 / unchanged")
+    if result.dropped:
+        click.echo(f"新评审包中已没有以下 {len(result.dropped)} 项，未转入 / {len(result.dropped)} pair(s) no longer "
+                   "in this package, not carried:")
+        for kind, target_id, indicator in result.dropped:
+            click.echo(terminal_text(f"  {TARGET_LABELS[TargetKind(kind)]} {target_id} {indicator}"))
 
 
 COMMANDS = (keygen, review, export, import_scores_cmd)

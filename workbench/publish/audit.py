@@ -105,7 +105,8 @@ class _Loaded:
 
 
 def _rebuild(root: Path, manifest: Manifest, db: Path) -> _Loaded:
-    from workbench.setup.round import SetupFiles, import_results, init_round
+    from workbench.setup.results import import_results
+    from workbench.setup.round import SetupFiles, init_round
 
     files = {name: root / path for name, (path, _) in layout.ROUND_FILES.items()}
     for name, (path, _) in layout.ROUND_FILES.items():

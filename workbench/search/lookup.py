@@ -7,6 +7,8 @@ round stored (stored.py) only as far as its query needs; where none is stored, i
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
 from workbench.errors import NotFound
@@ -72,14 +74,39 @@ class NoMatch(NotFound):
 class ScoreRow(NamedTuple):
     round: str
     target: str
+    """The target's name."""
     indicator: str
+    """The indicator's code."""
     reviewer: str
     value: str
     consolidated: str
     note: str
+    target_kind: str = ""
+    target_id: str = ""
+    indicator_name: str = ""
 
     def cells(self) -> tuple[str, ...]:
-        return (self.round, self.target, self.indicator, self.reviewer, self.value, self.consolidated, self.note)
+        """As a table or CSV shows it: the indicator as "code name"."""
+        indicator = f"{self.indicator} {self.indicator_name}".strip()
+        return (self.round, self.target, indicator, self.reviewer, self.value, self.consolidated, self.note)
+
+    def document(self) -> dict[str, object]:
+        """As JSON carries it: ids and codes in their own fields, values as numbers (see json_value)."""
+        return {"round": self.round, "target_kind": self.target_kind, "target_id": self.target_id,
+                "target": self.target, "indicator": self.indicator, "indicator_name": self.indicator_name,
+                "reviewer": self.reviewer, "value": json_value(self.value),
+                "consolidated": json_value(self.consolidated), "note": self.note}
+
+
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def json_value(shown: str) -> Decimal | str | None:
+    """A value as JSON carries it: a number (the exact decimal shown, e.g. 1.50) as a Decimal for json_text to
+    write as a number literal; 不适用 and a veto's 是/否 stay text; an empty value is null."""
+    if not shown:
+        return None
+    return Decimal(shown) if _PLAIN_DECIMAL.fullmatch(shown) else shown
 
 
 def load_index(store: Store, kinds: tuple[str, ...] = KINDS, *, lazy: bool = False) -> SearchIndex:
@@ -132,6 +159,7 @@ def lookup_scores(
     reviewer: str | None = None,
     lang: str = "zh",
 ) -> ScoresResult:
+    check_round_and_reviewer(store, round_id, reviewer)
     index = load_index(store, lazy=True)
     targets = resolve(index, query, (TargetKind.SITE, TargetKind.CASE))
     target, also = targets[0], targets[1:4]
@@ -156,12 +184,31 @@ def lookup_scores(
             continue
         ind = tree.get(r["indicator"])
         rows.append((years.get(r["round"], (0, r["round"])), order.get(ind.code, 0), r["reviewer_id"], ScoreRow(
-            round=r["round"], target=target.name, indicator=f"{ind.code} {ind.name}", reviewer=r["reviewer_id"],
+            round=r["round"], target=target.name, indicator=ind.code, reviewer=r["reviewer_id"],
             value=format_value(ind, decode_value(r["value"]), lang),
             consolidated=format_consolidated(ind, r["consolidated"], places, lang), note=r["note"],
+            target_kind=target.kind, target_id=target.id, indicator_name=ind.name,
         )))
     rows.sort(key=lambda t: (tuple(-x if isinstance(x, int) else x for x in t[0]), t[1], t[2]))
     return ScoresResult(target, also, [t[3] for t in rows])
+
+
+def _choices(items: list[str]) -> str:
+    return "、".join(items[:30]) + (f" …（共 {len(items)} / {len(items)} in all）" if len(items) > 30 else "")
+
+
+def check_round_and_reviewer(store: Store, round_id: str | None, reviewer: str | None) -> None:
+    """Refuse a --round or --reviewer the database does not hold, naming the ones it does."""
+    if round_id is not None:
+        rounds = [r["id"] for r in store.rounds()]
+        if round_id not in rounds:
+            raise NotFound(f"没有轮次「{round_id}」；可选：{_choices(rounds)} / no round {round_id!r} here; "
+                           f"the rounds are: {_choices(rounds)}")
+    if reviewer is not None:
+        reviewers = [r.id for r in store.reviewers()]
+        if reviewer not in reviewers:
+            raise NotFound(f"没有评审专家「{reviewer}」；可选：{_choices(reviewers)} / no reviewer {reviewer!r} here; "
+                           f"the reviewers are: {_choices(reviewers)}")
 
 
 def list_entries(store: Store, kind: str, query: str | None) -> list[SearchEntry]:

@@ -25,7 +25,7 @@ import math
 import os
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -671,10 +671,20 @@ def write_assignments(plan: AssignmentPlan, out: Path) -> int:
 
 
 def make_assignments(sites: Path, cases: Path, reviewers: Path, conflicts: Path | None, out: Path, *,
-                     per_target: int = 3, seed: int = 0, allow_disconnected: bool = False) -> AssignmentPlan:
-    """Read the set-up files, solve, and write the assignments file: what `workbench assign` does."""
+                     per_target: int = 3, seed: int = 0, allow_disconnected: bool = False,
+                     on_progress: Callable[[int, int], None] | None = None) -> AssignmentPlan:
+    """Read the set-up files, solve, and write the assignments file: what `workbench assign` does.
+    ``on_progress(done, 3)`` follows its three stages: read, solved, written."""
+    def stage(done: int) -> None:
+        if on_progress is not None:
+            on_progress(done, 3)
+
     _output_suffix(out)
-    plan = plan_assignment(read_assign_setup(sites, cases, reviewers, conflicts), per_target=per_target,
-                           seed=seed, allow_disconnected=allow_disconnected)
+    stage(0)
+    setup = read_assign_setup(sites, cases, reviewers, conflicts)
+    stage(1)
+    plan = plan_assignment(setup, per_target=per_target, seed=seed, allow_disconnected=allow_disconnected)
+    stage(2)
     write_assignments(plan, out)
+    stage(3)
     return plan

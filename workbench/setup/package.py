@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,8 @@ Pair = tuple[str, str, str]  # (target_kind, target_id, indicator code)
 
 #: The audit reason of the merged values a re-review package starts from.
 RE_REVIEW_COPY_REASON = "re-review copy"
+#: How many past rounds' consolidated values a package carries by default: the app shows the newest one (去年).
+DEFAULT_HISTORY = 1
 
 
 @dataclass(frozen=True)
@@ -95,70 +97,127 @@ def make_package(
     pairs: Sequence[Pair] | None = None,
     kind: str = "full",
     notes: Mapping[Pair, ReReviewNote] | None = None,
+    history: int | None = DEFAULT_HISTORY,
 ) -> PackageInfo:
     """Write a reviewer package and record it in the round database.
 
     ``pairs`` restricts the package to those pairs (a re-review package); by default it holds every
     pair of the reviewer's assignments. ``notes`` are what a re-review package tells the reviewer about its
-    pairs (workbench.consolidation.disputes makes them).
+    pairs (workbench.consolidation.disputes makes them). ``history`` is how many past rounds (newest first)
+    of their targets' results it carries: the app shows the newest; None carries every one.
     """
-    out = Path(out)
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
-        if not any(r.id == reviewer_id for r in store.reviewers()):
-            raise NotFound(f"未知评审专家「{reviewer_id}」/ unknown reviewer {reviewer_id!r}")
-        if out.exists():
-            raise WorkbenchError(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
-        indicators = store.indicators()
-        tree = IndicatorTree(indicators)
-        assignments = package_assignments(store, reviewer_id)
-        if pairs is None:
-            pairs = assignment_pairs(tree, assignments)
-        if not pairs:
-            raise WorkbenchError(
-                f"评审专家「{reviewer_id}」没有分配任何对象 / reviewer {reviewer_id} has no assignments"
-            )
-        nonce = secrets.token_hex(16)
-        key_id = active_key_id(store.conn, reviewer_id)
-        issued_at = utc_now()
-        record = {
-            "nonce": nonce, "round": store.round_id, "reviewer_id": reviewer_id, "key_id": key_id,
-            "issued_at": issued_at, "indicators_hash": indicators_hash(indicators),
-            "targets_hash": pairs_hash(pairs), "pairs": len(pairs), "kind": kind, "superseded_by": None,
-        }
-        meta = {
-            "round_id": store.round_id, "round_name": store.round_name, "round_year": store.meta.get("round_year", ""),
-            "reviewer_id": reviewer_id, "nonce": nonce, "key_id": key_id or "", "issued_at": issued_at,
-            "package_kind": kind,
-        }
-        with building(out, KIND_PACKAGE, meta) as conn:
-            _fill_package(Store(conn, out), store, reviewer_id, pairs, record)
-            if notes:
-                _write_notes(conn, notes)
-        with transaction(store.conn):
-            if kind == "full":  # the reviewer's earlier full package: its exports are refused from now on
-                store.conn.execute(
-                    "UPDATE packages SET superseded_by = ? WHERE reviewer_id = ? AND kind = 'full' "
-                    "AND superseded_by IS NULL", (nonce, reviewer_id))
-            insert_rows(store.conn, "packages", [record])
-            if kind == "re-review":
-                insert_rows(store.conn, "package_pairs", (
-                    {"nonce": nonce, "target_kind": p[0], "target_id": p[1], "indicator": p[2]} for p in pairs
-                ))
-        targets = {(p[0], p[1]) for p in pairs}
-        return PackageInfo(out, reviewer_id, nonce, key_id, len(targets), len(pairs), kind)
+        return _issue(_Source(store, history), reviewer_id, Path(out), pairs, kind, notes)
     finally:
         store.close()
 
 
+def make_packages(
+    round_db: str | Path,
+    out_dir: str | Path,
+    *,
+    history: int | None = DEFAULT_HISTORY,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[PackageInfo], list[str]]:
+    """Issue every reviewer with assignments a full package, `<out_dir>/<reviewer>.wbk`, in one pass over the
+    round (what every package shares is read once). Returns the packages and the reviewers without assignments.
+    Refused before anything is written when any of the files exists already."""
+    out_dir = Path(out_dir)
+    store = Store.open(round_db, expect=KIND_ROUND)
+    try:
+        source = _Source(store, history)
+        by_reviewer: dict[str, list[Assignment]] = {}
+        for a in store.assignments():
+            by_reviewer.setdefault(a.reviewer_id, []).append(a)
+        reviewers = [r.id for r in store.reviewers()]
+        issued = [r for r in reviewers if by_reviewer.get(r)]
+        existing = [str(out_dir / f"{r}.wbk") for r in issued if (out_dir / f"{r}.wbk").exists()]
+        if existing:
+            raise WorkbenchError(f"已存在，不会覆盖 / already exist, nothing was written: {', '.join(existing[:5])}"
+                                 + (f" …（共 {len(existing)} / {len(existing)} in all）" if len(existing) > 5 else ""))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        infos = []
+        for n, reviewer in enumerate(issued):
+            pairs = assignment_pairs(source.tree, by_reviewer[reviewer])
+            infos.append(_issue(source, reviewer, out_dir / f"{reviewer}.wbk", pairs, "full", None))
+            if on_progress is not None:
+                on_progress(n + 1, len(issued))
+        return infos, [r for r in reviewers if not by_reviewer.get(r)]
+    finally:
+        store.close()
+
+
+class _Source:
+    """What every package issued from a round shares, read once."""
+
+    def __init__(self, store: Store, history: int | None) -> None:
+        if history is not None and history < 0:
+            raise WorkbenchError(f"往期轮次数不能为负 / the number of past rounds must be 0 or more, not {history}")
+        self.store = store
+        self.reviewers = {r.id for r in store.reviewers()}
+        self.indicators = store.indicators()
+        self.tree = IndicatorTree(self.indicators)
+        self.indicators_hash = indicators_hash(self.indicators)
+        past = store.past_round_ids()
+        self.past = past if history is None else past[:history]
+
+
+def _issue(source: _Source, reviewer_id: str, out: Path, pairs: Sequence[Pair] | None, kind: str,
+           notes: Mapping[Pair, ReReviewNote] | None) -> PackageInfo:
+    store = source.store
+    if reviewer_id not in source.reviewers:
+        raise NotFound(f"未知评审专家「{reviewer_id}」/ unknown reviewer {reviewer_id!r}")
+    if out.exists():
+        raise WorkbenchError(f"{out} 已存在，不会覆盖 / already exists; choose another path or remove it first")
+    if pairs is None:
+        pairs = assignment_pairs(source.tree, package_assignments(store, reviewer_id))
+    if not pairs:
+        raise WorkbenchError(
+            f"评审专家「{reviewer_id}」没有分配任何对象 / reviewer {reviewer_id} has no assignments"
+        )
+    nonce = secrets.token_hex(16)
+    key_id = active_key_id(store.conn, reviewer_id)
+    issued_at = utc_now()
+    record = {
+        "nonce": nonce, "round": store.round_id, "reviewer_id": reviewer_id, "key_id": key_id,
+        "issued_at": issued_at, "indicators_hash": source.indicators_hash,
+        "targets_hash": pairs_hash(pairs), "pairs": len(pairs), "kind": kind, "superseded_by": None,
+    }
+    meta = {
+        "round_id": store.round_id, "round_name": store.round_name, "round_year": store.meta.get("round_year", ""),
+        "reviewer_id": reviewer_id, "nonce": nonce, "key_id": key_id or "", "issued_at": issued_at,
+        "package_kind": kind,
+    }
+    with building(out, KIND_PACKAGE, meta) as conn:
+        _fill_package(Store(conn, out), store, reviewer_id, pairs, record, source.past)
+        if notes:
+            _write_notes(conn, notes)
+    with transaction(store.conn):
+        if kind == "full":  # the reviewer's earlier full package: its exports are refused from now on
+            store.conn.execute(
+                "UPDATE packages SET superseded_by = ? WHERE reviewer_id = ? AND kind = 'full' "
+                "AND superseded_by IS NULL", (nonce, reviewer_id))
+        insert_rows(store.conn, "packages", [record])
+        if kind == "re-review":
+            insert_rows(store.conn, "package_pairs", (
+                {"nonce": nonce, "target_kind": p[0], "target_id": p[1], "indicator": p[2]} for p in pairs
+            ))
+    targets = {(p[0], p[1]) for p in pairs}
+    return PackageInfo(out, reviewer_id, nonce, key_id, len(targets), len(pairs), kind)
+
+
 def _fill_package(
-    package: Store, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: Mapping[str, object]
+    package: Store, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: Mapping[str, object],
+    past: Sequence[str],
 ) -> None:
     src, conn = store.conn, package.conn
     ids = {kind: sorted({p[1] for p in pairs if p[0] == kind}) for kind in TargetKind}
+    rounds = [store.round_id, *past]
+    in_rounds = f"IN ({', '.join('?' for _ in rounds)})"
     with transaction(conn):
         for table, where, args in (
-            ("rounds", "", ()),
+            ("rounds", f" WHERE id {in_rounds}", tuple(rounds)),
             ("indicators", "", ()),
             ("rules", "", ()),
             ("reviewers", " WHERE id = ?", (reviewer_id,)),
@@ -169,9 +228,10 @@ def _fill_package(
         _copy_in(src, conn, "sites", "SELECT * FROM sites WHERE id IN ({})", ids[TargetKind.SITE])
         _copy_in(src, conn, "cases", "SELECT * FROM cases WHERE id IN ({})", ids[TargetKind.CASE])
         for kind in TargetKind:
-            _copy_in(src, conn, "consolidated",
-                     "SELECT * FROM consolidated WHERE round != ? AND target_kind = ? AND target_id IN ({})",
-                     ids[kind], (store.round_id, kind))
+            for round_id in past:
+                _copy_in(src, conn, "consolidated",
+                         "SELECT * FROM consolidated WHERE round = ? AND target_kind = ? AND target_id IN ({})",
+                         ids[kind], (round_id, kind))
             _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = ? AND id IN ({})",
                      ids[kind], (kind,))
         _copy(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = ?", (INDICATOR_ENTRY,))

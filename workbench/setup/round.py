@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,7 +24,7 @@ from workbench.scoring.rules import ALIASES, check_rule, read_rules, read_share,
 from workbench.search.index import INDICATOR_ENTRY
 from workbench.setup.conflicts import ConflictIndex, DeclaredConflict, describe, write_conflicts
 from workbench.setup.tables import Cell, Table, id_key, read_table, shown
-from workbench.store.db import Store, checkpoint, encode_value, insert_rows, transaction
+from workbench.store.db import encode_value, insert_rows, transaction
 from workbench.store.migrations import building
 from workbench.store.schema import KIND_ROUND
 
@@ -44,6 +44,7 @@ FALSE_WORDS = {"否", "0", "false", "no", "n", ""}
 DEFAULT_RULES = {"fail_label": "不合格", "rescale_na": "1", "trim": "1"}
 
 V = TypeVar("V")
+_INIT_STEPS = 100  # init's progress: reading and checking the files to 25, the search keys the rest
 
 
 @dataclass(frozen=True)
@@ -690,8 +691,14 @@ def init_round(
     *,
     name: str = "",
     year: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RoundSummary:
-    """Validate every set-up file and build the round database, or refuse it all."""
+    """Validate every set-up file and build the round database, or refuse it all. ``on_progress(done, total)``
+    follows it: the files read and checked, then the search keys (pinyin) computed, the longest part."""
+    def progress(done: int) -> None:
+        if on_progress is not None:
+            on_progress(done, _INIT_STEPS)
+
     db_path = Path(db_path)
     if db_path.exists():
         raise WorkbenchError(f"{db_path} 已存在，不会覆盖 / already exists; choose another path or remove it first")
@@ -709,6 +716,7 @@ def init_round(
     asg_t = c.table(files.assignments, ("reviewer_id", "target_kind", "target_id"), ("coi_override",))
     coi_t = c.table(files.conflicts, ("reviewer_id", "reason"), ("target_kind", "target_id", "org"))
     ref_t = c.table(files.calibration_reference, ("target_kind", "target_id", "indicator", "value"))
+    progress(10)
     indicators = _read_indicators(c, ind_t)
     thresholds = _read_thresholds(c, ind_t)
     levels = _read_levels(c, ind_t, indicators)
@@ -758,7 +766,8 @@ def init_round(
         insert_rows(conn, "reviewers", ({k: r[k].value for k in ("id", "name", "org", "region")} for r in rev_t.rows))
         insert_rows(conn, "assignments", assignments)
         write_conflicts(conn, declared)
-        write_search_keys(conn)
+        progress(25)
+        write_search_keys(conn, lambda done, total: progress(25 + (_INIT_STEPS - 25) * done // max(total, 1)))
     tree = IndicatorTree(indicators)
     return RoundSummary(
         path=db_path, round_id=round_id, indicators=len(indicators), leaves=len(tree.leaves()),
@@ -789,92 +798,31 @@ def _leaves_under(tree: IndicatorTree, code: str) -> list[Indicator]:
     return out
 
 
-def write_search_keys(conn: sqlite3.Connection) -> None:
+def write_search_keys(conn: sqlite3.Connection, on_progress: Callable[[int, int], None] | None = None) -> None:
     """Compute pinyin search keys once, at build time, so lookups never import pypinyin."""
     from workbench.search.keys import build_entry, entry_to_row
     from workbench.search.stored import write_search_index
 
-    sites = conn.execute("SELECT id, name, region FROM sites")
-    entries = [build_entry(TargetKind.SITE, r[0], r[1], (r[2],)) for r in sites]
-    cases = conn.execute("SELECT id, title, government FROM cases")
-    entries += [build_entry(TargetKind.CASE, r[0], r[1], (r[2],)) for r in cases]
-    indicators = conn.execute("SELECT code, name FROM indicators")
-    entries += [build_entry(INDICATOR_ENTRY, r[0], r[1]) for r in indicators]
+    names: list[tuple[str, str, str, tuple[str, ...]]] = [
+        *((TargetKind.SITE, r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, name, region FROM sites")),
+        *((TargetKind.CASE, r[0], r[1], (r[2],)) for r in conn.execute("SELECT id, title, government FROM cases")),
+        *((INDICATOR_ENTRY, r[0], r[1], ()) for r in conn.execute("SELECT code, name FROM indicators")),
+    ]
+    entries = []
+    for n, (kind, id_, name, extra) in enumerate(names):
+        entries.append(build_entry(kind, id_, name, extra))
+        if on_progress is not None and n % 500 == 0:
+            on_progress(n, len(names))
     insert_rows(conn, "search_keys", (entry_to_row(e) for e in entries))
     write_search_index(conn)
+    if on_progress is not None:
+        on_progress(len(names), len(names))
 
 
-# ---------------------------------------------------------------------------------------------
-# past rounds
+def __getattr__(name: str) -> object:
+    # import_results moved to results.py (streamed); older imports from here still find it.
+    if name in ("import_results", "ImportSummary"):
+        from workbench.setup import results
 
-
-@dataclass(frozen=True)
-class ImportSummary:
-    round_id: str
-    rows: int
-    targets: int
-
-
-def import_results(
-    db_path: str | Path, path: str | Path, round_id: str, *, name: str = "", year: int | None = None,
-    replace: bool = False,
-) -> ImportSummary:
-    """Load a past round's consolidated results (one value per target × indicator), or refuse the file whole."""
-    store = Store.open(db_path, expect=KIND_ROUND)
-    try:
-        if round_id == store.round_id:
-            raise WorkbenchError(f"「{round_id}」是本轮次，不能作为往期结果导入 / "
-                                 f"{round_id} is this round; past results need another round id")
-        existing = {r["id"]: r for r in store.rounds()}
-        if round_id in existing and not replace:
-            raise WorkbenchError(f"往期轮次「{round_id}」已导入；如需替换请加 --replace / "
-                                 f"round {round_id} was already imported; pass --replace to replace it")
-        c = _Collector()
-        table = c.table(Path(path), ("target_kind", "target_id", "indicator", "value"))
-        if table is None:
-            raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
-                                           f"{len(c.problems)} problem(s); nothing was written")
-        tree = IndicatorTree(store.indicators())
-        here = None  # this round's ids
-        known = {
-            TargetKind.SITE: _Ids({s.id: s.id for s in store.sites()}, here),
-            TargetKind.CASE: _Ids({x.id: x.id for x in store.cases()}, here),
-        }
-        codes = _Ids({i.code: i.code for i in tree.nodes()}, here)
-        seen: dict[tuple[str, str, str], str] = {}
-        rows: list[dict[str, object]] = []
-        for row in table.rows:
-            kind = _target_key(c, row["target_kind"])
-            tid, code = row["target_id"].value, row["indicator"].value
-            if kind is not None:
-                label = "网站" if kind is TargetKind.SITE else "案例"
-                if c.find(row["target_id"], known[kind], label, kind.value) is None:
-                    kind = None
-            value = _leaf_value(c, row, kind, tree, codes)
-            if value is _REFUSED or kind is None:
-                continue
-            assert value is None or isinstance(value, (Decimal, str))
-            key = (kind.value, tid, code)
-            if key in seen:
-                c.add(row["indicator"].where, f"重复结果（首次出现于 {_short(seen[key])}）/ duplicate result")
-                continue
-            seen[key] = row["indicator"].where
-            rows.append({"round": round_id, "target_kind": kind.value, "target_id": tid, "indicator": code,
-                         "value": encode_value(value), "n": 0, "method": "imported", "flags": ""})
-        if c.problems:
-            raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
-                                           f"{len(c.problems)} problem(s); nothing was written")
-        if year is None:
-            digits = re.search(r"(19|20)\d\d", round_id)
-            year = int(digits.group(0)) if digits else None
-        with transaction(store.conn):
-            store.conn.execute("DELETE FROM consolidated WHERE round = ?", (round_id,))
-            store.conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
-            store.conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'past')",
-                               (round_id, name, year))
-            insert_rows(store.conn, "consolidated", rows)
-        checkpoint(store.conn)
-        return ImportSummary(round_id, len(rows), len({(r["target_kind"], r["target_id"]) for r in rows}))
-    finally:
-        store.close()
-
+        return getattr(results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

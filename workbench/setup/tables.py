@@ -16,7 +16,8 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -515,34 +516,8 @@ def read_table(
         raise InputRefused([Problem(f"{display}:1:1", "缺少表头行 / the header row is missing")])
     places = _Places(display, raw[0])
     wanted = required + optional
-    lookup = {_norm_header(a): canon for canon in wanted for a in aliases[canon]}
-    columns: dict[str, int] = {}
+    columns = _header_columns(places, raw[0], sheet.kinds, required, optional, aliases)
     problems: list[Problem] = []
-    for col, header in enumerate(raw[0], start=1):
-        kind = sheet.kinds.get((1, col))
-        if kind is not None:
-            problems.append(Problem(places.cell(1, col), _kind_reason(kind, header)))
-            continue
-        if not header:
-            continue
-        reason = _text_problem(header, None)
-        if reason is not None:  # a header that only looks like 地区 would be skipped as a note column
-            problems.append(Problem(places.cell(1, col), f"表头{reason}"))
-            continue
-        canon = lookup.get(_norm_header(header))
-        if canon is None:
-            continue  # extra columns are allowed: coordinators keep their own notes
-        if canon in columns:
-            problems.append(Problem(places.cell(1, col), f"表头「{shown(header)}」重复 / duplicate header {header!r}"))
-        columns[canon] = col
-    for canon in required:
-        if canon not in columns:
-            names = "、".join(aliases[canon])
-            problems.append(Problem(
-                f"{display}:1", f"缺少必需列（可用表头：{names}）/ required column {canon!r} is missing"
-            ))
-    if problems:
-        raise InputRefused(problems)
     column_of = {col: canon for canon, col in columns.items()}
     marked = {r for r, c in sheet.kinds if c in column_of}  # rows with, say, a formula whose value reads empty
     last = max(len(raw), max(marked, default=0))
@@ -570,6 +545,149 @@ def read_table(
     if problems and not collect:
         raise InputRefused(problems)
     return Table(display, rows, wheres, tuple(problems))
+
+
+def _header_columns(
+    places: _Places, header_row: list[str], kinds: dict[tuple[int, int], str], required: tuple[str, ...],
+    optional: tuple[str, ...], aliases: dict[str, tuple[str, ...]],
+) -> dict[str, int]:
+    """Canonical column → its 1-based column number; refuses the file (every problem listed) when a header is
+    unreadable, given twice, or a required one is missing."""
+    lookup = {_norm_header(a): canon for canon in required + optional for a in aliases[canon]}
+    columns: dict[str, int] = {}
+    problems: list[Problem] = []
+    for col, header in enumerate(header_row, start=1):
+        kind = kinds.get((1, col))
+        if kind is not None:
+            problems.append(Problem(places.cell(1, col), _kind_reason(kind, header)))
+            continue
+        if not header:
+            continue
+        reason = _text_problem(header, None)
+        if reason is not None:  # a header that only looks like 地区 would be skipped as a note column
+            problems.append(Problem(places.cell(1, col), f"表头{reason}"))
+            continue
+        canon = lookup.get(_norm_header(header))
+        if canon is None:
+            continue  # extra columns are allowed: coordinators keep their own notes
+        if canon in columns:
+            problems.append(Problem(places.cell(1, col), f"表头「{shown(header)}」重复 / duplicate header {header!r}"))
+        columns[canon] = col
+    for canon in required:
+        if canon not in columns:
+            names = "、".join(aliases[canon])
+            problems.append(Problem(
+                places.row(1), f"缺少必需列（可用表头：{names}）/ required column {canon!r} is missing"
+            ))
+    if problems:
+        raise InputRefused(problems)
+    return columns
+
+
+#: A CSV that import-results streams (past results of a national round: 1.7 million rows are ~60 MB).
+MAX_STREAMED_CSV_BYTES = 2 << 30
+# Any character _text_problem may refuse outside the free-text columns: one C-speed search before the loop.
+_SUSPECT = re.compile(f"[{_ZERO_WIDTH}{_BIDI}\x00-\x1f\x7f-\x9f]")
+_CHECKED_TEXTS = 200_000  # distinct (column, text) checks remembered: ids, codes and values repeat
+
+
+class CsvStream:
+    """A CSV table read row by row, with the checks read_table makes on its cells (CSV cells have no formula,
+    date or merge to judge: their text only), so that memory stays flat however many rows it has.
+
+    `rows()` yields (line, texts in the order of `wanted`) for every non-empty row; a row with a refused cell is
+    reported in `problems` and not yielded (nothing in it is judged again). Places are formatted only for a
+    problem."""
+
+    def __init__(self, path: str | Path, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                 aliases: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.path = Path(path)
+        self.name = display_name(self.path)
+        aliases = aliases or ALIASES
+        self.wanted = required + optional
+        self.problems: list[Problem] = []
+        self._checked: dict[tuple[str, str], tuple[str, str | None]] = {}
+        if not self.path.exists():
+            raise InputRefused([Problem(self.name, "找不到文件 / file not found")])
+        if not self.path.is_file():
+            raise _refuse_file(self.name, "不是普通文件（而是目录、设备或管道）；请给出表格文件的路径",
+                               "not a regular file (a directory, a device or a pipe); give the path of a table file")
+        if self.path.stat().st_size > MAX_STREAMED_CSV_BYTES:
+            raise _refuse_file(self.name, f"文件超过 {MAX_STREAMED_CSV_BYTES >> 30} GiB；请检查是否选错了文件",
+                               f"the file is larger than {MAX_STREAMED_CSV_BYTES >> 30} GiB; check that it is the "
+                               "right file")
+        self._raw: io.BufferedReader | None = None
+        with self._reader() as reader:
+            header = next(reader, None)
+        header = [cell_text(c) for c in header or []]
+        if not any(header):
+            raise InputRefused([Problem(f"{self.name}:1:1", "缺少表头行 / the header row is missing")])
+        self.places = _Places(self.name, header)
+        self.columns = _header_columns(self.places, header, {}, required, optional, aliases)
+        self._order = [self.columns.get(canon, 0) - 1 for canon in self.wanted]
+
+    def where(self, line: int, canon: str) -> str:
+        col = self.columns.get(canon)
+        return self.places.cell(line, col) if col is not None else self.places.row(line)
+
+    def position(self) -> int:
+        """Bytes read so far by `rows()` (read ahead by a buffer: for a progress bar)."""
+        raw = self._raw
+        return raw.tell() if raw is not None and not raw.closed else 0
+
+    @contextmanager
+    def _reader(self) -> Iterator[Iterator[list[str]]]:
+        try:
+            with open(self.path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
+                self._raw = raw
+                yield self._checked_rows(csv.reader(handle))
+        except OSError as exc:
+            raise _refuse_file(self.name, f"无法读取（{exc.strerror or exc}）",
+                               f"cannot be read ({exc.strerror or exc})") from exc
+
+    def _checked_rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+        line = 0
+        try:
+            for line, row in enumerate(reader, start=1):  # noqa: B007 (line is read after the loop)
+                yield row
+        except UnicodeDecodeError as exc:
+            zh = f"第 {line + 1} 行附近不是 UTF-8 编码（Excel 的「CSV（逗号分隔）」会存成 GBK）"
+            en = f"near line {line + 1} the file is not UTF-8 (Excel's “CSV (Comma delimited)” saves GBK)"
+            raise _refuse_file(self.name, f"{zh}；请另存为「CSV UTF-8（逗号分隔）」或 .xlsx",
+                               f"{en}; save it as “CSV UTF-8 (Comma delimited)” or as .xlsx") from exc
+        except csv.Error as exc:
+            raise _refuse_file(self.name, f"第 {line + 1} 行不是有效的 CSV（{exc}）",
+                               f"line {line + 1} is not valid CSV ({exc})") from exc
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        order, wanted, checked = self._order, self.wanted, self._checked
+        refused = False
+        with self._reader() as reader:
+            next(reader, None)
+            for line, raw in enumerate(reader, start=2):
+                texts = [(raw[i] if 0 <= i < len(raw) else "") for i in order]
+                if not any(texts):
+                    continue
+                for n, text in enumerate(texts):
+                    if text.isascii() and text.isprintable() and text == text.strip() and text[:1] != "#":
+                        continue  # what nearly every cell of a results file is: nothing to normalise or refuse
+                    canon = wanted[n]
+                    got = checked.get((canon, text))
+                    if got is None:
+                        clean = cell_text(text)
+                        suspect = _SUSPECT.search(clean) is not None or clean in ERROR_VALUES
+                        got = (clean, _text_problem(clean, canon) if suspect else None)
+                        if len(checked) < _CHECKED_TEXTS:
+                            checked[(canon, text)] = got
+                    clean, reason = got
+                    if reason is not None:
+                        self.problems.append(Problem(self.where(line, canon), reason))
+                        refused = True
+                    texts[n] = clean
+                if refused:
+                    refused = False
+                    continue  # reported as read: its other cells are not judged either
+                yield line, texts
 
 
 def _kind_reason(kind: str, text: str) -> str:

@@ -1,0 +1,255 @@
+"""Import a past round's consolidated results (`workbench import-results`), streamed: memory stays flat however
+many rows the file holds.
+
+A CSV is read row by row (tables.CsvStream); an .xlsx, which Excel caps at a million rows, is read whole. Rows go
+straight into `consolidated` inside one transaction, so that a refused file leaves the round as it was. A
+duplicate (target, indicator) is caught by the table's primary key, not by a set of every key in memory; each
+distinct target, indicator and (indicator, text) is judged once and the verdict remembered.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import InputRefused, Problem, WorkbenchError
+from workbench.model import TargetKind
+from workbench.scoring.indicators import IndicatorTree, parse_value
+from workbench.setup.round import TARGET_WORDS, _Collector, _Ids, _short, _target_key
+from workbench.setup.tables import Cell, CsvStream
+from workbench.store.db import Store, checkpoint, encode_value, transaction
+from workbench.store.schema import KIND_ROUND
+
+COLUMNS = ("target_kind", "target_id", "indicator", "value")
+BATCH = 20_000
+#: Problems listed before the rest of the file is only counted: a coordinator fixes the pattern, not each row.
+MAX_LISTED = 1000
+_INSERT = ("INSERT OR IGNORE INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
+           "VALUES (?, ?, ?, ?, ?, 0, 'imported', '')")
+
+Row = tuple[int, list[str]]  # (line, the texts of COLUMNS)
+Where = Callable[[int, str], str]  # (line, column) → its place
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    round_id: str
+    rows: int
+    targets: int
+
+
+class _Source:
+    """The rows of a results file, readable twice (the second time only to place duplicates), with places."""
+
+    def __init__(self, path: Path, c: _Collector) -> None:
+        self.c = c
+        self.stream: CsvStream | None = None
+        self.cells: list[dict[str, Cell]] = []
+        if path.suffix.lower() == ".csv":
+            self.stream = CsvStream(path, COLUMNS)
+            self.name = self.stream.name
+            self.size = max(path.stat().st_size, 1)
+        else:
+            table = c.table(path, COLUMNS)
+            if table is None:
+                raise InputRefused(c.problems, f"{len(c.problems)} 处问题，未写入任何内容 / "
+                                               f"{len(c.problems)} problem(s); nothing was written")
+            self.name = table.name
+            self.cells = table.rows
+            self.size = max(len(table.rows), 1)
+
+    def rows(self) -> Iterator[Row]:
+        if self.stream is not None:
+            yield from self.stream.rows()
+            return
+        for n, row in enumerate(self.cells):
+            if not any(row[k].refused for k in COLUMNS):
+                yield n, [row[k].value for k in COLUMNS]
+
+    def where(self, line: int, column: str) -> str:
+        if self.stream is not None:
+            return self.stream.where(line, column)
+        return self.cells[line][column].where
+
+    def done(self, line: int) -> int:
+        """How far reading has got, in units of `size` (bytes of a CSV, rows of an .xlsx)."""
+        if self.stream is not None:
+            return min(self.stream.position(), self.size)
+        return line + 1
+
+    def read_problems(self) -> list[Problem]:
+        return self.stream.problems if self.stream is not None else []
+
+
+def import_results(
+    db_path: str | Path, path: str | Path, round_id: str, *, name: str = "", year: int | None = None,
+    replace: bool = False, on_progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Load a past round's consolidated results (one value per target × indicator), or refuse the file whole."""
+    store = Store.open(db_path, expect=KIND_ROUND)
+    try:
+        if round_id == store.round_id:
+            raise WorkbenchError(f"「{round_id}」是本轮次，不能作为往期结果导入 / "
+                                 f"{round_id} is this round; past results need another round id")
+        existing = {r["id"] for r in store.rounds()}
+        if round_id in existing and not replace:
+            raise WorkbenchError(f"往期轮次「{round_id}」已导入；如需替换请加 --replace / "
+                                 f"round {round_id} was already imported; pass --replace to replace it")
+        if year is None:
+            digits = re.search(r"(19|20)\d\d", round_id)
+            year = int(digits.group(0)) if digits else None
+        c = _Collector()
+        source = _Source(Path(path), c)
+        judge = _Judge(store, c, source.where)
+        conn = store.conn
+        rows = 0
+        targets: set[tuple[str, str]] = set()
+        duplicates: set[tuple[str, str, str]] = set()  # keys given twice (found on the error path only)
+        with transaction(conn):
+            conn.execute("DELETE FROM consolidated WHERE round = ?", (round_id,))
+            conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
+            conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'past')", (round_id, name, year))
+            batch: list[tuple[str, str, str, str, str | None]] = []
+            line = 0
+            for line, texts in source.rows():
+                good = judge.row(line, texts)
+                if good is not None:
+                    batch.append((round_id, *good))
+                if len(batch) >= BATCH:
+                    rows += _insert(conn, batch, duplicates, targets)
+                    batch = []
+                    if on_progress is not None:
+                        on_progress(source.done(line), source.size)
+                if len(c.problems) + len(source.read_problems()) >= MAX_LISTED:
+                    break
+            rows += _insert(conn, batch, duplicates, targets)
+            problems = [*source.read_problems(), *c.problems]
+            if duplicates:
+                problems += _placed_duplicates(source, duplicates)
+            if problems:
+                raise _refusal(problems)
+        checkpoint(conn)
+        if on_progress is not None:
+            on_progress(source.size, source.size)
+        return ImportSummary(round_id, rows, len(targets))
+    finally:
+        store.close()
+
+
+def _insert(conn: sqlite3.Connection, batch: list[tuple[str, str, str, str, str | None]],
+            duplicates: set[tuple[str, str, str]], targets: set[tuple[str, str]]) -> int:
+    """Insert a batch; a row the primary key refuses (a duplicate) is found row by row and kept for its place."""
+    if not batch:
+        return 0
+    conn.execute("SAVEPOINT results_batch")
+    inserted = conn.executemany(_INSERT, batch).rowcount
+    if inserted != len(batch):  # the error path: which rows repeat an earlier one?
+        conn.execute("ROLLBACK TO results_batch")
+        inserted = 0
+        for row in batch:
+            if conn.execute(_INSERT, row).rowcount:
+                inserted += 1
+            else:
+                duplicates.add((row[1], row[2], row[3]))
+    conn.execute("RELEASE results_batch")
+    targets.update((row[1], row[2]) for row in batch)
+    return inserted
+
+
+def _placed_duplicates(source: _Source, duplicates: set[tuple[str, str, str]]) -> list[Problem]:
+    """A second reading, on the error path only: each repeat of a duplicated key, naming the first line."""
+    first: dict[tuple[str, str, str], int] = {}
+    problems = []
+    for line, texts in source.rows():
+        kind = TARGET_WORDS.get(texts[0].casefold())
+        key = (kind.value if kind is not None else "", texts[1], texts[2])
+        if key not in duplicates:
+            continue
+        if key not in first:
+            first[key] = line
+            continue
+        earlier = _short(source.where(first[key], "indicator"))
+        problems.append(Problem(source.where(line, "indicator"), f"重复结果（首次出现于 {earlier}）/ duplicate result"))
+        if len(problems) >= MAX_LISTED:
+            break
+    return problems
+
+
+def _refusal(problems: list[Problem]) -> InputRefused:
+    listed = problems[:MAX_LISTED]
+    more = "" if len(problems) < MAX_LISTED else (f"；只列出前 {MAX_LISTED} 处，其余未再检查 / only the first "
+                                                  f"{MAX_LISTED} are listed; the rest of the file was not checked")
+    return InputRefused(listed, f"{len(listed)} 处问题{more}，未写入任何内容 / {len(listed)} problem(s); "
+                                "nothing was written")
+
+
+class _Judge:
+    """Judges each row as the set-up does, remembering every verdict that a later row may need again."""
+
+    def __init__(self, store: Store, c: _Collector, where: Where) -> None:
+        self.c = c
+        self.where = where
+        self.tree = IndicatorTree(store.indicators())
+        here = None  # this round's ids
+        self.known = {
+            TargetKind.SITE: _Ids({s.id: s.id for s in store.sites()}, here),
+            TargetKind.CASE: _Ids({x.id: x.id for x in store.cases()}, here),
+        }
+        self.codes = _Ids({i.code: i.code for i in self.tree.nodes()}, here)
+        self.kinds: dict[str, TargetKind] = {}
+        self.good_targets: set[tuple[TargetKind, str]] = set()
+        self.leaf_for: dict[tuple[str, TargetKind], str | None] = {}  # (code, kind) → why refused, or None
+        self.values: dict[tuple[str, str], tuple[str | None, str | None]] = {}  # → (encoded, why refused)
+
+    def cell(self, line: int, column: str, text: str) -> Cell:
+        return Cell(text, self.where(line, column))
+
+    def row(self, line: int, texts: list[str]) -> tuple[str, str, str, str | None] | None:
+        """(target_kind, target_id, indicator, encoded value), or None with its problems added."""
+        kind_text, tid, code, value_text = texts
+        kind = self.kinds.get(kind_text)
+        if kind is None:
+            kind = _target_key(self.c, self.cell(line, "target_kind", kind_text))
+            if kind is not None:
+                self.kinds[kind_text] = kind
+        if kind is not None and (kind, tid) not in self.good_targets:
+            label = "网站" if kind is TargetKind.SITE else "案例"
+            if self.c.find(self.cell(line, "target_id", tid), self.known[kind], label, kind.value) is None:
+                kind = None
+            else:
+                self.good_targets.add((kind, tid))
+        if code not in self.codes.items:
+            self.c.find(self.cell(line, "indicator", code), self.codes, "指标代码", "indicator code")
+            return None
+        if kind is None:
+            return None
+        verdict = self.leaf_for.get((code, kind), "")
+        if verdict == "":
+            verdict = self._leaf_problem(code, kind)
+            self.leaf_for[(code, kind)] = verdict
+        if verdict is not None:
+            self.c.add(self.where(line, "indicator"), verdict)
+            return None
+        got = self.values.get((code, value_text))
+        if got is None:
+            try:
+                got = (encode_value(parse_value(self.tree.get(code), value_text)), None)
+            except WorkbenchError as exc:
+                got = (None, exc.message)
+            if len(self.values) < 200_000:
+                self.values[(code, value_text)] = got
+        encoded, why = got
+        if why is not None:
+            self.c.add(self.where(line, "value"), why)
+            return None
+        return kind.value, tid, code, encoded
+
+    def _leaf_problem(self, code: str, kind: TargetKind) -> str | None:
+        if not self.tree.is_leaf(code):
+            return f"「{code}」不是末级指标 / {code} is not a leaf indicator"
+        if not self.tree.get(code).applies(kind):
+            return f"指标「{code}」不适用于{kind.value} / {code} does not apply to a {kind.value}"
+        return None
