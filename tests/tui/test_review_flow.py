@@ -11,10 +11,11 @@ import pytest
 from rich.console import Console
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TextArea
 
 from workbench.errors import NotAPackage, NotFound
 from workbench.review import Status
+from workbench.search.keys import pinyin_keys
 from workbench.tui.app import ReviewApp, run_review
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.queue import QueueScreen
@@ -76,7 +77,9 @@ class TestQueue:
             await pilot.press("t", "s", "s")  # kind all; sort: assigned order → id → name
             assert "排序：名称" in text_of(app, "#queue-filters")
             names = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
-            assert names == sorted(names)
+            assert names == sorted(names, key=lambda name: pinyin_keys(name)[0])  # by pinyin: 安徽 before 北京
+            assert names[0] == "安徽省合肥市"
+            assert names.index("广东省") < names.index("河北省") < names.index("浙江省宁波市")
 
     async def test_queue_shows_totals_and_grades_of_scored_targets_on_reopen(
         self, review_app: AppFactory, package_path: Path
@@ -166,11 +169,11 @@ class TestEntry:
             await pilot.pause()
             assert read_cell(package_path, "S03", "A1.2")[0] is None
             assert screen.table.current_code == "A1.2"
-            assert "已撤销：A1.2 恢复为 空" in text_of(app, "#entry")
+            assert "已撤销：A1.2 得分恢复为 空" in text_of(app, "#entry")
             await pilot.press("u")
             await pilot.pause()
             assert read_cell(package_path, "S03", "A1.1")[0] is None
-            assert "得分 0.0" in text_of(app, "#totals")
+            assert "得分 —   等级 —" in text_of(app, "#totals")  # nothing scored: no total, no grade
             assert [e[4] for e in events(package_path)] == ["entry", "entry", "undo", "undo"]
             assert events(package_path)[2] == ("S03", "A1.2", "2.0", None, "undo")
 
@@ -181,7 +184,7 @@ class TestEntry:
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
             await type_value(pilot, "1")
-            await pilot.press("n")
+            await pilot.press("right_square_bracket")
             assert screen.key == ("site", "S06")
             await pilot.press("u")
             await pilot.pause()
@@ -202,7 +205,7 @@ class TestEntry:
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
-            await pilot.press("m", *"ok", "enter")
+            await pilot.press("m", *"ok", "ctrl+s")
             await pilot.press("l", *"https://x.cn/a", "enter")
             await pilot.pause()
             assert read_cell(package_path, "S03", "A1.1")[1:3] == ("ok", "https://x.cn/a")
@@ -212,7 +215,7 @@ class TestEntry:
             await pilot.pause()
             assert isinstance(app.screen, TargetScreen)
             assert read_cell(package_path, "S03", "A1.1")[1] == "ok"
-            assert screen.query_one("#note", Input).value == "ok"
+            assert screen.query_one("#note", TextArea).text == "ok"
 
     async def test_score_log_gets_a_line_per_committed_change(
         self, review_app: AppFactory, package_path: Path, tmp_path: Path
@@ -296,18 +299,18 @@ class TestNavigation:
             assert screen.table.current_code == "A1.1"
             await pilot.press("up")  # the first leaf stays put rather than landing on a group
             assert screen.table.current_code == "A1.1"
-            assert "A1.1 领导机制" in str(screen.query_one("#detail-body", Static).render())
+            assert "A1.1 领导机制" in str(screen.query_one("#detail-body").render())
 
-    async def test_n_and_p_follow_the_queue_order(self, review_app: AppFactory, package_path: Path) -> None:
+    async def test_brackets_follow_the_queue_order(self, review_app: AppFactory, package_path: Path) -> None:
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
-            await pilot.press("n", "n")
+            await pilot.press("right_square_bracket", "right_square_bracket")
             assert screen.key == ("site", "S08")
             assert "黑龙江省" in text_of(app, "#target-header") and "第 3/41 个" in text_of(app, "#target-header")
-            await pilot.press("p")
+            await pilot.press("left_square_bracket")
             assert screen.key == ("site", "S06")
-            await pilot.press("p", "p")
+            await pilot.press("left_square_bracket", "left_square_bracket")
             assert screen.key == ("site", "S03")  # stays on the first, with a notice
 
     async def test_a_case_header_shows_government_area_and_summary(
@@ -322,12 +325,12 @@ class TestNavigation:
             assert target_screen(app).key == ("case", "C005")
 
     async def test_keymap_from_config_remaps_a_binding(self, review_app: AppFactory, package_path: Path) -> None:
-        app = review_app(package_path, keymap={"next_target": "right_square_bracket"})
+        app = review_app(package_path, keymap={"next_target": "ctrl+right"})
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
-            await pilot.press("n")
-            assert screen.key == ("site", "S03")
             await pilot.press("right_square_bracket")
+            assert screen.key == ("site", "S03")
+            await pilot.press("ctrl+right")
             assert screen.key == ("site", "S06")
 
 
@@ -426,8 +429,9 @@ class TestLanguageAndHelp:
             console.print(app.screen.render_tables())
             shown = console.export_text()
             for binding_id in ("quit", "help", "search", "export", "queue.open", "queue.sort", "next_indicator",
-                               "next_target", "previous_target", "not_applicable", "undo", "edit_note",
-                               "edit_evidence", "back", "clear_value", "command_palette"):
+                               "next_target", "previous_target", "not_applicable", "undo", "redo", "edit_note",
+                               "edit_evidence", "back", "clear_value", "command_palette", "veto_yes", "veto_no",
+                               "take_past", "next_unscored", "toggle_detail", "save_note"):
                 assert binding_id in shown
             assert "^z" in shown  # the remapped key is the one listed
             await pilot.press("escape")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -28,13 +29,22 @@ STATUS_FILTERS: tuple[Status | None, ...] = (None, Status.TODO, Status.IN_PROGRE
 KIND_FILTERS: tuple[str | None, ...] = (None, TargetKind.SITE, TargetKind.CASE)
 
 
-def sort_rows(rows: list[QueueRow], sort: str, reverse: bool) -> list[QueueRow]:
+#: The sort a click on a column's header chooses (a second click reverses it).
+COLUMN_SORTS = {"kind": "id", "id": "id", "name": "name", "region": "region", "progress": "progress",
+                "status": "status", "total": "total", "grade": "total"}
+
+
+def sort_rows(
+    rows: list[QueueRow], sort: str, reverse: bool, name_keys: Mapping[TargetKey, str] | None = None
+) -> list[QueueRow]:
+    """Rows in a sort; names sort by their pinyin (``name_keys``) as a Chinese reader looks them up."""
     if sort == "position":
         ordered = list(rows)
     elif sort == "id":
         ordered = sorted(rows, key=lambda r: (r.target.kind != TargetKind.SITE, r.target.id))
     elif sort == "name":
-        ordered = sorted(rows, key=lambda r: r.target.name)
+        keys = name_keys or {}
+        ordered = sorted(rows, key=lambda r: (keys.get(r.key, r.target.name), r.target.name, r.target.id))
     elif sort == "region":
         ordered = sorted(rows, key=lambda r: (r.target.region, r.target.id))
     elif sort == "progress":
@@ -88,6 +98,8 @@ class QueueScreen(Screen[None]):
         self.reverse = False
         self.status_filter: Status | None = None
         self.kind_filter: str | None = None
+        self._name_keys: dict[TargetKey, str] | None = None
+        """Names as pinyin for the name sort, read when that sort is first chosen."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")
@@ -153,7 +165,9 @@ class QueueScreen(Screen[None]):
             if (self.status_filter is None or r.status == self.status_filter)
             and (self.kind_filter is None or r.target.kind.value == self.kind_filter)
         ]
-        return sort_rows(rows, self.sort, self.reverse)
+        if self.sort == "name" and self._name_keys is None:
+            self._name_keys = self.session.name_sort_keys()
+        return sort_rows(rows, self.sort, self.reverse, self._name_keys)
 
     def refill(self) -> None:
         table = self.query_one(QueueTable)
@@ -161,7 +175,8 @@ class QueueScreen(Screen[None]):
         visible = self.visible_rows()
         table.show(visible, keep)
         self.order = [r.key for r in visible]
-        self.query_one("#queue-empty", Static).update(self.texts("queue.empty") if not visible else "")
+        empty = "queue.empty" if self.rows else "queue.nothing_assigned"
+        self.query_one("#queue-empty", Static).update(self.texts(empty) if not visible else "")
         self.query_one("#queue-empty").display = not visible
         self._show_summary()
 
@@ -186,6 +201,16 @@ class QueueScreen(Screen[None]):
     @on(DataTable.RowSelected, "#queue-table")
     def open_selected(self, event: DataTable.RowSelected) -> None:
         self.post_message(self.TargetChosen(target_key(str(event.row_key.value))))
+
+    @on(DataTable.HeaderSelected, "#queue-table")
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        """Sort by the clicked column; clicking the sorted column again reverses the order."""
+        sort = COLUMN_SORTS.get(str(event.column_key.value), self.sort)
+        if sort == self.sort:
+            self.reverse = not self.reverse
+        else:
+            self.sort, self.reverse = sort, False
+        self.refill()
 
     @property
     def current_key(self) -> TargetKey | None:
