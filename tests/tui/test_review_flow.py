@@ -42,6 +42,14 @@ async def open_first_target(pilot: Pilot[None], app: ReviewApp) -> TargetScreen:
     return target_screen(app)
 
 
+async def open_export(pilot: Pilot[None], app: ReviewApp) -> None:
+    """^e once the background loads are done."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.press("ctrl+e")
+    await pilot.pause()
+
+
 async def type_value(pilot: Pilot[None], text: str) -> None:
     await pilot.press(*text, "enter")
     await pilot.pause()
@@ -445,10 +453,7 @@ class TestExport:
 
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.press("ctrl+e")
-            await pilot.pause()
+            await open_export(pilot, app)
             assert isinstance(app.screen, ExportScreen)
             await pilot.press("enter")  # the demo package was issued before a key was registered
             await app.workers.wait_for_complete()
@@ -477,10 +482,7 @@ class TestExport:
         package = make_package(round_db, "R01", tmp_path / "R01.wbk").path
         app = review_app(package)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.press("ctrl+e")
-            await pilot.pause()
+            await open_export(pilot, app)
             screen = app.screen
             assert isinstance(screen, ExportScreen)
             screen.query_one("#export-key", Input).value = str(key)
@@ -527,3 +529,30 @@ class TestRefusals:
             row = screen.query_one(QueueTable).get_row_at(1)
             assert row[1] == "S06" and str(row[5]) == "有问题"
             assert screen.rows[1].status is Status.PROBLEM
+
+
+class TestExportOverwrite:
+    async def test_exporting_over_an_existing_file_asks_first(
+        self, review_app: AppFactory, package_path: Path
+    ) -> None:
+        from workbench.tui.screens.export import ConfirmOverwrite, ExportScreen
+
+        existing = package_path.parent / "R01-2022.xlsx"
+        existing.write_bytes(b"last week's export")
+        app = review_app(package_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_export(pilot, app)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmOverwrite)
+            assert "已存在" in str(app.screen.query_one("#overwrite-question", Static).render())
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, ExportScreen)
+            assert "保持不变" in str(app.screen.query_one("#export-status", Static).render())
+            assert existing.read_bytes() == b"last week's export"
+            await pilot.press("enter", "y")  # now replace it: the export runs (and is refused: no key here)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, ExportScreen)
+            assert "导出被拒绝" in str(app.screen.query_one("#export-status", Static).render())

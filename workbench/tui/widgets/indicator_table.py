@@ -33,7 +33,7 @@ from workbench.tui.display import (
     state_mark,
     value_text,
 )
-from workbench.tui.i18n import Texts
+from workbench.tui.i18n import Texts, localize_bindings
 
 COLUMNS = ("state", "code", "indicator", "ikind", "max", "step", "value", "last", "note", "updated", "remark")
 WIDTHS = {"state": 2, "code": 7, "indicator": 30, "ikind": 4, "max": 5, "step": 5, "value": 7, "last": 7, "note": 2,
@@ -106,12 +106,12 @@ class IndicatorTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"indicator-table--cursor", "indicator-table--group"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor_down", show=False),
-        Binding("up", "cursor_up", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("home", "edge(-1)", show=False),
-        Binding("end", "edge(1)", show=False),
+        Binding("down", "cursor_down", "下一项", show=False, id="indicators.down"),
+        Binding("up", "cursor_up", "上一项", show=False, id="indicators.up"),
+        Binding("pagedown", "page(1)", "下一页", show=False, id="indicators.page_down"),
+        Binding("pageup", "page(-1)", "上一页", show=False, id="indicators.page_up"),
+        Binding("home", "edge(-1)", "第一项", show=False, id="indicators.first"),
+        Binding("end", "edge(1)", "最后一项", show=False, id="indicators.last"),
     ]
 
     class ColumnsChanged(Message):
@@ -140,6 +140,7 @@ class IndicatorTable(ScrollView, can_focus=True):
     def __init__(self, texts: Texts, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.texts = texts
+        localize_bindings(self, texts)
         self.widths = column_widths(texts)
         self._rows: list[_Row] = []
         self._row_of: dict[str, int] = {}
