@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     from workbench.tui.screens.target import TargetScreen
 
 #: The start-up benchmark: 1 runs headless and exits once the queue is painted and interactive; "all" once
-#: every row's total is shown too.
+#: every row's total is shown too. Its terminal size is COLSxROWS in START_SIZE_ENV (120x40 by default).
 EXIT_AFTER_START_ENV = "WORKBENCH_EXIT_AFTER_START"
+START_SIZE_ENV = "WORKBENCH_START_SIZE"
 
 
 class ReviewApp(App[None]):
@@ -102,20 +103,23 @@ class ReviewApp(App[None]):
                         store.meta.get(OPEN_MARK, ""))
             self.notify(self.texts("package.copied_open", by=by), severity="warning", timeout=30)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="config", name="check-config")
     def check_config(self) -> None:
         """Warn of what the config file holds that the app did not take: unknown settings, an unknown theme,
-        keymap ids no binding has, keys that would mean two things on one screen."""
-        from workbench.tui.keys import binding_clashes, unknown_binding_ids
-
+        keymap ids no binding has, keys that would mean two things on one screen. In a thread: checking a
+        keymap imports every screen's code (the export's brings openpyxl), which the UI must not wait for."""
         config = self.config
         problems = [self.texts.message(w) for w in config.warnings]
         if config.theme and config.theme not in self.available_themes:
             problems.append(self.texts("config.unknown_theme", theme=config.theme))
-        problems += [self.texts("config.unknown_binding", id=i) for i in unknown_binding_ids(self.keymap)]
-        problems += [self.texts.message(c) for c in binding_clashes(self.keymap)]
+        if self.keymap:
+            from workbench.tui.keys import binding_clashes, unknown_binding_ids
+
+            problems += [self.texts("config.unknown_binding", id=i) for i in unknown_binding_ids(self.keymap)]
+            problems += [self.texts.message(c) for c in binding_clashes(self.keymap)]
         if problems:
-            self.notify("\n".join(problems), title=self.texts("config.title", path=config.path or ""),
-                        severity="warning", timeout=30)
+            self.call_from_thread(self.notify, "\n".join(problems), severity="warning", timeout=30,
+                                  title=self.texts("config.title", path=config.path or ""))
 
     def remember_theme(self, theme: object) -> None:
         """Keep the theme the reviewer chose for next time, in their config file."""
@@ -319,7 +323,8 @@ def run_review(package: Path, lang: str | None) -> None:
         # While the app runs, a copy of the .wbk alone says it was taken from an open package.
         store.mark_open(f"{socket.gethostname()} pid {os.getpid()} {utc_now()}")
         if exit_after_start:  # the start-up benchmark: no terminal needed
-            app.run(headless=True, size=(120, 40))
+            columns, _, rows = os.environ.get(START_SIZE_ENV, "120x40").partition("x")
+            app.run(headless=True, size=(int(columns), int(rows)))
         else:
             app.run()
         store.mark_closed()  # a clean exit: the package is one self-contained file again
