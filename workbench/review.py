@@ -12,7 +12,7 @@ import enum
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -56,6 +56,8 @@ class QueueRow:
     """Why the target has problems (a stored value no valid entry could have produced), or ""."""
     values: Mapping[str, Decimal | str | None] | None = field(default=None, repr=False, compare=False)
     """The scored values, kept while the total is still to be computed (see ReviewSession.queue)."""
+    updated_at: str = ""
+    """When the reviewer last changed one of its cells (stored UTC ISO 8601), or "" if never."""
 
     @property
     def total_pending(self) -> bool:
@@ -227,7 +229,8 @@ class ReviewSession:
         """
         # One row per target: its pair count and its scored "code<US>value" items (NULL values drop out).
         rows = self.store.conn.execute(
-            "SELECT target_kind, target_id, count(*), group_concat(indicator || char(31) || value, char(30)) "
+            "SELECT target_kind, target_id, count(*), group_concat(indicator || char(31) || value, char(30)), "
+            "max(CASE WHEN revision > 0 THEN updated_at END) "
             "FROM scores WHERE round = ? AND reviewer_id = ? GROUP BY target_kind, target_id",
             (self.store.round_id, self.reviewer_id),
         )
@@ -235,7 +238,10 @@ class ReviewSession:
         # A package repeats few distinct (indicator, value) pairs: decode and check each once.
         seen: dict[str, tuple[str, Decimal | str | None, str]] = {}
         found: dict[TargetKey, tuple[int, dict[str, Decimal | str | None], str]] = {}
-        for kind, tid, pairs, items in rows:
+        updated: dict[TargetKey, str] = {}
+        for kind, tid, pairs, items, last in rows:
+            if last:
+                updated[TargetKey(TargetKind(kind), tid)] = last
             values: dict[str, Decimal | str | None] = {}
             problem = ""
             for item in items.split("\x1e") if items else ():
@@ -256,15 +262,18 @@ class ReviewSession:
             pairs, values, problem = found[key]
             scored = len(values)
             if totals_for is not None and len(out) >= totals_for and scored and not problem:
-                out.append(QueueRow(target, scored, pairs, None, values=values))
+                row = QueueRow(target, scored, pairs, None, values=values)
             else:
-                out.append(self._row(target, values, pairs, problem))
+                row = self._row(target, values, pairs, problem)
+            last = updated.get(target.key)
+            out.append(replace(row, updated_at=last) if last else row)
         return out
 
     def with_totals(self, rows: list[QueueRow]) -> list[QueueRow]:
         """The rows with every pending total computed."""
         return [
-            self._row(r.target, r.values, r.applicable, r.problem) if r.values is not None else r for r in rows
+            replace(self._row(r.target, r.values, r.applicable, r.problem), updated_at=r.updated_at)
+            if r.values is not None else r for r in rows
         ]
 
     def queue_row(self, key: TargetKey) -> QueueRow:
@@ -272,7 +281,8 @@ class ReviewSession:
         values = {c: s.value for c, s in cells.items()}
         problems = (_stored_problem(self.tree.get(c), v) for c, v in values.items() if c in self.tree)
         problem = next((p for p in problems if p), "")
-        return self._row(self.target(key), values, len(cells), problem)
+        last = max((s.updated_at for s in cells.values() if s.revision), default="")
+        return replace(self._row(self.target(key), values, len(cells), problem), updated_at=last)
 
     def _row(self, target: Target, values: Mapping[str, Decimal | str | None], pairs: int, problem: str) -> QueueRow:
         scored = sum(1 for v in values.values() if v is not None)

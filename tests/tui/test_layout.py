@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from textual.widgets import TextArea
 
 from workbench.tui.app import ReviewApp
 from workbench.tui.screens.target import TargetScreen
 from workbench.tui.widgets.key_hints import KeyHints
+from workbench.tui.widgets.queue_table import QueueTable
 
 from .tui_helpers import AppFactory, open_first, read_cell
 
@@ -156,3 +159,24 @@ class TestFooter:
             for key, description, _ in hints.hints():
                 assert f" {key} {description} " in text
             assert hints.region.height == len(lines)
+
+
+class TestWideQueue:
+    async def test_a_wide_queue_shows_when_each_target_was_last_worked_on(
+        self, review_app: AppFactory, package_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("workbench.store.db.utc_now", lambda: "2022-06-01T09:30:00Z")
+        app = review_app(package_path)
+        async with app.run_test(size=WIDE) as pilot:
+            await open_first(pilot, app)
+            await pilot.press("1", "enter", "escape")
+            await pilot.pause()
+            table = app.screen.query_one(QueueTable)
+            labels = [str(c.label) for c in table.columns.values()]
+            assert labels[-1] == "更新时间"
+            assert str(table.get_row_at(0)[-1]) == "2022-06-01 09:30"  # local time (the tests run in UTC)
+            assert str(table.get_row_at(1)[-1]) == ""  # never worked on
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert "更新时间" not in [str(c.label) for c in table.columns.values()]
+            assert table.row_count == 41

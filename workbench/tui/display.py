@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from workbench.model import NA, Indicator, IndicatorKind, Score, TargetKind
-from workbench.review import QueueRow, Status
+from workbench.review import QueueRow, Status, local_time
 from workbench.scoring.indicators import TotalResult, format_consolidated, format_value, round_half_up
 from workbench.tui.i18n import Texts
 
@@ -103,12 +103,16 @@ def truncate(text: str, width: int) -> str:
     return out + "…"
 
 
-def queue_cells(texts: Texts, row: QueueRow) -> tuple[str | Text, ...]:
+def queue_cells(texts: Texts, row: QueueRow, *, wide: bool = False) -> tuple[str | Text, ...]:
+    """A queue row's cells; a wide terminal's queue has room for longer names and when each was last worked on."""
     t = row.target
     progress = f"{row.scored}/{row.applicable}"
     pending = row.total_pending
     total = Text("…", style="dim", justify="right") if pending else Text(total_text(row.result), justify="right")
-    return (
-        kind_label(texts, t.kind), t.id, truncate(t.name, 40), truncate(t.region, 10), progress,
+    cells: tuple[str | Text, ...] = (
+        kind_label(texts, t.kind), t.id, truncate(t.name, 60 if wide else 40), truncate(t.region, 10), progress,
         status_text(texts, row.status), total, "…" if pending else grade_text(row.result),
     )
+    if wide:
+        cells += (Text(local_time(row.updated_at) if row.updated_at else "", style="dim"),)
+    return cells

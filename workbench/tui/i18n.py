@@ -41,6 +41,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "col.status": ("状态", "status"),
     "col.total": ("得分", "total"),
     "col.grade": ("等级", "grade"),
+    "col.updated": ("更新时间", "updated"),
     "queue.summary": (
         "{round} · 评审专家 {reviewer} · {count} 个对象："
         "待评 {todo} · 进行中 {in_progress} · 已完成 {done} · 有问题 {problem}",
@@ -71,7 +72,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "col.value": ("得分", "value"),
     "col.last": ("去年", "last yr"),
     "col.note": ("注", "n"),
-    "col.updated": ("更新时间", "updated"),
     "col.remark": ("备注 / 佐证", "note / evidence"),
     "target.position": ("第 {n}/{count} 个", "{n} of {count}"),
     "target.level": ("层级", "level"),
@@ -214,7 +214,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "binding.next_indicator": ("下一项", "Next"),
     "binding.previous_indicator": ("上一项", "Previous"),
     "binding.next_target": ("下个对象", "Next target"),
-    "binding.previous_target": ("上个", "Prev"),
+    "binding.previous_target": ("上个", "Prev target"),
     "binding.not_applicable": ("不适用", "N/A"),
     "binding.clear_value": ("清除", "Clear"),
     "binding.undo": ("撤销", "Undo"),

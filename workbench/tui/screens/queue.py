@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -23,6 +23,7 @@ from workbench.tui.widgets.queue_table import QueueTable, target_key
 if TYPE_CHECKING:
     from workbench.tui.screens.target import TargetScreen
 
+WIDE_QUEUE = 140  # from this many columns the queue also shows when each target was last worked on
 FIRST_SCREEN = 24  # at least this many rows get their totals before the first paint (more on a tall terminal)
 SORTS = ("position", "id", "name", "region", "progress", "total", "status")
 STATUS_FILTERS: tuple[Status | None, ...] = (None, Status.TODO, Status.IN_PROGRESS, Status.DONE, Status.PROBLEM)
@@ -104,9 +105,18 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")
         yield Static(id="queue-filters")
-        yield QueueTable(self.texts, id="queue-table")
+        table = QueueTable(self.texts, id="queue-table")
+        table.wide = self.app.size.width >= WIDE_QUEUE  # before it makes its columns
+        yield table
         yield Static(id="queue-empty")
         yield KeyHints()
+
+    def on_resize(self, event: events.Resize) -> None:
+        table = self.query_one(QueueTable)
+        if (event.size.width >= WIDE_QUEUE) != table.wide:
+            table.set_wide(event.size.width >= WIDE_QUEUE)
+            if self.rows:
+                self.refill()
 
     def on_mount(self) -> None:
         # Totals for the first screenful now, the rest right after the first paint (a total is ~0.2 ms of
