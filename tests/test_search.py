@@ -272,3 +272,19 @@ def test_synthetic_names_search_like_real_ones() -> None:
     assert index.search("gdsz")[0].entry.id == "S64"
     some = synthetic[123]
     assert index.search(some.name)[0].entry == some
+
+
+def test_initials_skipping_letters_in_several_places_are_no_match() -> None:
+    """hdjl is 互动交流's initials; 海南省大数据管理局 (hnsdsjglj) holds h…d…j…l only by skipping letters at three
+    places, which matched nearly any long name."""
+    index = SearchIndex([
+        build_entry("case", "C059", "“海易办”政务服务平台", ("海南省大数据管理局",)),
+        build_entry("indicator", "C4.3", "互动交流"),
+        build_entry("site", "S64", "广东省深圳市", ("广东",)),
+        build_entry("site", "S33", "河北省石家庄市", ("河北",)),
+    ])
+    assert names(index, "hdjl") == ["互动交流"]
+    assert names(index, "hsdgl") == []  # 海南省大数据管理局's initials with letters skipped at two places
+    assert names(index, "hnsdgl")[0] == "“海易办”政务服务平台"  # one run skipped (sj): still found
+    assert "广东省深圳市" in names(index, "sz")  # the rest of a syllable: one run of skipped letters
+    assert names(index, "hbsjz")[0] == "河北省石家庄市"  # one dropped initial (省)

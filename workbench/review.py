@@ -12,7 +12,7 @@ import enum
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -20,10 +20,12 @@ from pathlib import Path
 
 from workbench.errors import InvalidScore, NotFound, WorkbenchError
 from workbench.model import NA, Indicator, ReReviewNote, Score, Target, TargetKey, TargetKind
+from workbench.scoring.evidence import evidence_problem
 from workbench.scoring.indicators import (
     IndicatorTree,
     TotalResult,
     compute_total,
+    format_consolidated,
     parse_value,
     stored_value,
 )
@@ -54,6 +56,8 @@ class QueueRow:
     """Why the target has problems (a stored value no valid entry could have produced), or ""."""
     values: Mapping[str, Decimal | str | None] | None = field(default=None, repr=False, compare=False)
     """The scored values, kept while the total is still to be computed (see ReviewSession.queue)."""
+    updated_at: str = ""
+    """When the reviewer last changed one of its cells (stored UTC ISO 8601), or "" if never."""
 
     @property
     def total_pending(self) -> bool:
@@ -108,6 +112,31 @@ def local_time(stored: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
     except ValueError:
         return stored
     return moment.astimezone().strftime(fmt)
+
+
+def past_entry_text(indicator: Indicator, value: Fraction | str, places: int) -> str:
+    """A past consolidated value as a reviewer would type it: exact where it has a finite decimal (1/2 → 0.5),
+    else as the report shows it (so an entry refuses it for its step, as it would refuse it typed)."""
+    if isinstance(value, str) and value != NA:
+        value = Fraction(value)
+    if value == NA:
+        return "不适用"
+    if indicator.kind.value == "veto":
+        return "是" if value == 1 else "否"
+    assert isinstance(value, Fraction)
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator == 1:
+        return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+    return format_consolidated(indicator, value, places)
+
+
+def name_pinyin(keys: str) -> str:
+    """The full pinyin of a name from its stored ``search_keys`` column: the first Latin key (build_entry puts
+    the name's pinyin before its initials and aliases)."""
+    return next((k for k in keys.split("\x1f") if k and k.isascii()), "")
 
 
 def _stored_problem(leaf: Indicator, value: Decimal | str | None) -> str:
@@ -168,6 +197,8 @@ class ReviewSession:
         past = store.past_round_ids()
         self.past_round: str | None = past[0] if past else None
         self._undo: list[Change] = []
+        self._redo: list[Change] = []
+        """Changes undone since the last new change, newest last: redo puts them back."""
         log = score_log if score_log is not None else os.environ.get(SCORE_LOG_ENV) or None
         self._log = ScoreLog(Path(log)) if log else None
 
@@ -199,7 +230,8 @@ class ReviewSession:
         """
         # One row per target: its pair count and its scored "code<US>value" items (NULL values drop out).
         rows = self.store.conn.execute(
-            "SELECT target_kind, target_id, count(*), group_concat(indicator || char(31) || value, char(30)) "
+            "SELECT target_kind, target_id, count(*), group_concat(indicator || char(31) || value, char(30)), "
+            "max(CASE WHEN revision > 0 THEN updated_at END) "
             "FROM scores WHERE round = ? AND reviewer_id = ? GROUP BY target_kind, target_id",
             (self.store.round_id, self.reviewer_id),
         )
@@ -207,7 +239,10 @@ class ReviewSession:
         # A package repeats few distinct (indicator, value) pairs: decode and check each once.
         seen: dict[str, tuple[str, Decimal | str | None, str]] = {}
         found: dict[TargetKey, tuple[int, dict[str, Decimal | str | None], str]] = {}
-        for kind, tid, pairs, items in rows:
+        updated: dict[TargetKey, str] = {}
+        for kind, tid, pairs, items, last in rows:
+            if last:
+                updated[TargetKey(TargetKind(kind), tid)] = last
             values: dict[str, Decimal | str | None] = {}
             problem = ""
             for item in items.split("\x1e") if items else ():
@@ -228,15 +263,18 @@ class ReviewSession:
             pairs, values, problem = found[key]
             scored = len(values)
             if totals_for is not None and len(out) >= totals_for and scored and not problem:
-                out.append(QueueRow(target, scored, pairs, None, values=values))
+                row = QueueRow(target, scored, pairs, None, values=values)
             else:
-                out.append(self._row(target, values, pairs, problem))
+                row = self._row(target, values, pairs, problem)
+            last = updated.get(target.key)
+            out.append(replace(row, updated_at=last) if last else row)
         return out
 
     def with_totals(self, rows: list[QueueRow]) -> list[QueueRow]:
         """The rows with every pending total computed."""
         return [
-            self._row(r.target, r.values, r.applicable, r.problem) if r.values is not None else r for r in rows
+            replace(self._row(r.target, r.values, r.applicable, r.problem), updated_at=r.updated_at)
+            if r.values is not None else r for r in rows
         ]
 
     def queue_row(self, key: TargetKey) -> QueueRow:
@@ -244,7 +282,8 @@ class ReviewSession:
         values = {c: s.value for c, s in cells.items()}
         problems = (_stored_problem(self.tree.get(c), v) for c, v in values.items() if c in self.tree)
         problem = next((p for p in problems if p), "")
-        return self._row(self.target(key), values, len(cells), problem)
+        last = max((s.updated_at for s in cells.values() if s.revision), default="")
+        return replace(self._row(self.target(key), values, len(cells), problem), updated_at=last)
 
     def _row(self, target: Target, values: Mapping[str, Decimal | str | None], pairs: int, problem: str) -> QueueRow:
         scored = sum(1 for v in values.values() if v is not None)
@@ -303,30 +342,83 @@ class ReviewSession:
         return self._write(key, code, value=None, reason="entry")
 
     def annotate(self, key: TargetKey, code: str, *, note: str | None = None, evidence: str | None = None) -> Change:
-        """Set the note and/or evidence URL of a cell (kept as typed, stripped)."""
+        """Set the note and/or evidence links of a cell (kept as typed, stripped); a note keeps its line breaks.
+        Evidence that is not http(s) links is refused (InvalidScore, nothing saved)."""
         self._leaf(key, code)
+        if evidence is not None and (problem := evidence_problem(evidence)):
+            raise InvalidScore(problem)
+        if note is not None:
+            note = "\n".join(line.rstrip() for line in note.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
         return self._write(
             key, code, note=None if note is None else note.strip(),
             evidence=None if evidence is None else evidence.strip(), reason="entry",
         )
 
+    def take_past(self, key: TargetKey, code: str) -> Change:
+        """Enter the newest past round's consolidated value of a leaf as if the reviewer had typed it, so it is
+        validated like any entry (a past mean between two steps is refused); NotFound when there is none."""
+        indicator = self._leaf(key, code)
+        past = self.past(key)
+        value = past.values.get(code) if past is not None else None
+        if value is None:
+            raise NotFound(f"「{indicator.name}」没有往期结果可沿用 / {code} has no past value to take")
+        return self.enter(key, code, past_entry_text(indicator, value, self.value_places))
+
     def undo(self) -> Change | None:
         """Put back the cell the last change of this session touched; the undo is itself audited."""
-        if not self._undo:
+        return self._replay(self._undo, self._redo, "undo")
+
+    def redo(self) -> Change | None:
+        """Make again the change the last undo took back (audited as "redo"); None when nothing was undone."""
+        return self._replay(self._redo, self._undo, "redo")
+
+    def _replay(self, source: list[Change], target: list[Change], reason: str) -> Change | None:
+        if not source:
             return None
-        last = self._undo.pop()
-        b = last.before
+        last = source.pop()
+        state = last.before if reason == "undo" else last.after
         written = self.store.set_score(
-            b.target_kind, b.target_id, b.indicator, b.value, note=b.note, evidence=b.evidence, reason="undo",
+            state.target_kind, state.target_id, state.indicator, state.value, note=state.note,
+            evidence=state.evidence, reason=reason,
         )
-        change = Change(written.before, written.after, "undo")
         if self._log is not None:
             self._log.record(written.after)
-        return change
+        target.append(last)
+        return Change(written.before, written.after, reason)
 
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def next_unscored(self, order: list[TargetKey], key: TargetKey, code: str | None) -> tuple[TargetKey, str] | None:
+        """The first unscored leaf after (key, code), through the rest of this target, then the targets after
+        it in ``order``, then round again from the first; None when every leaf of every target is scored."""
+        if key not in order:
+            order = [*order, key]
+        start = order.index(key)
+        for step in range(len(order) + 1):
+            target = order[(start + step) % len(order)]
+            cells = self.cells(target)
+            codes = [leaf.code for leaf in self.leaves(target, cells)]
+            if step == 0 and code in codes:
+                codes = codes[codes.index(code) + 1:]
+            elif step == len(order):  # back at the start: the leaves before where we began
+                codes = codes[: codes.index(code)] if code in codes else codes
+            for candidate in codes:
+                if cells[candidate].value is None:
+                    return target, candidate
+        return None
+
+    def name_sort_keys(self) -> dict[TargetKey, str]:
+        """Each target's name as pinyin (from the stored search keys), for sorting by name as people read it;
+        a target without stored keys sorts by its name."""
+        rows = self.store.conn.execute("SELECT kind, id, keys FROM search_keys WHERE kind IN ('site', 'case')")
+        found = {TargetKey(TargetKind(kind), tid): name_pinyin(keys) for kind, tid, keys in rows}
+        return {t.key: found.get(t.key) or t.name for t in self.targets}
 
     def _leaf(self, key: TargetKey, code: str) -> Indicator:
         indicator = self.tree.get(code)
@@ -353,6 +445,7 @@ class ReviewSession:
         change = Change(before, after, reason)
         if after.revision != before.revision:
             self._undo.append(change)
+            self._redo.clear()  # a new change ends the line of changes that could be redone
             if self._log is not None:
                 self._log.record(after)
         return change

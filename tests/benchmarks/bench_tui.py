@@ -16,8 +16,9 @@ values filled in from the round so that every queue row has a total and a grade)
    event (value already typed) until the screen has been refreshed after the durable commit (a callback
    scheduled after the ScoreSaved message runs after the compositor's next update); p95 against 50 ms.
 
-Both run headless (Textual renders but writes nothing to a terminal), with bytecode caching on (into
-bench-out/pycache) as an installed app has it. Exit status 1 and a FAIL line when a floor is missed.
+Both are measured at each terminal size of --sizes (80x24 and 200x50 by default), headless (Textual renders
+but writes nothing to a terminal), with bytecode caching on (into bench-out/pycache) as an installed app has it.
+Exit status 1 and a FAIL line when a floor is missed.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class Bare(App):
         table.focus()
         self.call_after_refresh(self.exit)
 
-Bare().run(headless=True, size=(120, 40))
+columns, _, rows = sys.argv[2].partition("x")
+Bare().run(headless=True, size=(int(columns), int(rows)))
 """
 
 IMPORTS_PROBE = r"""
@@ -147,8 +149,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def cold_start(package: Path, rows_json: Path, runs: int) -> bool:
-    env = {**os.environ, "WORKBENCH_CONFIG": os.devnull + ".none",
+def cold_start(package: Path, rows_json: Path, runs: int, size: str) -> bool:
+    env = {**os.environ, "WORKBENCH_CONFIG": os.devnull + ".none", "WORKBENCH_START_SIZE": size,
            # An installed app runs from bytecode, as Textual does here: let the warm-up run compile ours.
            "PYTHONPYCACHEPREFIX": str(OUT / "pycache")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -159,7 +161,7 @@ def cold_start(package: Path, rows_json: Path, runs: int) -> bool:
     commands = {
         "app": (app_cmd, {**env, "WORKBENCH_EXIT_AFTER_START": "1"}),
         "app, every total": (app_cmd, {**env, "WORKBENCH_EXIT_AFTER_START": "all"}),
-        "bare": ([sys.executable, str(bare), str(rows_json)], env),
+        "bare": ([sys.executable, str(bare), str(rows_json), size], env),
     }
     for cmd, cmd_env in commands.values():  # warm the page cache and the bytecode once
         timed(cmd, cmd_env)
@@ -170,12 +172,12 @@ def cold_start(package: Path, rows_json: Path, runs: int) -> bool:
     shutil.rmtree(work, ignore_errors=True)
     wall = {name: statistics.median(w for w, _ in r) for name, r in runs_of.items()}
     cpu = {name: statistics.median(c for _, c in r) for name, r in runs_of.items()}
-    print(f"cold start, medians of {runs} interleaved runs (wall / CPU):")
+    print(f"cold start at {size}, medians of {runs} interleaved runs (wall / CPU):")
     for name in commands:
         print(f"  {name:<17} {wall[name]:.3f} s / {cpu[name]:.3f} s   runs "
               + " ".join(f"{w:.3f}" for w, _ in runs_of[name]))
     print(f"  CPU: the app {cpu['app'] / cpu['bare']:.2f}× the bare app's")
-    ok = ratio_figure("cold start to the interactive queue ÷ the bare app", [w for w, _ in runs_of["app"]],
+    ok = ratio_figure(f"cold start to the interactive queue ÷ the bare app, {size}", [w for w, _ in runs_of["app"]],
                       [w for w, _ in runs_of["bare"]], FLOOR_RATIO)
     print(f"  until every row's total is shown: {wall['app, every total'] / wall['bare']:.2f}× "
           f"(CPU {cpu['app, every total'] / cpu['bare']:.2f}×) — for information (floor {FLOOR_RATIO}× applies above)")
@@ -188,7 +190,7 @@ def cold_start(package: Path, rows_json: Path, runs: int) -> bool:
     return ok and not bad and probe.returncode == 0
 
 
-async def confirm_latency(package: Path, presses: int) -> bool:
+async def confirm_latency(package: Path, presses: int, size: str) -> bool:
     from textual import events
 
     from workbench.store.db import Store
@@ -212,7 +214,8 @@ async def confirm_latency(package: Path, presses: int) -> bool:
 
     latencies: list[float] = []
     commits: list[float] = []
-    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+    columns, _, rows = size.partition("x")
+    async with app.run_test(size=(int(columns), int(rows)), message_hook=hook) as pilot:
         await pilot.press("enter")
         await pilot.pause()
         screen = app.screen
@@ -222,7 +225,7 @@ async def confirm_latency(package: Path, presses: int) -> bool:
         while len(latencies) < presses:
             leaf = screen.current
             if leaf is None or screen.cells[leaf.code].value is not None:
-                await pilot.press("n")  # next target: every leaf of this one is scored
+                await pilot.press("right_square_bracket")  # next target: every leaf of this one is scored
                 await pilot.pause()
                 continue
             text = "否" if leaf.kind.value == "veto" else "0"
@@ -248,10 +251,11 @@ async def confirm_latency(package: Path, presses: int) -> bool:
     latencies.sort()
     p95 = latencies[round(0.95 * (len(latencies) - 1))]
     commits.sort()
-    print(f"key press → committed → repainted over {len(latencies)} confirmations: median "
+    print(f"key press → committed → repainted at {size} over {len(latencies)} confirmations: median "
           f"{statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms, max {latencies[-1]:.1f} ms "
           f"(commit alone: median {statistics.median(commits):.1f} ms)")
-    ok = figure("confirm p95 (min–max of every confirmation)", p95, latencies[0], latencies[-1], FLOOR_P95_MS,
+    ok = figure(f"confirm p95 at {size} (min–max of every confirmation)", p95, latencies[0], latencies[-1],
+                FLOOR_P95_MS,
                 unit=" ms", digits=1)
     if scored != len(latencies):
         print(f"FAIL: {scored} values committed, expected {len(latencies)}")
@@ -263,6 +267,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="interleaved cold-start runs of each (≥ 5)")
     parser.add_argument("--presses", type=int, default=200, help="confirmations timed")
     parser.add_argument("--part", choices=("all", "start", "confirm"), default="all", help="run only one part")
+    parser.add_argument("--sizes", default="80x24,200x50", help="terminal sizes, COLSxROWS, comma-separated")
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be at least 5")
@@ -270,10 +275,11 @@ def main() -> int:
     package = build_package()
     rows_json = queue_rows_json(package)
     ok = True
-    if args.part in ("all", "start"):
-        ok = cold_start(package, rows_json, args.runs) and ok
-    if args.part in ("all", "confirm"):
-        ok = asyncio.run(confirm_latency(package, args.presses)) and ok
+    for size in args.sizes.split(","):
+        if args.part in ("all", "start"):
+            ok = cold_start(package, rows_json, args.runs, size) and ok
+        if args.part in ("all", "confirm"):
+            ok = asyncio.run(confirm_latency(package, args.presses, size)) and ok
     return 0 if ok else 1
 
 

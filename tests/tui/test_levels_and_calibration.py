@@ -56,7 +56,7 @@ def levels_package(built_levels_package: Path, tmp_path: Path) -> Path:
 
 
 def _detail(app: ReviewApp) -> str:
-    return str(app.screen.query_one("#detail-body", Static).render())
+    return str(app.screen.query_one("#detail-body").render())
 
 
 def _entry(app: ReviewApp) -> str:

@@ -11,10 +11,11 @@ import pytest
 from rich.console import Console
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TextArea
 
 from workbench.errors import NotAPackage, NotFound
 from workbench.review import Status
+from workbench.search.keys import pinyin_keys
 from workbench.tui.app import ReviewApp, run_review
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.queue import QueueScreen
@@ -39,6 +40,14 @@ async def open_first_target(pilot: Pilot[None], app: ReviewApp) -> TargetScreen:
     await pilot.press("enter")
     await pilot.pause()
     return target_screen(app)
+
+
+async def open_export(pilot: Pilot[None], app: ReviewApp) -> None:
+    """^e once the background loads are done."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.press("ctrl+e")
+    await pilot.pause()
 
 
 async def type_value(pilot: Pilot[None], text: str) -> None:
@@ -76,7 +85,9 @@ class TestQueue:
             await pilot.press("t", "s", "s")  # kind all; sort: assigned order → id → name
             assert "排序：名称" in text_of(app, "#queue-filters")
             names = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
-            assert names == sorted(names)
+            assert names == sorted(names, key=lambda name: pinyin_keys(name)[0])  # by pinyin: 安徽 before 北京
+            assert names[0] == "安徽省合肥市"
+            assert names.index("广东省") < names.index("河北省") < names.index("浙江省宁波市")
 
     async def test_queue_shows_totals_and_grades_of_scored_targets_on_reopen(
         self, review_app: AppFactory, package_path: Path
@@ -166,11 +177,11 @@ class TestEntry:
             await pilot.pause()
             assert read_cell(package_path, "S03", "A1.2")[0] is None
             assert screen.table.current_code == "A1.2"
-            assert "已撤销：A1.2 恢复为 空" in text_of(app, "#entry")
+            assert "已撤销：A1.2 得分恢复为 空" in text_of(app, "#entry")
             await pilot.press("u")
             await pilot.pause()
             assert read_cell(package_path, "S03", "A1.1")[0] is None
-            assert "得分 0.0" in text_of(app, "#totals")
+            assert "得分 —   等级 —" in text_of(app, "#totals")  # nothing scored: no total, no grade
             assert [e[4] for e in events(package_path)] == ["entry", "entry", "undo", "undo"]
             assert events(package_path)[2] == ("S03", "A1.2", "2.0", None, "undo")
 
@@ -181,7 +192,7 @@ class TestEntry:
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
             await type_value(pilot, "1")
-            await pilot.press("n")
+            await pilot.press("right_square_bracket")
             assert screen.key == ("site", "S06")
             await pilot.press("u")
             await pilot.pause()
@@ -202,7 +213,7 @@ class TestEntry:
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
-            await pilot.press("m", *"ok", "enter")
+            await pilot.press("m", *"ok", "ctrl+s")
             await pilot.press("l", *"https://x.cn/a", "enter")
             await pilot.pause()
             assert read_cell(package_path, "S03", "A1.1")[1:3] == ("ok", "https://x.cn/a")
@@ -212,7 +223,7 @@ class TestEntry:
             await pilot.pause()
             assert isinstance(app.screen, TargetScreen)
             assert read_cell(package_path, "S03", "A1.1")[1] == "ok"
-            assert screen.query_one("#note", Input).value == "ok"
+            assert screen.query_one("#note", TextArea).text == "ok"
 
     async def test_score_log_gets_a_line_per_committed_change(
         self, review_app: AppFactory, package_path: Path, tmp_path: Path
@@ -296,18 +307,18 @@ class TestNavigation:
             assert screen.table.current_code == "A1.1"
             await pilot.press("up")  # the first leaf stays put rather than landing on a group
             assert screen.table.current_code == "A1.1"
-            assert "A1.1 领导机制" in str(screen.query_one("#detail-body", Static).render())
+            assert "A1.1 领导机制" in str(screen.query_one("#detail-body").render())
 
-    async def test_n_and_p_follow_the_queue_order(self, review_app: AppFactory, package_path: Path) -> None:
+    async def test_brackets_follow_the_queue_order(self, review_app: AppFactory, package_path: Path) -> None:
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
-            await pilot.press("n", "n")
+            await pilot.press("right_square_bracket", "right_square_bracket")
             assert screen.key == ("site", "S08")
             assert "黑龙江省" in text_of(app, "#target-header") and "第 3/41 个" in text_of(app, "#target-header")
-            await pilot.press("p")
+            await pilot.press("left_square_bracket")
             assert screen.key == ("site", "S06")
-            await pilot.press("p", "p")
+            await pilot.press("left_square_bracket", "left_square_bracket")
             assert screen.key == ("site", "S03")  # stays on the first, with a notice
 
     async def test_a_case_header_shows_government_area_and_summary(
@@ -322,12 +333,12 @@ class TestNavigation:
             assert target_screen(app).key == ("case", "C005")
 
     async def test_keymap_from_config_remaps_a_binding(self, review_app: AppFactory, package_path: Path) -> None:
-        app = review_app(package_path, keymap={"next_target": "right_square_bracket"})
+        app = review_app(package_path, keymap={"next_target": "ctrl+right"})
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_first_target(pilot, app)
-            await pilot.press("n")
-            assert screen.key == ("site", "S03")
             await pilot.press("right_square_bracket")
+            assert screen.key == ("site", "S03")
+            await pilot.press("ctrl+right")
             assert screen.key == ("site", "S06")
 
 
@@ -426,8 +437,9 @@ class TestLanguageAndHelp:
             console.print(app.screen.render_tables())
             shown = console.export_text()
             for binding_id in ("quit", "help", "search", "export", "queue.open", "queue.sort", "next_indicator",
-                               "next_target", "previous_target", "not_applicable", "undo", "edit_note",
-                               "edit_evidence", "back", "clear_value", "command_palette"):
+                               "next_target", "previous_target", "not_applicable", "undo", "redo", "edit_note",
+                               "edit_evidence", "back", "clear_value", "command_palette", "veto_yes", "veto_no",
+                               "take_past", "next_unscored", "toggle_detail", "save_note"):
                 assert binding_id in shown
             assert "^z" in shown  # the remapped key is the one listed
             await pilot.press("escape")
@@ -441,10 +453,7 @@ class TestExport:
 
         app = review_app(package_path)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.press("ctrl+e")
-            await pilot.pause()
+            await open_export(pilot, app)
             assert isinstance(app.screen, ExportScreen)
             await pilot.press("enter")  # the demo package was issued before a key was registered
             await app.workers.wait_for_complete()
@@ -473,10 +482,7 @@ class TestExport:
         package = make_package(round_db, "R01", tmp_path / "R01.wbk").path
         app = review_app(package)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.press("ctrl+e")
-            await pilot.pause()
+            await open_export(pilot, app)
             screen = app.screen
             assert isinstance(screen, ExportScreen)
             screen.query_one("#export-key", Input).value = str(key)
@@ -523,3 +529,30 @@ class TestRefusals:
             row = screen.query_one(QueueTable).get_row_at(1)
             assert row[1] == "S06" and str(row[5]) == "有问题"
             assert screen.rows[1].status is Status.PROBLEM
+
+
+class TestExportOverwrite:
+    async def test_exporting_over_an_existing_file_asks_first(
+        self, review_app: AppFactory, package_path: Path
+    ) -> None:
+        from workbench.tui.screens.export import ConfirmOverwrite, ExportScreen
+
+        existing = package_path.parent / "R01-2022.xlsx"
+        existing.write_bytes(b"last week's export")
+        app = review_app(package_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_export(pilot, app)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmOverwrite)
+            assert "已存在" in str(app.screen.query_one("#overwrite-question", Static).render())
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, ExportScreen)
+            assert "保持不变" in str(app.screen.query_one("#export-status", Static).render())
+            assert existing.read_bytes() == b"last week's export"
+            await pilot.press("enter", "y")  # now replace it: the export runs (and is refused: no key here)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, ExportScreen)
+            assert "导出被拒绝" in str(app.screen.query_one("#export-status", Static).render())

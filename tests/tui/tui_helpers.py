@@ -6,7 +6,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from workbench.tui.app import ReviewApp
+from workbench.tui.screens.target import TargetScreen
 
 SIZE = (120, 40)  # every Pilot test and snapshot runs at this terminal size
 
@@ -35,3 +38,12 @@ def events(path: Path) -> list[tuple[str, str, str | None, str | None, str]]:
             "SELECT target_id, indicator, old_value, new_value, reason FROM score_events ORDER BY id")]
     finally:
         conn.close()
+
+
+async def open_first(pilot: Pilot[None], app: ReviewApp) -> TargetScreen:
+    """Enter on the queue's first row: its scoring screen."""
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, TargetScreen), app.screen
+    return app.screen
+

@@ -397,9 +397,7 @@ class SearchIndex:
         if want() > 0:
             take("prefix", [r for scan in scans for r in scan.take("prefix", want(), seen)])
         if want() > 0 and latin and q.isalpha() and 2 <= len(q) <= _SUBSEQUENCE_MAX:
-            gap = f"{_NOT_SEP}{{0,{_SUBSEQUENCE_GAP}}}?"
-            pattern = re.escape(_SEP + q[0]) + "".join(gap + re.escape(c) for c in q[1:])
-            take("subsequence", [r for blob in blobs for r in blob.match(pattern, want(), seen)])
+            take("subsequence", [r for blob in blobs for r in blob.match(_subsequence(q), want(), seen)])
         if want() > 0:
             take("substring", [r for scan in scans for r in scan.take("substring", want(), seen)])
         if want() > 0 and not latin and len(q) >= 2:
@@ -494,6 +492,16 @@ class SearchIndex:
                 words = _Words(short_keys(str(self._blob(key).text)) for key in keys)
             self._words[latin] = words
         return words
+
+
+def _subsequence(q: str) -> str:
+    """The letters of q in order from a key's start with one run of skipped letters between two of them: the
+    rest of a syllable ("sz" in "shenzhen") or one dropped initial ("hbsjz" in "hbssjzs"). Letters skipped at
+    several places match nearly any long initials key (hdjl in hnsdsjglj, 海南省大数据管理局), so they do not."""
+    gap = f"{_NOT_SEP}{{1,{_SUBSEQUENCE_GAP}}}?"
+    head = re.escape(_SEP + q[0])
+    ways = ["".join((gap if n == k else "") + re.escape(c) for n, c in enumerate(q[1:], 1)) for k in range(1, len(q))]
+    return head + "(?:" + "|".join(ways) + ")"
 
 
 def _looks_like_pinyin(q: str) -> bool:

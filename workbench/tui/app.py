@@ -9,26 +9,27 @@ when they are first opened.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.screen import Screen
 
 from workbench.errors import WorkbenchError
 from workbench.model import TargetKey, TargetKind
-from workbench.review import ReviewSession
+from workbench.review import ReviewSession, local_time
 from workbench.store.db import OPEN_MARK, Store, utc_now
 from workbench.store.schema import KIND_PACKAGE
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.config import load_config
+from workbench.tui.config import UserConfig, load_config, save_setting
 from workbench.tui.i18n import Texts, localize_bindings, resolve_lang
 from workbench.tui.index_load import IndexLoad
 from workbench.tui.screens.queue import QueueScreen
@@ -39,8 +40,9 @@ if TYPE_CHECKING:
     from workbench.tui.screens.target import TargetScreen
 
 #: The start-up benchmark: 1 runs headless and exits once the queue is painted and interactive; "all" once
-#: every row's total is shown too.
+#: every row's total is shown too. Its terminal size is COLSxROWS in START_SIZE_ENV (120x40 by default).
 EXIT_AFTER_START_ENV = "WORKBENCH_EXIT_AFTER_START"
+START_SIZE_ENV = "WORKBENCH_START_SIZE"
 
 
 class ReviewApp(App[None]):
@@ -67,8 +69,11 @@ class ReviewApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         keymap: dict[str, str] | None = None,
         exit_after_start: bool | str = False,
+        config: UserConfig | None = None,
     ) -> None:
         super().__init__()
+        self.config = config or UserConfig()
+        """The reviewer's settings as read at start (the theme chosen in the app is written back to its file)."""
         self.session = session
         self.texts = texts
         localize_bindings(self, texts)
@@ -87,10 +92,45 @@ class ReviewApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
+        theme = self.config.theme
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self.remember_theme)
         store = self.session.store
         if store.copied_while_open:
-            self.notify(self.texts("package.copied_open", by=store.meta.get(OPEN_MARK, "")), severity="warning",
-                        timeout=30)
+            # The mark names the time in UTC ("…Z"), as it is stored; the reviewer reads it in their own zone.
+            by = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+Z", lambda m: local_time(m.group(), "%Y-%m-%d %H:%M:%S"),
+                        store.meta.get(OPEN_MARK, ""))
+            self.notify(self.texts("package.copied_open", by=by), severity="warning", timeout=30)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="config", name="check-config")
+    def check_config(self) -> None:
+        """Warn of what the config file holds that the app did not take: unknown settings, an unknown theme,
+        keymap ids no binding has, keys that would mean two things on one screen. In a thread: checking a
+        keymap imports every screen's code (the export's brings openpyxl), which the UI must not wait for."""
+        config = self.config
+        problems = [self.texts.message(w) for w in config.warnings]
+        if config.theme and config.theme not in self.available_themes:
+            problems.append(self.texts("config.unknown_theme", theme=config.theme))
+        if self.keymap:
+            from workbench.tui.keys import binding_clashes, unknown_binding_ids
+
+            problems += [self.texts("config.unknown_binding", id=i) for i in unknown_binding_ids(self.keymap)]
+            problems += [self.texts.message(c) for c in binding_clashes(self.keymap)]
+        if problems:
+            self.call_from_thread(self.notify, "\n".join(problems), severity="warning", timeout=30,
+                                  title=self.texts("config.title", path=config.path or ""))
+
+    def remember_theme(self, theme: object) -> None:
+        """Keep the theme the reviewer chose for next time, in their config file."""
+        name = self.theme
+        path = self.config.path
+        if path is None or name == self.config.theme:
+            return
+        try:
+            save_setting(path, "theme", name)
+        except OSError as exc:
+            self.notify(self.texts("config.not_saved", path=path, reason=exc.strerror or exc), severity="warning")
 
     @on(QueueScreen.Painted)
     def queue_painted(self, message: QueueScreen.Painted) -> None:
@@ -103,6 +143,7 @@ class ReviewApp(App[None]):
         elif not self._background_started:
             self._background_started = True
             self.load_search_index()
+            self.check_config()
 
     # background loads -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="index", name="load-search-index")
@@ -214,7 +255,28 @@ class ReviewApp(App[None]):
     def action_command_palette(self) -> None:
         """Textual's palette, with the workbench's commands over this app's words and search index."""
         if self.use_command_palette and not isinstance(self.screen, CommandPalette):
-            self.push_screen(CommandPalette([*App.COMMANDS, self.commands], id="--command-palette"))
+            self.push_screen(CommandPalette([*App.COMMANDS, self.commands], id="--command-palette",
+                                            placeholder=self.texts("palette.placeholder")))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, in the UI language; Keys opens this app's help."""
+        texts = self.texts
+        yield SystemCommand(texts("system.theme"), texts("system.theme_help"), self.action_change_theme)
+        yield SystemCommand(texts("system.quit"), texts("system.quit_help"), self.action_quit)
+        yield SystemCommand(texts("system.keys"), texts("system.keys_help"), self.action_help)
+        if screen.maximized is not None:
+            yield SystemCommand(texts("system.minimize"), texts("system.minimize_help"), screen.action_minimize)
+        elif screen.focused is not None and screen.focused.allow_maximize:
+            yield SystemCommand(texts("system.maximize"), texts("system.maximize_help"), screen.action_maximize)
+        yield SystemCommand(texts("system.screenshot"), texts("system.screenshot_help"),
+                            lambda: self.set_timer(0.1, self.deliver_screenshot))
+
+    def search_themes(self) -> None:
+        """The theme picker, with each theme's name as the UI language gives it."""
+        from workbench.tui.commands import ThemeCommands
+
+        self.push_screen(CommandPalette(providers=[ThemeCommands.bound(self.texts)],
+                                        placeholder=self.texts("palette.themes")))
 
     def on_unmount(self) -> None:
         self.index_load.done.set()  # a search still waiting for the index gives up
@@ -239,7 +301,7 @@ def make_app(
     session = ReviewSession(store, score_log=score_log)
     return ReviewApp(
         session, texts=texts, clock=clock, keymap=config.keymap if keymap is None else keymap,
-        exit_after_start=exit_after_start,
+        exit_after_start=exit_after_start, config=config,
     )
 
 
@@ -261,7 +323,8 @@ def run_review(package: Path, lang: str | None) -> None:
         # While the app runs, a copy of the .wbk alone says it was taken from an open package.
         store.mark_open(f"{socket.gethostname()} pid {os.getpid()} {utc_now()}")
         if exit_after_start:  # the start-up benchmark: no terminal needed
-            app.run(headless=True, size=(120, 40))
+            columns, _, rows = os.environ.get(START_SIZE_ENV, "120x40").partition("x")
+            app.run(headless=True, size=(int(columns), int(rows)))
         else:
             app.run()
         store.mark_closed()  # a clean exit: the package is one self-contained file again

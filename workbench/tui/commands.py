@@ -80,3 +80,41 @@ class WorkbenchCommands(Provider):
                 max(0.01, 1.0 - rank * 0.01), label, partial(self._open, entry),
                 text=f"{entry.id} {entry.name}", help=texts("command.open"),
             )
+
+
+class ThemeCommands(Provider):
+    """Textual's themes by the names the UI language gives them ("Textual 深色", "Nord（深色）")."""
+
+    texts: ClassVar[Texts]
+
+    @classmethod
+    def bound(cls, texts: Texts) -> type[ThemeCommands]:
+        return type(cls.__name__, (cls,), {"texts": texts})
+
+    def _themes(self) -> list[tuple[str, str]]:
+        """(shown name, theme name), sorted by the shown name."""
+        texts = self.texts
+        out = []
+        for theme in self.app.available_themes.values():
+            key = f"theme.{theme.name}"
+            if texts.has(key):
+                shown = texts(key)
+            else:
+                proper = theme.name.replace("-", " ").title()
+                shown = texts("theme.named", name=proper, shade=texts("theme.dark" if theme.dark else "theme.light"))
+            out.append((shown, theme.name))
+        return sorted(out)
+
+    def _set(self, name: str) -> None:
+        self.app.theme = name
+
+    async def discover(self) -> Hits:
+        for shown, name in self._themes():
+            yield DiscoveryHit(shown, partial(self._set, name), help=name)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for shown, name in self._themes():
+            score = max(matcher.match(shown), matcher.match(name))
+            if score > 0:
+                yield Hit(score, matcher.highlight(shown), partial(self._set, name), text=shown, help=name)

@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from workbench.model import NA, Indicator, IndicatorKind, Score, TargetKind
-from workbench.review import QueueRow, Status
+from workbench.review import QueueRow, Status, local_time
 from workbench.scoring.indicators import TotalResult, format_consolidated, format_value, round_half_up
 from workbench.tui.i18n import Texts
 
@@ -103,15 +103,20 @@ def truncate(text: str, width: int) -> str:
     return out + "…"
 
 
-def queue_cells(texts: Texts, row: QueueRow) -> tuple[str | Text, ...]:
+def queue_cells(texts: Texts, row: QueueRow, *, wide: bool = False) -> tuple[str | Text, ...]:
+    """A queue row's cells; a wide terminal's queue has room for longer names and when each was last worked on."""
     t = row.target
     progress = f"{row.scored}/{row.applicable}"
     pending = row.total_pending
     total = Text("…", style="dim", justify="right") if pending else Text(total_text(row.result), justify="right")
-    name: str | Text = truncate(t.name, 40)
+    width = 60 if wide else 40
+    name: str | Text = truncate(t.name, width)
     if t.calibration:  # listed first, and marked: scored by every reviewer, never counted
-        name = Text.assemble((texts("queue.calibration"), "bold cyan"), " ", truncate(t.name, 40 - 6))
-    return (
+        name = Text.assemble((texts("queue.calibration"), "bold cyan"), " ", truncate(t.name, width - 6))
+    cells: tuple[str | Text, ...] = (
         kind_label(texts, t.kind), t.id, name, truncate(t.region, 10), progress,
         status_text(texts, row.status), total, "…" if pending else grade_text(row.result),
     )
+    if wide:
+        cells += (Text(local_time(row.updated_at) if row.updated_at else "", style="dim"),)
+    return cells

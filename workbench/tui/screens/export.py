@@ -21,6 +21,39 @@ from workbench.signed.keys import PASSPHRASE_ENV
 from workbench.tui.i18n import Texts, localize_bindings
 
 
+class ConfirmOverwrite(ModalScreen[bool]):
+    """Asks before an export replaces a file that is already there: True to replace it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "覆盖", id="overwrite.yes"),
+        Binding("n,escape", "answer(False)", "取消", id="overwrite.no"),
+    ]
+
+    def __init__(self, texts: Texts, path: Path) -> None:
+        super().__init__()
+        self.texts = texts
+        localize_bindings(self, texts)
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        texts = self.texts
+        with Vertical(id="overwrite-box"):
+            yield Static(Text(texts("export.exists", path=self.path), style="bold"), id="overwrite-question")
+            with Horizontal(id="overwrite-buttons"):
+                yield Button(texts("export.overwrite"), variant="warning", id="overwrite-yes")
+                yield Button(texts("export.keep"), id="overwrite-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#overwrite-no", Button).focus()  # the safe answer is the default
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "overwrite-yes")
+
+    def action_answer(self, overwrite: bool) -> None:
+        self.dismiss(overwrite)
+
+
 class ExportScreen(ModalScreen["Path | None"]):
     """Asks for the output file, key file and passphrase; returns the written path, or None."""
 
@@ -70,13 +103,25 @@ class ExportScreen(ModalScreen["Path | None"]):
         if not out_text:
             status.update(Text(self.texts("export.need_out"), style="red"))
             return
+        out = Path(out_text).expanduser()
+        if out.exists():
+            def answered(overwrite: bool | None) -> None:
+                if overwrite:
+                    self.export_to(out)
+                else:
+                    status.update(Text(self.texts("export.kept", path=out), style="yellow"))
+
+            self.app.push_screen(ConfirmOverwrite(self.texts, out), answered)
+            return
+        self.export_to(out)
+
+    def export_to(self, out: Path) -> None:
         key_text = self.query_one("#export-key", Input).value.strip()
         passphrase = self.query_one("#export-passphrase", Input).value or os.environ.get(PASSPHRASE_ENV) or None
         incomplete = self.query_one("#export-incomplete", Checkbox).value
-        status.update(Text(self.texts("export.running"), style="yellow"))
+        self.query_one("#export-status", Static).update(Text(self.texts("export.running"), style="yellow"))
         self.query_one("#export-run", Button).disabled = True
-        self.run_export(Path(out_text).expanduser(), Path(key_text).expanduser() if key_text else None,
-                        passphrase, incomplete)
+        self.run_export(out, Path(key_text).expanduser() if key_text else None, passphrase, incomplete)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
     def run_export(self, out: Path, key_file: Path | None, passphrase: str | None, incomplete: bool) -> None:

@@ -46,9 +46,11 @@ class HelpScreen(ModalScreen[None]):
         return " ".join(self.app.get_key_display(binding.with_key(k.strip())) for k in keys.split(","))
 
     def render_tables(self) -> Table:
+        from workbench.tui.screens.export import ConfirmOverwrite, ExportScreen
         from workbench.tui.screens.queue import QueueScreen
         from workbench.tui.screens.search import SearchScreen
         from workbench.tui.screens.target import TargetScreen
+        from workbench.tui.widgets.indicator_table import IndicatorTable
         from workbench.tui.widgets.queue_table import QueueTable
 
         texts = self.texts
@@ -56,17 +58,17 @@ class HelpScreen(ModalScreen[None]):
         sections: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("help.global", self.rows(self.app_bindings)),
             ("help.queue", [*self.rows(QueueTable.BINDINGS), *self.rows(QueueScreen.BINDINGS)]),
-            ("help.target", self.rows(TargetScreen.BINDINGS)),
+            ("help.target", [*self.rows(TargetScreen.BINDINGS), *self.rows(IndicatorTable.BINDINGS)]),
             ("help.entry", [
-                ("0-9 .", texts("entry.digits"), ""),
+                ("0-9 . -", texts("entry.digits"), ""),
                 ("enter", texts("entry.enter"), ""),
                 ("backspace", texts("entry.backspace"), ""),
                 ("esc", texts("entry.escape"), ""),
-                ("y n", texts("entry.yn"), ""),
                 ("alt+1…9", texts("entry.alt_digits"), ""),
-                ("↑ ↓", f"{texts('binding.previous_indicator')} / {texts('binding.next_indicator')}", ""),
             ]),
             ("help.search", [("", texts("search.keys"), ""), *self.rows(SearchScreen.BINDINGS)]),
+            ("help.dialogs", [*self.rows(self.BINDINGS), *self.rows(ExportScreen.BINDINGS),
+                              *self.rows(ConfirmOverwrite.BINDINGS)]),
         ]
         for title, rows in sections:
             table = Table(title=texts(title), title_justify="left", title_style="bold", expand=True,

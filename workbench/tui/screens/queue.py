@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -22,19 +23,29 @@ from workbench.tui.widgets.queue_table import QueueTable, target_key
 if TYPE_CHECKING:
     from workbench.tui.screens.target import TargetScreen
 
+WIDE_QUEUE = 140  # from this many columns the queue also shows when each target was last worked on
 FIRST_SCREEN = 24  # at least this many rows get their totals before the first paint (more on a tall terminal)
 SORTS = ("position", "id", "name", "region", "progress", "total", "status")
 STATUS_FILTERS: tuple[Status | None, ...] = (None, Status.TODO, Status.IN_PROGRESS, Status.DONE, Status.PROBLEM)
 KIND_FILTERS: tuple[str | None, ...] = (None, TargetKind.SITE, TargetKind.CASE)
 
 
-def sort_rows(rows: list[QueueRow], sort: str, reverse: bool) -> list[QueueRow]:
+#: The sort a click on a column's header chooses (a second click reverses it).
+COLUMN_SORTS = {"kind": "id", "id": "id", "name": "name", "region": "region", "progress": "progress",
+                "status": "status", "total": "total", "grade": "total"}
+
+
+def sort_rows(
+    rows: list[QueueRow], sort: str, reverse: bool, name_keys: Mapping[TargetKey, str] | None = None
+) -> list[QueueRow]:
+    """Rows in a sort; names sort by their pinyin (``name_keys``) as a Chinese reader looks them up."""
     if sort == "position":
         ordered = list(rows)
     elif sort == "id":
         ordered = sorted(rows, key=lambda r: (r.target.kind != TargetKind.SITE, r.target.id))
     elif sort == "name":
-        ordered = sorted(rows, key=lambda r: r.target.name)
+        keys = name_keys or {}
+        ordered = sorted(rows, key=lambda r: (keys.get(r.key, r.target.name), r.target.name, r.target.id))
     elif sort == "region":
         ordered = sorted(rows, key=lambda r: (r.target.region, r.target.id))
     elif sort == "progress":
@@ -88,13 +99,24 @@ class QueueScreen(Screen[None]):
         self.reverse = False
         self.status_filter: Status | None = None
         self.kind_filter: str | None = None
+        self._name_keys: dict[TargetKey, str] | None = None
+        """Names as pinyin for the name sort, read when that sort is first chosen."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")
         yield Static(id="queue-filters")
-        yield QueueTable(self.texts, id="queue-table")
+        table = QueueTable(self.texts, id="queue-table")
+        table.wide = self.app.size.width >= WIDE_QUEUE  # before it makes its columns
+        yield table
         yield Static(id="queue-empty")
         yield KeyHints()
+
+    def on_resize(self, event: events.Resize) -> None:
+        table = self.query_one(QueueTable)
+        if (event.size.width >= WIDE_QUEUE) != table.wide:
+            table.set_wide(event.size.width >= WIDE_QUEUE)
+            if self.rows:
+                self.refill()
 
     def on_mount(self) -> None:
         # Totals for the first screenful now, the rest right after the first paint (a total is ~0.2 ms of
@@ -153,7 +175,9 @@ class QueueScreen(Screen[None]):
             if (self.status_filter is None or r.status == self.status_filter)
             and (self.kind_filter is None or r.target.kind.value == self.kind_filter)
         ]
-        return sort_rows(rows, self.sort, self.reverse)
+        if self.sort == "name" and self._name_keys is None:
+            self._name_keys = self.session.name_sort_keys()
+        return sort_rows(rows, self.sort, self.reverse, self._name_keys)
 
     def refill(self) -> None:
         table = self.query_one(QueueTable)
@@ -161,7 +185,8 @@ class QueueScreen(Screen[None]):
         visible = self.visible_rows()
         table.show(visible, keep)
         self.order = [r.key for r in visible]
-        self.query_one("#queue-empty", Static).update(self.texts("queue.empty") if not visible else "")
+        empty = "queue.empty" if self.rows else "queue.nothing_assigned"
+        self.query_one("#queue-empty", Static).update(self.texts(empty) if not visible else "")
         self.query_one("#queue-empty").display = not visible
         self._show_summary()
 
@@ -186,6 +211,16 @@ class QueueScreen(Screen[None]):
     @on(DataTable.RowSelected, "#queue-table")
     def open_selected(self, event: DataTable.RowSelected) -> None:
         self.post_message(self.TargetChosen(target_key(str(event.row_key.value))))
+
+    @on(DataTable.HeaderSelected, "#queue-table")
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        """Sort by the clicked column; clicking the sorted column again reverses the order."""
+        sort = COLUMN_SORTS.get(str(event.column_key.value), self.sort)
+        if sort == self.sort:
+            self.reverse = not self.reverse
+        else:
+            self.sort, self.reverse = sort, False
+        self.refill()
 
     @property
     def current_key(self) -> TargetKey | None:

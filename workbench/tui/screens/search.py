@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,7 +19,7 @@ from textual.worker import get_current_worker
 from workbench.errors import WorkbenchError
 from workbench.model import TargetKey, TargetKind
 from workbench.review import ReviewSession
-from workbench.tui.display import kind_label
+from workbench.tui.display import kind_label, truncate
 from workbench.tui.i18n import Texts, localize_bindings
 from workbench.tui.index_load import IndexLoad
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from workbench.search.index import SearchEntry, SearchHit
 
 RESULT_LIMIT = 20
+NAME_CELLS = 40  # a longer name is cut (…) so the column after it stays in sight
 
 
 class SearchScreen(ModalScreen[None]):
@@ -117,16 +119,7 @@ class SearchScreen(ModalScreen[None]):
         if message.error:
             status.update(Text(texts("search.failed", reason=message.error), style="red"))
             return
-        for hit in message.hits:
-            entry = hit.entry
-            label = Text()
-            label.append(f"{kind_label(texts, entry.kind):<4}", style="dim")
-            label.append(f" {entry.id:<8} ", style="cyan")
-            label.append(entry.name)
-            context = self.context(entry)
-            if context:
-                label.append(f"  {context}", style="dim")
-            options.add_option(Option(label))
+        options.add_options(Option(label) for label in self.result_lines(message.hits))
         if message.hits:
             options.highlighted = 0
             status.update(texts("search.count", count=len(message.hits)))
@@ -136,6 +129,25 @@ class SearchScreen(ModalScreen[None]):
                 line += "；" if texts.lang == "zh" else "; "
                 line += texts("search.nearest", names="、".join(e.name for e in message.nearest))
             status.update(Text(line, style="yellow"))
+
+    def result_lines(self, hits: list[SearchHit]) -> list[Text]:
+        """One line per hit in aligned columns — kind, id, name, where it sits — measured in terminal cells
+        (a Chinese character is two), so that the columns line up whatever the names' scripts."""
+        texts = self.texts
+        rows = [(kind_label(texts, h.entry.kind), h.entry.id, truncate(h.entry.name, NAME_CELLS),
+                 self.context(h.entry)) for h in hits]
+        widths = [max((cell_len(row[i]) for row in rows), default=0) for i in range(3)]
+        lines = []
+        for row in rows:
+            line = Text(" ")
+            for i, style in enumerate(("dim", "cyan", "")):
+                line.append(row[i], style=style)
+                line.append(" " * (widths[i] - cell_len(row[i]) + 2))
+            line.append(row[3], style="dim")
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            lines.append(line)
+        return lines
 
     def context(self, entry: SearchEntry) -> str:
         """Where a hit sits: a target's region or government, an indicator's groups."""

@@ -7,7 +7,8 @@ from fractions import Fraction
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static
+from textual.widget import Widget
+from textual.widgets import Input, Label, TextArea
 
 from workbench.model import Indicator, IndicatorKind, ReReviewNote, Score
 from workbench.review import local_time
@@ -15,6 +16,22 @@ from workbench.scoring.indicators import IndicatorTree
 from workbench.scoring.levels import level_of, read_levels
 from workbench.tui.display import indicator_kind_label, past_text, plain, value_text
 from workbench.tui.i18n import Texts
+from workbench.tui.wrap import wrap
+
+
+class DetailBody(Widget):
+    """The leaf's text, broken into lines as Chinese is typeset (wrap.py) at the width it is shown in."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+
+    def show(self, text: Text) -> None:
+        self.text = text
+        self.refresh()  # a fixed share of the panel: no layout pass
+
+    def render(self) -> Text:
+        return wrap(self.text, self.content_region.width)
 
 
 class IndicatorDetail(Vertical):
@@ -29,10 +46,11 @@ class IndicatorDetail(Vertical):
 
     def compose(self) -> ComposeResult:
         texts = self.texts
-        yield Static(id="detail-body")
-        yield Label(texts("detail.note"), classes="field-label")
-        yield Input(placeholder=texts("detail.note_placeholder"), id="note")
-        yield Label(texts("detail.evidence"), classes="field-label")
+        yield DetailBody(id="detail-body")
+        yield Label(texts("detail.note_label"), classes="field-label")
+        yield TextArea(id="note", soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
+                       placeholder=texts("detail.note_placeholder"))
+        yield Label(texts("detail.evidence_label"), classes="field-label")
         yield Input(placeholder=texts("detail.evidence_placeholder"), id="evidence")
 
     def show(
@@ -54,9 +72,7 @@ class IndicatorDetail(Vertical):
             others = " · ".join(f"{label} {value}" for label, value in rereview.others) or "—"
             text.append(f"\n{others} · {texts('detail.own')} {rereview.own or '—'}\n")
             text.append(texts("detail.keep_needs_note") + "\n", style="dim")
-        text.append("\n")
-        if leaf.description:
-            text.append(leaf.description + "\n\n")
+        # The figures first and the description after them: a short pane still shows what counts.
         text.append(f"{texts('detail.kind')} ", style="dim")
         text.append(indicator_kind_label(texts, leaf.kind))
         if leaf.kind != IndicatorKind.VETO:
@@ -66,20 +82,15 @@ class IndicatorDetail(Vertical):
             text.append(plain(leaf.step))
         if leaf.allow_na:
             text.append(f"   {texts('detail.na_allowed')}", style="cyan")
-        text.append("\n")
         levels = read_levels(leaf)
         if levels:  # 评分细则: what each value means, alt+n picking the n-th
             current = level_of(levels, score.value if score else None)
-            text.append(f"{texts('detail.levels')}  ", style="bold")
-            text.append(texts("detail.pick_level") + "\n", style="dim")
+            text.append(f"\n{texts('detail.levels')}  ", style="bold")
+            text.append(texts("detail.pick_level"), style="dim")
             for n, level in enumerate(levels, 1):
                 style = "bold cyan" if level is current else ""
-                text.append(f" alt+{n} ", style="dim")
-                text.append(f"{level.text} = {level.descriptor}\n", style=style)
-        if leaf.kind == IndicatorKind.DEDUCT:
-            text.append(texts("detail.deduct_hint") + "\n", style="dim")
-        elif leaf.kind == IndicatorKind.VETO:
-            text.append(texts("detail.veto_hint") + "\n", style="dim")
+                text.append(f"\n alt+{n} ", style="dim")
+                text.append(f"{level.text} = {level.descriptor}", style=style)
         text.append(f"\n{texts('detail.current')} ", style="dim")
         value = score.value if score else None
         shown = value_text(texts, leaf, value) if value is not None else Text(texts("detail.not_scored"), style="dim")
@@ -87,11 +98,25 @@ class IndicatorDetail(Vertical):
         text.append(f"   {texts('detail.last')} ", style="dim")
         text.append_text(past_text(texts, leaf, past, past_places) if past is not None else Text("—", style="dim"))
         if score is not None and score.updated_at and score.revision:
-            text.append(f"\n{texts('detail.updated')} {local_time(score.updated_at)}", style="dim")
-        self.query_one("#detail-body", Static).update(text, layout=False)
+            text.append(f"   {texts('detail.updated')} {local_time(score.updated_at)}", style="dim")
+        text.append("\n")
+        if leaf.kind == IndicatorKind.DEDUCT:
+            text.append(texts("detail.deduct_hint") + "\n", style="dim")
+        elif leaf.kind == IndicatorKind.VETO:
+            text.append(texts("detail.veto_hint") + "\n", style="dim")
+        if leaf.description:
+            text.append("\n" + leaf.description)
+        self.query_one(DetailBody).show(text)
         if reset_fields:
-            saved_fields = (("#note", score.note if score else ""), ("#evidence", score.evidence if score else ""))
-            for field, saved in saved_fields:
-                widget = self.query_one(field, Input)
-                if widget.value != saved:
-                    widget.value = saved
+            self.reset_fields(score)
+
+    def reset_fields(self, score: Score | None) -> None:
+        """Show the saved note and evidence (an edit not saved is dropped)."""
+        note = self.query_one("#note", TextArea)
+        saved_note = score.note if score else ""
+        if note.text != saved_note:
+            note.load_text(saved_note)
+        evidence = self.query_one("#evidence", Input)
+        saved_evidence = score.evidence if score else ""
+        if evidence.value != saved_evidence:
+            evidence.value = saved_evidence

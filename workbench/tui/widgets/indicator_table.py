@@ -24,20 +24,25 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.model import Indicator, IndicatorKind, Score
+from workbench.review import local_time
 from workbench.scoring.indicators import IndicatorTree
 from workbench.tui.display import (
     indicator_kind_label,
     past_text,
     plain,
     state_mark,
-    truncate,
     value_text,
 )
-from workbench.tui.i18n import Texts
+from workbench.tui.i18n import Texts, localize_bindings
 
-COLUMNS = ("state", "code", "indicator", "ikind", "max", "step", "value", "last", "note")
-WIDTHS = {"state": 2, "code": 7, "indicator": 30, "ikind": 4, "max": 5, "step": 5, "value": 7, "last": 7, "note": 2}
+COLUMNS = ("state", "code", "indicator", "ikind", "max", "step", "value", "last", "note", "updated", "remark")
+WIDTHS = {"state": 2, "code": 7, "indicator": 30, "ikind": 4, "max": 5, "step": 5, "value": 7, "last": 7, "note": 2,
+          "updated": 11, "remark": 30}
 RIGHT = frozenset({"max", "step", "value", "last"})
+WIDE_COLUMNS = ("updated", "remark")
+"""Shown only where the table has room for them beside a full name column (a wide terminal)."""
+NAME_MIN, NAME_MAX = 12, 48
+"""The name column takes what the other columns leave, within these bounds."""
 
 
 @dataclass
@@ -61,15 +66,34 @@ def _fit(text: Text, width: int, right: bool) -> Text:
     return cell
 
 
-def column_widths(texts: Texts) -> dict[str, int]:
-    """WIDTHS, with the kind column as wide as the longest kind label in the UI language."""
+def column_widths(texts: Texts, width: int = 0) -> dict[str, int]:
+    """The columns shown in ``width`` cells and their widths: every narrow column at its size, labels in the
+    UI language included; the name column takes the rest (within NAME_MIN…NAME_MAX), and on a wide table the
+    update time and the note's text are shown too. ``width`` 0: the narrow set at its default widths."""
     kinds = max(cell_len(indicator_kind_label(texts, kind)) for kind in IndicatorKind)
-    return {**WIDTHS, "ikind": max(kinds, cell_len(texts("col.ikind")))}
+    widths = {c: max(w, cell_len(texts(f"col.{c}"))) for c, w in WIDTHS.items() if c not in WIDE_COLUMNS}
+    widths["ikind"] = max(kinds, widths["ikind"])
+    if width <= 0:
+        return widths
+
+    def used(columns: Mapping[str, int]) -> int:
+        return 1 + sum(w + 1 for c, w in columns.items() if c != "indicator")
+
+    wide = {**widths, "updated": WIDTHS["updated"], "remark": WIDTHS["remark"]}
+    if width - used(wide) >= NAME_MAX - 8:  # room for the extra columns beside a long name
+        widths = wide
+        widths["indicator"] = min(NAME_MAX, width - used(widths))
+        widths["remark"] += max(0, width - used(widths) - widths["indicator"])
+    else:
+        widths["indicator"] = max(NAME_MIN, min(NAME_MAX, width - used(widths)))
+    return widths
 
 
-def column_line(cells: Mapping[str, Text | str], widths: Mapping[str, int] = WIDTHS) -> Text:
+def column_line(cells: Mapping[str, Text | str], widths: Mapping[str, int]) -> Text:
     line = Text(" ")
     for column in COLUMNS:
+        if column not in widths:
+            continue
         value = cells.get(column, "")
         text = value if isinstance(value, Text) else Text(value)
         line.append_text(_fit(text, widths[column], column in RIGHT))
@@ -82,13 +106,24 @@ class IndicatorTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"indicator-table--cursor", "indicator-table--group"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "cursor_down", show=False),
-        Binding("up", "cursor_up", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("home", "edge(-1)", show=False),
-        Binding("end", "edge(1)", show=False),
+        Binding("down", "cursor_down", "下一项", show=False, id="indicators.down"),
+        Binding("up", "cursor_up", "上一项", show=False, id="indicators.up"),
+        Binding("pagedown", "page(1)", "下一页", show=False, id="indicators.page_down"),
+        Binding("pageup", "page(-1)", "上一页", show=False, id="indicators.page_up"),
+        Binding("home", "edge(-1)", "第一项", show=False, id="indicators.first"),
+        Binding("end", "edge(1)", "最后一项", show=False, id="indicators.last"),
     ]
+
+    class ColumnsChanged(Message):
+        """The table was resized and now shows other columns or widths (the heading line follows)."""
+
+        def __init__(self, table: IndicatorTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> IndicatorTable:
+            return self.table
 
     class LeafHighlighted(Message):
         """The cursor moved to another leaf."""
@@ -105,6 +140,7 @@ class IndicatorTable(ScrollView, can_focus=True):
     def __init__(self, texts: Texts, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.texts = texts
+        localize_bindings(self, texts)
         self.widths = column_widths(texts)
         self._rows: list[_Row] = []
         self._row_of: dict[str, int] = {}
@@ -141,7 +177,7 @@ class IndicatorTable(ScrollView, can_focus=True):
                     shown_groups.add(group.code)
                     self._rows.append(_Row(group.code, False, {
                         "code": Text(group.code, style="bold"),
-                        "indicator": Text(truncate("  " * depth + group.name, WIDTHS["indicator"]), style="bold"),
+                        "indicator": Text("  " * depth + group.name, style="bold"),
                         "max": Text(plain(points[group.code]) if group.code in points else "", style="dim"),
                     }))
             self._row_of[leaf.code] = len(self._rows)
@@ -149,7 +185,7 @@ class IndicatorTable(ScrollView, can_focus=True):
             self._rows.append(_Row(leaf.code, True, self._leaf_cells(
                 leaf, cells.get(leaf.code), past.get(leaf.code), len(path) - 1, past_places)))
         self._cursor = self._leaf_rows[0] if self._leaf_rows else 0
-        self.virtual_size = Size(sum(self.widths.values()) + len(self.widths) + 1, len(self._rows))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows))
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
@@ -160,13 +196,26 @@ class IndicatorTable(ScrollView, can_focus=True):
         return {
             "state": state_mark(leaf, score),
             "code": Text(leaf.code),
-            "indicator": Text(truncate("  " * depth + leaf.name, WIDTHS["indicator"])),
+            "indicator": Text("  " * depth + leaf.name),
             "ikind": Text(indicator_kind_label(texts, leaf.kind)),
             "max": Text(plain(leaf.max_score) if leaf.kind != IndicatorKind.VETO else ""),
             "step": Text(plain(leaf.step) if leaf.kind != IndicatorKind.VETO else ""),
             "value": value_text(texts, leaf, score.value if score else None),
             "last": past_text(texts, leaf, past, past_places),
-            "note": Text("✎" if score is not None and (score.note or score.evidence) else ""),
+            **self._annotation_cells(score),
+        }
+
+    @staticmethod
+    def _annotation_cells(score: Score | None) -> dict[str, Text]:
+        """The note mark, and for a wide table the update time and the note's first line."""
+        if score is None:
+            return {"note": Text(""), "updated": Text(""), "remark": Text("")}
+        updated = local_time(score.updated_at, "%m-%d %H:%M") if score.revision else ""
+        remark = " ".join(score.note.split()) or score.evidence
+        return {
+            "note": Text("✎" if score.note or score.evidence else ""),
+            "updated": Text(updated, style="dim"),
+            "remark": Text(remark, style="dim"),
         }
 
     def update_leaf(self, code: str, score: Score) -> None:
@@ -176,7 +225,7 @@ class IndicatorTable(ScrollView, can_focus=True):
         cells = self._rows[row].cells
         cells["state"] = state_mark(leaf, score)
         cells["value"] = value_text(self.texts, leaf, score.value)
-        cells["note"] = Text("✎" if score.note or score.evidence else "")
+        cells.update(self._annotation_cells(score))
         self._repaint_row(row)
 
     def cell_text(self, code: str, column: str) -> str:
@@ -268,8 +317,17 @@ class IndicatorTable(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor - height + 1, animate=False)
 
     def on_resize(self) -> None:
+        widths = column_widths(self.texts, self.scrollable_content_region.width)
+        if widths != self.widths:
+            self.widths = widths
+            self.post_message(self.ColumnsChanged(self))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows))
         self._strips.clear()
         self._scroll_cursor_into_view()
+
+    def heading(self) -> Text:
+        """The column labels over the rows, as wide as the rows' columns."""
+        return column_line({c: self.texts(f"col.{c}") for c in COLUMNS}, self.widths)
 
     def step_leaf(self, delta: int) -> bool:
         """Move to the next (+1) or previous (−1) leaf; False at either end."""

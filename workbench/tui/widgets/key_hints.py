@@ -1,21 +1,23 @@
-"""The footer line: the screen's main key bindings as the keymap has them, the disabled ones dimmed.
+"""The footer: every shown key binding of the focused chain as the keymap has them, the disabled ones dimmed.
 
-A single rendered line instead of Textual's Footer (a widget per key, composed twice at start-up): the
-queue has to be on screen quickly, and this line is repainted on every change of the active bindings.
+A rendered block instead of Textual's Footer (a widget per key, composed twice at start-up): the queue has to
+be on screen quickly, and this is repainted on every change of the active bindings. Where one line is too
+narrow for them all (80 columns), the bindings take a second line rather than being cut off.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
 
 
 class KeyHints(Widget):
-    """`key description` pairs for every shown binding of the focused chain; the palette key on the right."""
+    """`key description` pairs for every shown binding of the focused chain; the palette key last."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"key-hints--key", "key-hints--disabled"}
 
@@ -27,28 +29,40 @@ class KeyHints(Widget):
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         if self.is_attached and screen is self.screen:
-            self.refresh()
+            self.refresh(layout=True)  # the bindings may need another line, or one fewer
 
-    def render(self) -> Text:
-        key_style = self.get_component_rich_style("key-hints--key")
-        disabled = self.get_component_rich_style("key-hints--disabled")
-        left, right = Text(), Text()
+    def hints(self) -> list[tuple[str, str, bool]]:
+        """(key, description, enabled) of every binding the footer shows, the command palette last."""
+        shown: list[tuple[str, str, bool]] = []
+        palette: list[tuple[str, str, bool]] = []
         seen: set[str] = set()
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            palette = binding.action in ("command_palette", "app.command_palette")
-            if (not binding.show and not palette) or binding.action in seen:
+            is_palette = binding.action in ("command_palette", "app.command_palette")
+            if (not binding.show and not is_palette) or binding.action in seen:
                 continue
             seen.add(binding.action)
-            key = self.app.get_key_display(binding)
-            if palette:
-                right.append(f" {key} ", style=key_style)
-                right.append(f"{binding.description} ")
-            else:
-                left.append(f" {key} ", style=disabled if not active.enabled else key_style)
-                left.append(f"{binding.description} ", style=disabled if not active.enabled else "")
-        gap = self.size.width - left.cell_len - right.cell_len
-        if gap < 1:
-            left.truncate(max(0, self.size.width - cell_len(right.plain) - 1), overflow="ellipsis")
-            gap = 1
-        return Text.assemble(left, " " * gap, right)
+            item = (self.app.get_key_display(binding), binding.description, active.enabled)
+            (palette if is_palette else shown).append(item)
+        return shown + palette
+
+    def lines(self, width: int) -> list[Text]:
+        key_style = self.get_component_rich_style("key-hints--key")
+        disabled = self.get_component_rich_style("key-hints--disabled")
+        lines: list[Text] = [Text()]
+        for key, description, enabled in self.hints():
+            item = Text.assemble((f" {key} ", disabled if not enabled else key_style),
+                                 (f"{description} ", disabled if not enabled else Style()))
+            if lines[-1].cell_len and lines[-1].cell_len + item.cell_len > width:
+                lines.append(Text())
+            lines[-1].append_text(item)
+        return lines
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines(width))
+
+    def render(self) -> Text:
+        out = Text("\n").join(self.lines(self.size.width))
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        return out

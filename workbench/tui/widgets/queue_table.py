@@ -17,6 +17,8 @@ from workbench.tui.display import queue_cells
 from workbench.tui.i18n import Texts, localize_bindings
 
 COLUMNS = ("kind", "id", "name", "region", "progress", "status", "total", "grade")
+WIDE_COLUMNS = (*COLUMNS, "updated")
+"""On a wide terminal: when each target was last worked on, too."""
 
 
 def row_key(key: TargetKey) -> str:
@@ -39,8 +41,17 @@ class QueueTable(DataTable[str | Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.texts = texts
         localize_bindings(self, texts)
+        self.wide = False
+        """Showing the wide terminal's columns (see set_wide)."""
+
+    @property
+    def columns_shown(self) -> tuple[str, ...]:
+        return WIDE_COLUMNS if self.wide else COLUMNS
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         # Columns whose text changes as the reviewer works get room for their longest value up front.
         texts = self.texts
         widths = {
@@ -48,11 +59,19 @@ class QueueTable(DataTable[str | Text]):
             "status": max(cell_len(texts(f"status.{s.value}")) for s in Status),
             "total": 5,
             "grade": 6,
+            "updated": 16,
         }
-        for column in COLUMNS:
+        for column in self.columns_shown:
             label = texts(f"col.{column}")
             width = max(widths[column], cell_len(label)) if column in widths else None
             self.add_column(label, key=column, width=width)
+
+    def set_wide(self, wide: bool) -> None:
+        """Show the wide terminal's columns, or the narrow set; the caller fills the rows again."""
+        if wide != self.wide:
+            self.wide = wide
+            self.clear(columns=True)
+            self._add_columns()
 
     def show(self, rows: list[QueueRow], keep: TargetKey | None = None) -> None:
         """Replace the rows, keeping the cursor on `keep` when it is still shown."""
@@ -63,13 +82,13 @@ class QueueTable(DataTable[str | Text]):
 
     def add_rows_keyed(self, rows: list[QueueRow]) -> None:
         for row in rows:
-            self.add_row(*queue_cells(self.texts, row), key=row_key(row.key))
+            self.add_row(*queue_cells(self.texts, row, wide=self.wide), key=row_key(row.key))
 
-    def update_row(self, row: QueueRow, columns: tuple[str, ...] = COLUMNS) -> None:
+    def update_row(self, row: QueueRow, columns: tuple[str, ...] = WIDE_COLUMNS) -> None:
         key = row_key(row.key)
         if key not in self.rows:
             return
-        for column, value in zip(COLUMNS, queue_cells(self.texts, row), strict=True):
+        for column, value in zip(self.columns_shown, queue_cells(self.texts, row, wide=self.wide), strict=True):
             if column in columns:
                 self.update_cell(key, column, value)
 

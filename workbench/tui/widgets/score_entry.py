@@ -18,8 +18,9 @@ class ScoreEntry(Static):
 
     buffer: reactive[str] = reactive("")
     """What the reviewer has typed and not yet confirmed."""
-    error: reactive[str] = reactive("")
-    """Why the last confirmation was refused (nothing was saved), or ""."""
+    error: reactive[str] = reactive("", layout=True)
+    """Why the last confirmation was refused (nothing was saved), or "". The refused text stays selected: the
+    next key typed replaces it. A long reason takes a second line on a narrow terminal."""
     status: reactive[str] = reactive("")
     """The last thing saved or undone, for reassurance."""
 
@@ -43,20 +44,22 @@ class ScoreEntry(Static):
         line.append(f" {texts('entry.prompt')} ", style="bold reverse")
         if self.indicator is not None:
             line.append(f" {self.indicator.code} {self.indicator.name} › ", style="bold")
+        if self.error:
+            line.append(self.buffer, style="bold reverse")  # selected: typing replaces it
+            line.append("▏  ")
+            line.append(self.error, style="bold red")
+            return line
         line.append(self.buffer, style="bold")
         line.append("▏")
         level = self.typed_level()
         if level is not None:  # what the value being typed means, before it is confirmed
             line.append(" " + texts("entry.level", text=level.descriptor), style="bold cyan")
-        if self.error:
-            line.append("  ")
-            line.append(self.error, style="bold red")
-        else:
-            veto = self.indicator is not None and self.indicator.kind == IndicatorKind.VETO
-            hint = "entry.hint_veto" if veto else "entry.hint_score"
-            line.append("  " + texts(hint), style="dim")
-            if self.status:
-                line.append("  " + self.status, style="green")
+        if self.status:
+            line.append("  " + self.status, style="green")
+        veto = self.indicator is not None and self.indicator.kind == IndicatorKind.VETO
+        line.append("  " + texts("entry.hint_veto" if veto else "entry.hint_score"), style="dim")
+        line.no_wrap = True
+        line.overflow = "ellipsis"
         return line
 
     def typed_level(self) -> Level | None:

@@ -24,7 +24,9 @@ class TotalsBar(Static):
         done = scored == applicable
         text.append(texts("totals.progress", scored=scored, applicable=applicable), style="green" if done else "yellow")
         text.append("   ")
-        if result.vetoed:
+        if scored == 0:  # nothing to total yet: not "0.0 准备"
+            text.append(texts("totals.none_yet"), style="dim")
+        elif result.vetoed:
             text.append(texts("totals.vetoed", label=result.grade), style="bold red")
         else:
             text.append(texts("totals.total", total=total_text(result)), style="bold")
