@@ -118,6 +118,7 @@ def _rebuild(root: Path, manifest: Manifest, db: Path) -> _Loaded:
         init_round(db, info["id"], SetupFiles(
             indicators=files["indicators"], sites=files["sites"], cases=files["cases"], reviewers=files["reviewers"],
             assignments=files["assignments"], rules=files["rules"], conflicts=files["conflicts"],
+            calibration_reference=files["calibration_reference"],
         ), name=str(info.get("name", "")), year=int(year_text) if year_text.isdigit() else None)
         for row in _table(root, layout.HISTORY):
             if safe_member_name(row["file"]) is None or not row["file"].startswith("history/"):

@@ -256,18 +256,22 @@ def _write_round(store: Store, root: Path) -> None:
         layout.write_csv(root / path, header, rows)
 
     write("indicators", ([i.code, i.parent or "", i.name, i.kind.value, i.max_score, i.step, i.applies_to,
-                          int(i.allow_na), i.description, *thresholds.get(i.code, ("", ""))]
+                          int(i.allow_na), i.description, *thresholds.get(i.code, ("", "")), i.levels]
                          for i in store.indicators()))
     write("rules", conn.execute("SELECT key, value FROM rules ORDER BY key"))
-    write("sites", conn.execute("SELECT id, name, region, level, url FROM sites ORDER BY rowid"))
-    write("cases", conn.execute("SELECT id, title, government, region, area, summary, synthetic FROM cases "
-                                "ORDER BY rowid"))
+    write("sites", conn.execute("SELECT id, name, region, level, url, calibration FROM sites ORDER BY rowid"))
+    write("cases", conn.execute("SELECT id, title, government, region, area, summary, synthetic, calibration "
+                                "FROM cases ORDER BY rowid"))
     write("reviewers", conn.execute("SELECT id, name, org, region FROM reviewers ORDER BY rowid"))
     write("assignments", conn.execute("SELECT reviewer_id, target_kind, target_id, coi_override FROM assignments "
                                       "ORDER BY rowid"))
     has_conflicts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'declared_conflicts'").fetchone()
     write("conflicts", conn.execute("SELECT reviewer_id, target_kind, target_id, org, reason FROM declared_conflicts "
                                     "ORDER BY rowid") if has_conflicts else [])
+    kinds = {i.code: i.kind.value for i in store.indicators()}
+    write("calibration_reference", (
+        (kind, target_id, code, history_text(kinds.get(code, ""), value)) for kind, target_id, code, value in
+        conn.execute("SELECT target_kind, target_id, indicator, value FROM calibration_reference ORDER BY rowid")))
 
 
 def history_text(kind: str, value: str | None) -> str:

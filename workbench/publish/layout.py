@@ -3,7 +3,8 @@
 A bundle is a directory (or a zip of one) holding:
 
     manifest.json, manifest.json.minisig    every other file's SHA-256 and size, signed by the coordinator
-    round/{indicators,rules,sites,cases,reviewers,assignments,conflicts}.csv   the set-up, as `workbench init` reads it
+    round/{indicators,rules,sites,cases,reviewers,assignments,conflicts,calibration_reference}.csv
+                                            the set-up, as `workbench init` reads it
     round/packages.csv, round/package_pairs.csv, round/decisions.csv           packages issued; the coordinator's
                                                                                decisions on disputes
     keyring.csv                             reviewers' public keys, when added and revoked
@@ -35,13 +36,14 @@ Spec = tuple[str, tuple[str, ...]]
 
 ROUND_FILES: dict[str, Spec] = {
     "indicators": ("round/indicators.csv", ("代码", "上级", "名称", "类型", "分值", "步长", "适用", "可不适用", "说明",
-                                            "分歧阈值", "分歧间隔")),
+                                            "分歧阈值", "分歧间隔", "评分细则")),
     "rules": ("round/rules.csv", ("规则", "值")),
-    "sites": ("round/sites.csv", ("编号", "名称", "地区", "层级", "网址")),
-    "cases": ("round/cases.csv", ("编号", "标题", "申报单位", "地区", "领域", "简介", "合成")),
+    "sites": ("round/sites.csv", ("编号", "名称", "地区", "层级", "网址", "校准")),
+    "cases": ("round/cases.csv", ("编号", "标题", "申报单位", "地区", "领域", "简介", "合成", "校准")),
     "reviewers": ("round/reviewers.csv", ("编号", "姓名", "单位", "地区")),
     "assignments": ("round/assignments.csv", ("评审专家", "对象类型", "对象编号", "利益冲突豁免")),
     "conflicts": ("round/conflicts.csv", ("评审专家", "对象类型", "对象编号", "单位", "原因")),
+    "calibration_reference": ("round/calibration_reference.csv", ("对象类型", "对象编号", "指标代码", "得分")),
 }
 """The set-up files, with the headers `workbench init` reads (its Chinese aliases)."""
 
