@@ -159,13 +159,15 @@ def test_libreoffice_opens_the_report_and_saves_it_back_without_a_formula(
 ) -> None:
     resaved = convert_with_libreoffice(hostile["report"], tmp_path / "lo")
     sheets = worksheet_xml(resaved)
-    assert len(sheets) == 8
+    assert len(sheets) == 9  # 逐条评分 included: the hostile names and notes are in it too
     for name, xml in sheets.items():
         assert not FORMULA_CELL.search(xml), f"{name} holds a formula after LibreOffice re-saved the report"
     from workbench.signed.worksheet import read_sheets
 
     names = {row[3] for sheet in read_sheets(resaved) if sheet.name == "总分排名" for row in sheet.cells[1:]}
     assert {as_stored(t) for t in FORMULAS if not t.startswith("\r")} <= names
+    long_names = {row[3] for sheet in read_sheets(resaved) if sheet.name == "逐条评分" for row in sheet.cells[1:]}
+    assert {as_stored(t) for t in FORMULAS if not t.startswith("\r")} <= long_names
 
 
 # --------------------------------------------------------------------------------------------------- CSV
