@@ -136,6 +136,27 @@ class TestEvidence:
         assert audit_bundle(bundle, coordinator[1], workers=0).exports == 3
 
 
+    def test_a_round_made_before_the_evidence_migrates_with_its_ledger_in_merge_order(
+        self, cycle: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
+    ) -> None:
+        merge_exports(cycle["db"], [cycle["R2.xlsx"], cycle["R1.xlsx"]], workers=0)
+        conn = sqlite3.connect(cycle["db"])  # as the round stood before migration 0008
+        with conn:
+            conn.execute("DROP TABLE merge_ledger")
+            conn.execute("DROP TABLE evidence")
+            conn.execute("ALTER TABLE submissions DROP COLUMN file_sha256")
+            conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0008_merge_evidence'")
+        conn.close()
+        merge_exports(cycle["db"], [cycle["R3.xlsx"]], workers=0)
+        conn = sqlite3.connect(cycle["db"])
+        ledger = conn.execute("SELECT file_name, outcome, file_sha256 IS NULL FROM merge_ledger ORDER BY id").fetchall()
+        conn.close()
+        assert ledger == [("R2.xlsx", "merged", 1), ("R1.xlsx", "merged", 1), ("R3.xlsx", "merged", 0)]
+        settle(cycle["db"])
+        with pytest.raises(PublishRefused, match=r"2 merged export\(s\) have no kept copy"):
+            publish(cycle["db"], coordinator[0], tmp_path / "bundle", passphrase=PASS)
+
+
 def test_a_revocation_after_the_merge_is_still_audited_as_it_was(
     merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -218,19 +239,63 @@ class TestHostileBundles:
         assert (caught.value.code, caught.value.where) == (FailureCode.ACTIVE_CONTENT, "report/consolidated.xlsx")
 
 
-def test_the_commands(merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_commands(merged: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_PASSPHRASE", PASS)
     runner = CliRunner()
+    made = runner.invoke(cli, ["keygen", "--coordinator", "-o", str(tmp_path / "coord.key")])
+    assert made.exit_code == 0, made.output
+    assert "coordinator's publishing key" in made.output
+    line = made.output.strip().splitlines()[-1]
     out = tmp_path / "bundle"
-    done = runner.invoke(cli, ["publish", str(merged["db"]), "--key", str(coordinator[0]), "-o", str(out)])
+    done = runner.invoke(cli, ["publish", str(merged["db"]), "--key", str(tmp_path / "coord.key"), "-o", str(out)])
     assert done.exit_code == 0, done.output
-    assert f"minisign -Vm {out}/manifest.json -P {coordinator[1]}" in done.output
-    done = runner.invoke(cli, ["audit", str(out), "--coordinator-key", coordinator[1], "-o", str(tmp_path / "a.txt")])
+    assert f"minisign -Vm {out}/manifest.json -P {line}" in done.output
+    done = runner.invoke(cli, ["audit", str(out), "--coordinator-key", line, "-o", str(tmp_path / "a.txt")])
     assert done.exit_code == 0, done.output
     assert done.output.startswith("reproduced: 2 targets, ")
     assert "values identical" in (tmp_path / "a.txt").read_text(encoding="utf-8")
     (out / "keyring.csv").write_text("changed", encoding="utf-8")
-    done = runner.invoke(cli, ["audit", str(out), "--coordinator-key", coordinator[1]])
+    done = runner.invoke(cli, ["audit", str(out), "--coordinator-key", line])
     assert done.exit_code == 1
     assert "HASH_MISMATCH" in done.output and "keyring.csv" in done.output
+
+
+def test_the_results_page_ranks_each_group_and_says_how_to_check(
+    merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
+) -> None:
+    from python_calamine import CalamineWorkbook
+
+    bundle = published(merged, coordinator, tmp_path)
+    digest = hashlib.sha256((bundle / "manifest.json").read_bytes()).hexdigest()
+    page = (tmp_path / "bundle.results.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+    assert digest in page and f"minisign -Vm bundle/manifest.json -P {coordinator[1]}" in page
+    assert page.index("广东省深圳市") < page.index("北京市")  # S1 (19.0) ranks before S2 (16.0)
+    sheet = CalamineWorkbook.from_path(str(tmp_path / "bundle.results.xlsx")).get_sheet_by_name("评估结果").to_python()
+    rows = [r for r in sheet if r and r[0] in (1, 2, 1.0, 2.0)]
+    assert [(r[1], r[4], r[5]) for r in rows] == [("S1", 19.0, "优秀"), ("S2", 16.0, "良好")]
+    assert any(digest in str(r[0]) for r in sheet if r)
+    listed = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert not any("results" in f["path"] for f in listed)  # beside the bundle, not in its manifest
+
+
+def test_init_keeps_a_parents_points_and_step_as_written(tmp_path: Path) -> None:
+    """A parent's 分值 "20" over leaves of 10.5 and 9.5 stays "20" (not the sum's "20.0"), and its 步长 is kept: both
+    enter the indicators hash every export is bound to, so a round rebuilt from its published tables verifies them."""
+    from support import write_csv
+
+    from workbench.setup.round import SetupFiles, init_round
+
+    files = SetupFiles(
+        indicators=write_csv(tmp_path / "i.csv", "代码,上级,名称,类型,分值,步长\nA,,基础,,20,1\n"
+                                                 "A1,A,甲,评分,10.5,0.5\nA2,A,乙,评分,9.5,0.5\nB,,其他,,,\nB1,B,丙,评分,5,1\n"),
+        sites=write_csv(tmp_path / "s.csv", "编号,名称\nS1,北京市\n"),
+        cases=write_csv(tmp_path / "c.csv", "编号,标题\n"),
+        reviewers=write_csv(tmp_path / "r.csv", "编号,姓名\nR1,甲\n"),
+        assignments=write_csv(tmp_path / "a.csv", "评审专家,对象类型,对象编号\nR1,网站,S1\n"),
+    )
+    init_round(tmp_path / "r.db", "2022", files)
+    conn = sqlite3.connect(tmp_path / "r.db")
+    stored = conn.execute("SELECT code, max_score, step FROM indicators WHERE parent IS NULL ORDER BY code").fetchall()
+    conn.close()
+    assert stored == [("A", "20", "1"), ("B", "5", "0")]

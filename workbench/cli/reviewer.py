@@ -19,18 +19,23 @@ _KEY_HELP = (
 @click.command()
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="私钥文件路径（公钥写在旁边的 .pub）/ where to write the secret key (public key beside it as .pub); "
-                   "default: $WORKBENCH_KEY, else ~/.config/workbench/workbench.key")
-def keygen(out: Path | None) -> None:
-    """Make your Ed25519 signing key pair (reviewers, once).
+                   "default: $WORKBENCH_KEY, else ~/.config/workbench/workbench.key (coordinator.key with "
+                   "--coordinator)")
+@click.option("--coordinator", is_flag=True,
+              help="协调人的发布密钥（workbench publish --key）/ a coordinator's key, for signing publication bundles")
+def keygen(out: Path | None, coordinator: bool) -> None:
+    """Make an Ed25519 signing key pair: a reviewer's (once) or, with --coordinator, a coordinator's.
 
     The secret key file is encrypted under a passphrase (scrypt + ChaCha20-Poly1305) and written with mode
-    0600; the passphrase is asked twice without echo, or read from WORKBENCH_PASSPHRASE in scripts. Send
-    the printed public key line to the coordinator and confirm the key id by phone.
+    0600; the passphrase is asked twice without echo, or read from WORKBENCH_PASSPHRASE in scripts. A reviewer
+    sends the printed public key line to the coordinator and confirms the key id by phone; a coordinator
+    publishes it with the results, so that anyone can check a bundle (`workbench audit --coordinator-key`).
 
     \b
     Example:
       workbench keygen
       workbench keygen -o ~/keys/zhang.key
+      workbench keygen --coordinator -o coord.key
     """
     import os
 
@@ -44,7 +49,10 @@ def keygen(out: Path | None) -> None:
         write_secret_key,
     )
 
-    path = out or default_key_file()
+    default = default_key_file()
+    if coordinator and not os.environ.get("WORKBENCH_KEY"):
+        default = default.with_name("coordinator.key")
+    path = out or default
     try:
         for existing in (path, pub_path_for(path)):
             if os.path.lexists(existing):
@@ -60,13 +68,22 @@ def keygen(out: Path | None) -> None:
     except OSError as exc:
         raise click.ClickException(
             f"无法写入 / cannot write {terminal_text(str(path))}: {terminal_text(exc.strerror or '')}") from exc
+    if coordinator:
+        advice = (f"这是协调人的发布密钥：用它签署发布包（workbench publish ROUND.db --key {terminal_text(str(path))} "
+                  "-o BUNDLE），并随结果公布下面这一行公钥，供任何人核验（workbench audit BUNDLE --coordinator-key …；"
+                  "minisign -Vm manifest.json -P …）/ this is a coordinator's publishing key: sign bundles with it "
+                  "(workbench publish ROUND.db --key … -o BUNDLE) and publish this line with the results, so that "
+                  "anyone can check them (workbench audit BUNDLE --coordinator-key …; minisign -Vm manifest.json "
+                  "-P …). Never register it as a reviewer's key:")
+    else:
+        advice = ("请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and "
+                  "confirm the key id by phone:")
     click.echo(
         f"已生成密钥 / key pair written\n"
         f"  私钥 / secret key  {terminal_text(str(path))}  （口令保护 / passphrase-protected, mode 0600）\n"
         f"  公钥 / public key  {terminal_text(str(pub_path_for(path)))}\n"
         f"  密钥编号 / key id  {secret.key_id_text}\n"
-        f"请把下面这一行公钥发给协调人，并电话核对密钥编号 / send this line to the coordinator and confirm the "
-        f"key id by phone:\n{secret.public.line}"
+        f"{advice}\n{secret.public.line}"
     )
 
 

@@ -81,7 +81,13 @@ def publish(
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir(parents=True)
+            before = _round_state(store)
             _write_contents(store, tmp, allow_incomplete)
+            if _round_state(store) != before:  # a merge, a package or a decision landed while the files were written
+                raise PublishRefused("发布期间轮次有变动（合并、签发评审包、密钥或争议决定），未写出发布包；"
+                                     "请再发布一次 / the round changed while the bundle was written (a merge, a "
+                                     "package, a key or a decision on a dispute), so nothing was published; "
+                                     "publish again")
             manifest = _manifest(store, tmp, state, secret.key_id_text)
             manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
             digest = hashlib.sha256(manifest_bytes).hexdigest()
@@ -92,7 +98,10 @@ def publish(
             if as_zip:
                 _zip_into_place(tmp, out)
             else:
-                os.rename(tmp, out)
+                try:
+                    os.rename(tmp, out)
+                except OSError:  # another publish got there first
+                    raise PublishRefused(f"{out} 已存在，不会覆盖 / already exists; choose another path") from None
                 _sync_dir(out.parent)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -187,6 +196,14 @@ def _check_revoked(store: Store) -> None:
         f"(reviewer {reviewer_id}'s key {key_id}, revoked at {revoked_at}; export {export_id} holds {len(left)}). "
         "Register the reviewer's new key (workbench keys add), issue a new package (workbench package) and merge its "
         "export, which replaces those scores, then publish")
+
+
+def _round_state(store: Store) -> tuple[object, ...]:
+    """What the bundle's files are written from, in counts: unchanged from start to end, they agree."""
+    return tuple(store.conn.execute(
+        "SELECT (SELECT max(id) FROM merge_ledger), (SELECT count(*) FROM submissions), (SELECT count(*) FROM "
+        "packages), (SELECT max(id) FROM dispute_decisions), (SELECT count(*) FROM keys), (SELECT count(revoked_at) "
+        "FROM keys), (SELECT count(*) FROM rounds)").fetchone())
 
 
 def _completeness(store: Store) -> dict[str, Any]:

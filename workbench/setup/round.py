@@ -239,8 +239,15 @@ def _read_indicators(c: _Collector, table: Table | None) -> list[Indicator]:
                     c.add(row["step"].where, f"步长须大于 0，收到 {step} / step must be greater than 0")
                 elif max_score % step != 0:
                     c.add(row["step"].where, f"步长 {step} 不能整除分值 {max_score} / step must divide max")
-        elif row["max_score"].value:
-            c.decimal(row["max_score"], "分值")
+        else:  # a parent: its 分值 is its leaves' sum (checked below) and is stored as written, when written
+            given = c.decimal(row["max_score"], "分值") if row["max_score"].value else None
+            max_score = given if given is not None else max_score
+            # no leaf takes a parent's 步长, but it is the round's, and so part of its packages' indicators hash
+            given = c.decimal(row["step"], "步长") if row["step"].value else None
+            if given is not None and given < 0:
+                c.add(row["step"].where, f"步长不能为负，收到 {given} / step must not be negative")
+            elif given is not None:
+                step = given
         if max_score is None or step is None or (kind is None and is_leaf):
             continue
         out.append(Indicator(
@@ -782,7 +789,8 @@ def _write_indicators(conn: sqlite3.Connection, indicators: list[Indicator]) -> 
     for ind in indicators:
         max_score = ind.max_score
         if not tree.is_leaf(ind.code):
-            max_score = sum((leaf.max_score for leaf in _leaves_under(tree, ind.code)), Decimal(0))
+            total = sum((leaf.max_score for leaf in _leaves_under(tree, ind.code)), Decimal(0))
+            max_score = ind.max_score if ind.max_score == total else total  # as written ("20", not "20.0")
         rows.append({
             "code": ind.code, "parent": ind.parent, "name": ind.name, "kind": ind.kind.value,
             "max_score": str(max_score), "step": str(ind.step), "applies_to": ind.applies_to,
