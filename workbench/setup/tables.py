@@ -604,6 +604,8 @@ class CsvStream:
         aliases = aliases or ALIASES
         self.wanted = required + optional
         self.problems: list[Problem] = []
+        self.limit = 1000
+        """Problems after which `rows()` stops reading."""
         self._checked: dict[tuple[str, str], tuple[str, str | None]] = {}
         if not self.path.exists():
             raise InputRefused([Problem(self.name, "找不到文件 / file not found")])
@@ -678,6 +680,8 @@ class CsvStream:
                 checked = self._cells(line, texts)
                 if checked is not None:
                     yield line, checked
+                elif len(self.problems) >= self.limit:
+                    return  # enough to show: the rest of the file is not read
 
     def _cells(self, line: int, texts: list[str]) -> list[str] | None:
         """The row's texts normalised as read_table's are, or None with its refused cells reported."""
