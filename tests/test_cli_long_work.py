@@ -197,3 +197,10 @@ def test_keygen_gives_up_after_three_mismatches(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(typed))
     code, _, err = run("keygen", "-o", str(tmp_path / "k.key"))
     assert code == 1 and "differ" in err and not (tmp_path / "k.key").exists()
+
+
+def test_a_file_of_bad_rows_lists_the_first_thousand(round_db: Path, tmp_path: Path) -> None:
+    rows = [rows_2021()[0], *(["网站", f"X{n}", "A1.1", "1"] for n in range(1500))]
+    code, _, err = run("import-results", str(round_db), str(write(tmp_path / "bad.csv", rows)), "--round", "2020")
+    assert code == 1 and "only the first 1000 are listed" in err
+    assert err.count("未知网站") == 1000 and consolidated(round_db, "2020") == []

@@ -211,40 +211,50 @@ def _fill_package(
     package: Store, store: Store, reviewer_id: str, pairs: Sequence[Pair], record: Mapping[str, object],
     past: Sequence[str],
 ) -> None:
-    src, conn = store.conn, package.conn
+    conn = package.conn
     ids = {kind: sorted({p[1] for p in pairs if p[0] == kind}) for kind in TargetKind}
     rounds = [store.round_id, *past]
     in_rounds = f"IN ({', '.join('?' for _ in rounds)})"
-    with transaction(conn):
-        for table, where, args in (
-            ("rounds", f" WHERE id {in_rounds}", tuple(rounds)),
-            ("indicators", "", ()),
-            ("rules", "", ()),
-            ("reviewers", " WHERE id = ?", (reviewer_id,)),
-            ("keys", " WHERE reviewer_id = ? AND revoked_at IS NULL", (reviewer_id,)),
-            ("assignments", " WHERE reviewer_id = ?", (reviewer_id,)),
-        ):
-            _copy(src, conn, table, f"SELECT * FROM {table}{where}", args)
-        _copy_in(src, conn, "sites", "SELECT * FROM sites WHERE id IN ({})", ids[TargetKind.SITE])
-        _copy_in(src, conn, "cases", "SELECT * FROM cases WHERE id IN ({})", ids[TargetKind.CASE])
-        for kind in TargetKind:
-            for round_id in past:
-                _copy_in(src, conn, "consolidated",
-                         "SELECT * FROM consolidated WHERE round = ? AND target_kind = ? AND target_id IN ({})",
-                         ids[kind], (round_id, kind))
-            _copy_in(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = ? AND id IN ({})",
-                     ids[kind], (kind,))
-        _copy(src, conn, "search_keys", "SELECT * FROM search_keys WHERE kind = ?", (INDICATOR_ENTRY,))
-        insert_rows(conn, "packages", [record])
-        conn.executemany(
-            "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator) VALUES (?, ?, ?, ?, ?)",
-            ((store.round_id, reviewer_id, *p) for p in pairs),
-        )
-        if record["kind"] == "re-review":
-            # The reviewer re-checks what they gave before: start from their merged values, audited.
-            wanted = set(pairs)
-            previous = (s for s in store.scores(reviewer_id) if (s.target_kind, s.target_id, s.indicator) in wanted)
-            package.put_scores(reviewer_id, previous, reason=RE_REVIEW_COPY_REASON)
+    # Rows go from the round to the package inside SQLite (INSERT … SELECT over the attached round), never
+    # through Python objects. A deferred transaction: only the package is written, the round merely read.
+    conn.execute("ATTACH DATABASE ? AS round", (str(store.path),))
+    try:
+        conn.execute("BEGIN")
+        try:
+            for table, where, args in (
+                ("rounds", f" WHERE id {in_rounds}", tuple(rounds)),
+                ("indicators", "", ()),
+                ("rules", "", ()),
+                ("reviewers", " WHERE id = ?", (reviewer_id,)),
+                ("keys", " WHERE reviewer_id = ? AND revoked_at IS NULL", (reviewer_id,)),
+                ("assignments", " WHERE reviewer_id = ?", (reviewer_id,)),
+            ):
+                _copy(conn, table, where, args)
+            _copy_in(conn, "sites", " WHERE id IN ({})", ids[TargetKind.SITE])
+            _copy_in(conn, "cases", " WHERE id IN ({})", ids[TargetKind.CASE])
+            for kind in TargetKind:
+                for round_id in past:
+                    _copy_in(conn, "consolidated", " WHERE round = ? AND target_kind = ? AND target_id IN ({})",
+                             ids[kind], (round_id, kind))
+                _copy_in(conn, "search_keys", " WHERE kind = ? AND id IN ({})", ids[kind], (kind,))
+            _copy(conn, "search_keys", " WHERE kind = ?", (INDICATOR_ENTRY,))
+            insert_rows(conn, "packages", [record])
+            conn.executemany(
+                "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator) VALUES (?, ?, ?, ?, ?)",
+                ((store.round_id, reviewer_id, *p) for p in pairs),
+            )
+            if record["kind"] == "re-review":
+                # The reviewer re-checks what they gave before: start from their merged values, audited.
+                wanted = set(pairs)
+                previous = (s for s in store.scores(reviewer_id)
+                            if (s.target_kind, s.target_id, s.indicator) in wanted)
+                package.put_scores(reviewer_id, previous, reason=RE_REVIEW_COPY_REASON)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("DETACH DATABASE round")
 
 
 def _write_notes(conn: sqlite3.Connection, notes: Mapping[Pair, ReReviewNote]) -> None:
@@ -258,19 +268,15 @@ def _write_notes(conn: sqlite3.Connection, notes: Mapping[Pair, ReReviewNote]) -
         )
 
 
-def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, args: Sequence[object]) -> None:
-    cur = src.execute(sql, tuple(args))
-    cols = [d[0] for d in cur.description]
-    dst.executemany(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", (tuple(r) for r in cur)
-    )
+def _copy(conn: sqlite3.Connection, table: str, where: str, args: Sequence[object]) -> None:
+    """Copy the rows of the attached round's `table` that `where` selects into the package's."""
+    columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA round.table_info({table})"))
+    conn.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM round.{table}{where}", tuple(args))
 
 
-def _copy_in(
-    src: sqlite3.Connection, dst: sqlite3.Connection, table: str, sql: str, ids: Sequence[str],
-    prefix: Sequence[object] = (),
-) -> None:
+def _copy_in(conn: sqlite3.Connection, table: str, where: str, ids: Sequence[str], prefix: Sequence[object] = ()
+             ) -> None:
     # SQLite limits bound parameters per statement; copy in chunks.
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        _copy(src, dst, table, sql.format(", ".join("?" for _ in chunk)), (*prefix, *chunk))
+        _copy(conn, table, where.format(", ".join("?" for _ in chunk)), (*prefix, *chunk))

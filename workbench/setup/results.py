@@ -9,6 +9,7 @@ distinct target, indicator and (indicator, text) is judged once and the verdict 
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ COLUMNS = ("target_kind", "target_id", "indicator", "value")
 BATCH = 20_000
 #: Problems listed before the rest of the file is only counted: a coordinator fixes the pattern, not each row.
 MAX_LISTED = 1000
-_INSERT = ("INSERT OR IGNORE INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
+_INSERT = ("INSERT INTO consolidated (round, target_kind, target_id, indicator, value, n, method, flags) "
            "VALUES (?, ?, ?, ?, ?, 0, 'imported', '')")
 
 Row = tuple[int, list[str]]  # (line, the texts of COLUMNS)
@@ -48,8 +49,10 @@ class _Source:
         self.c = c
         self.stream: CsvStream | None = None
         self.cells: list[dict[str, Cell]] = []
+        self.read = 0
         if path.suffix.lower() == ".csv":
             self.stream = CsvStream(path, COLUMNS)
+            self.stream.limit = MAX_LISTED
             self.name = self.stream.name
             self.size = max(path.stat().st_size, 1)
         else:
@@ -66,6 +69,7 @@ class _Source:
             yield from self.stream.rows()
             return
         for n, row in enumerate(self.cells):
+            self.read = n + 1
             if not any(row[k].refused for k in COLUMNS):
                 yield n, [row[k].value for k in COLUMNS]
 
@@ -74,11 +78,11 @@ class _Source:
             return self.stream.where(line, column)
         return self.cells[line][column].where
 
-    def done(self, line: int) -> int:
+    def done(self) -> int:
         """How far reading has got, in units of `size` (bytes of a CSV, rows of an .xlsx)."""
         if self.stream is not None:
             return min(self.stream.position(), self.size)
-        return line + 1
+        return self.read
 
     def read_problems(self) -> list[Problem]:
         return self.stream.problems if self.stream is not None else []
@@ -103,59 +107,74 @@ def import_results(
             year = int(digits.group(0)) if digits else None
         c = _Collector()
         source = _Source(Path(path), c)
-        judge = _Judge(store, c, source.where)
+        judge = _Judge(store, c, source.where, round_id)
         conn = store.conn
         rows = 0
-        targets: set[tuple[str, str]] = set()
         duplicates: set[tuple[str, str, str]] = set()  # keys given twice (found on the error path only)
         with transaction(conn):
             conn.execute("DELETE FROM consolidated WHERE round = ?", (round_id,))
             conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
             conn.execute("INSERT INTO rounds (id, name, year, status) VALUES (?, ?, ?, 'past')", (round_id, name, year))
-            batch: list[tuple[str, str, str, str, str | None]] = []
-            line = 0
-            for line, texts in source.rows():
-                good = judge.row(line, texts)
-                if good is not None:
-                    batch.append((round_id, *good))
-                if len(batch) >= BATCH:
-                    rows += _insert(conn, batch, duplicates, targets)
-                    batch = []
-                    if on_progress is not None:
-                        on_progress(source.done(line), source.size)
-                if len(c.problems) + len(source.read_problems()) >= MAX_LISTED:
-                    break
-            rows += _insert(conn, batch, duplicates, targets)
+            good = _good_rows(source, judge)
+            while batch := list(itertools.islice(good, BATCH)):
+                rows += _insert(conn, batch, duplicates)
+                if on_progress is not None:
+                    on_progress(source.done(), source.size)
             problems = [*source.read_problems(), *c.problems]
             if duplicates:
                 problems += _placed_duplicates(source, duplicates)
             if problems:
                 raise _refusal(problems)
+            targets = conn.execute("SELECT count(*) FROM (SELECT DISTINCT target_kind, target_id FROM consolidated "
+                                   "WHERE round = ?)", (round_id,)).fetchone()[0]
         checkpoint(conn)
         if on_progress is not None:
             on_progress(source.size, source.size)
-        return ImportSummary(round_id, rows, len(targets))
+        return ImportSummary(round_id, rows, targets)
     finally:
         store.close()
 
 
+def _good_rows(source: _Source, judge: _Judge) -> Iterator[tuple[str, str, str, str, str | None]]:
+    """The rows to insert, judged; stops once MAX_LISTED problems are found. The usual row is three lookups of
+    verdicts already given; any other goes to the judge, which gives (and remembers) them."""
+    targets, leaves, values = judge.good_targets, judge.good_leaves, judge.values
+    round_id, judged, problems = judge.round_id, judge.row, judge.c.problems
+    no_ids: dict[str, str] = {}
+    no_values: dict[str, tuple[str | None, str | None]] = {}
+    for line, (kind_text, tid, code, value_text) in source.rows():
+        kind = targets.get(kind_text, no_ids).get(tid)
+        if kind is not None and code in leaves[kind]:
+            got = values.get(code, no_values).get(value_text)
+            if got is not None and got[1] is None:
+                yield round_id, kind, tid, code, got[0]
+                continue
+        row = judged(line, [kind_text, tid, code, value_text])
+        if row is not None:
+            yield row
+        elif len(problems) >= MAX_LISTED:
+            return
+
+
 def _insert(conn: sqlite3.Connection, batch: list[tuple[str, str, str, str, str | None]],
-            duplicates: set[tuple[str, str, str]], targets: set[tuple[str, str]]) -> int:
-    """Insert a batch; a row the primary key refuses (a duplicate) is found row by row and kept for its place."""
-    if not batch:
-        return 0
-    conn.execute("SAVEPOINT results_batch")
-    inserted = conn.executemany(_INSERT, batch).rowcount
-    if inserted != len(batch):  # the error path: which rows repeat an earlier one?
-        conn.execute("ROLLBACK TO results_batch")
-        inserted = 0
-        for row in batch:
-            if conn.execute(_INSERT, row).rowcount:
-                inserted += 1
-            else:
-                duplicates.add((row[1], row[2], row[3]))
-    conn.execute("RELEASE results_batch")
-    targets.update((row[1], row[2]) for row in batch)
+            duplicates: set[tuple[str, str, str]]) -> int:
+    """Insert a batch; a row the primary key refuses (a duplicate) is kept for its place and the rest of the
+    batch goes on after it. A plain INSERT: `OR IGNORE` would cost a third more on every row of every file."""
+    inserted = 0
+    while batch:
+        before = conn.total_changes
+        try:
+            conn.executemany(_INSERT, batch)
+        except sqlite3.IntegrityError as exc:  # the error path: the rows before the duplicate are in
+            if "UNIQUE" not in str(exc):
+                raise
+            done = conn.total_changes - before
+            inserted += done
+            row = batch[done]
+            duplicates.add((row[1], row[2], row[3]))
+            batch = batch[done + 1:]
+            continue
+        return inserted + len(batch)
     return inserted
 
 
@@ -189,63 +208,70 @@ def _refusal(problems: list[Problem]) -> InputRefused:
 class _Judge:
     """Judges each row as the set-up does, remembering every verdict that a later row may need again."""
 
-    def __init__(self, store: Store, c: _Collector, where: Where) -> None:
+    def __init__(self, store: Store, c: _Collector, where: Where, round_id: str) -> None:
         self.c = c
+        self.round_id = round_id
         self.where = where
         self.tree = IndicatorTree(store.indicators())
         here = None  # this round's ids
-        self.known = {
-            TargetKind.SITE: _Ids({s.id: s.id for s in store.sites()}, here),
-            TargetKind.CASE: _Ids({x.id: x.id for x in store.cases()}, here),
-        }
+        self.known = {kind: _Ids({r[0]: r[0] for r in store.conn.execute(f"SELECT id FROM {kind.value}s")}, here)
+                      for kind in TargetKind}
         self.codes = _Ids({i.code: i.code for i in self.tree.nodes()}, here)
-        self.kinds: dict[str, TargetKind] = {}
-        self.good_targets: set[tuple[TargetKind, str]] = set()
-        self.leaf_for: dict[tuple[str, TargetKind], str | None] = {}  # (code, kind) → why refused, or None
-        self.values: dict[tuple[str, str], tuple[str | None, str | None]] = {}  # → (encoded, why refused)
+        # Nested, not keyed by tuples: a row looks its verdicts up without making a tuple for each.
+        self.good_targets: dict[str, dict[str, str]] = {}  # kind as written → id → "site" or "case"
+        self.good_leaves: dict[str, set[str]] = {"site": set(), "case": set()}  # kind → leaves applying to it
+        self.values: dict[str, dict[str, tuple[str | None, str | None]]] = {}  # code → text → (encoded, refused)
+        self._cached = 0
 
     def cell(self, line: int, column: str, text: str) -> Cell:
         return Cell(text, self.where(line, column))
 
-    def row(self, line: int, texts: list[str]) -> tuple[str, str, str, str | None] | None:
-        """(target_kind, target_id, indicator, encoded value), or None with its problems added."""
+    def row(self, line: int, texts: list[str]) -> tuple[str, str, str, str, str | None] | None:
+        """(round, target_kind, target_id, indicator, encoded value), or None with its problems added. A target,
+        an (indicator, kind) and an (indicator, text) judged once are not judged again: three lookups a row."""
         kind_text, tid, code, value_text = texts
-        kind = self.kinds.get(kind_text)
+        kind = self.good_targets.get(kind_text, {}).get(tid)
         if kind is None:
-            kind = _target_key(self.c, self.cell(line, "target_kind", kind_text))
-            if kind is not None:
-                self.kinds[kind_text] = kind
-        if kind is not None and (kind, tid) not in self.good_targets:
-            label = "网站" if kind is TargetKind.SITE else "案例"
-            if self.c.find(self.cell(line, "target_id", tid), self.known[kind], label, kind.value) is None:
-                kind = None
-            else:
-                self.good_targets.add((kind, tid))
+            kind = self._target(line, kind_text, tid)
         if code not in self.codes.items:
             self.c.find(self.cell(line, "indicator", code), self.codes, "指标代码", "indicator code")
             return None
         if kind is None:
             return None
-        verdict = self.leaf_for.get((code, kind), "")
-        if verdict == "":
-            verdict = self._leaf_problem(code, kind)
-            self.leaf_for[(code, kind)] = verdict
-        if verdict is not None:
-            self.c.add(self.where(line, "indicator"), verdict)
-            return None
-        got = self.values.get((code, value_text))
+        if code not in self.good_leaves[kind]:
+            verdict = self._leaf_problem(code, TargetKind(kind))
+            if verdict is not None:
+                self.c.add(self.where(line, "indicator"), verdict)
+                return None
+            self.good_leaves[kind].add(code)
+        got = self.values.get(code, {}).get(value_text)
         if got is None:
             try:
                 got = (encode_value(parse_value(self.tree.get(code), value_text)), None)
             except WorkbenchError as exc:
                 got = (None, exc.message)
-            if len(self.values) < 200_000:
-                self.values[(code, value_text)] = got
-        encoded, why = got
-        if why is not None:
-            self.c.add(self.where(line, "value"), why)
+            if self._cached < 200_000:
+                self.values.setdefault(code, {})[value_text] = got
+                self._cached += 1
+        if got[1] is not None:
+            self.c.add(self.where(line, "value"), got[1])
             return None
-        return kind.value, tid, code, encoded
+        return self.round_id, kind, tid, code, got[0]
+
+    def _target(self, line: int, kind_text: str, tid: str) -> str | None:
+        """The kind ("site" or "case") of a target not met before, or None with its problem added."""
+        kind = TARGET_WORDS.get(kind_text.casefold())
+        if kind is not None and tid in self.known[kind].items:  # the usual case: no place to format
+            self.good_targets.setdefault(kind_text, {})[tid] = kind.value
+            return kind.value
+        kind = _target_key(self.c, self.cell(line, "target_kind", kind_text))
+        if kind is None:
+            return None
+        label = "网站" if kind is TargetKind.SITE else "案例"
+        if self.c.find(self.cell(line, "target_id", tid), self.known[kind], label, kind.value) is None:
+            return None
+        self.good_targets.setdefault(kind_text, {})[tid] = kind.value
+        return kind.value
 
     def _leaf_problem(self, code: str, kind: TargetKind) -> str | None:
         if not self.tree.is_leaf(code):

@@ -85,7 +85,7 @@ class _Ids(Generic[V]):
         self.items = items
         self.file = file
         """The file the ids come from; None for this round's database."""
-        self.folded = {id_key(k): k for k in items}
+        self._folded: dict[str, str] | None = None  # made at the first near miss: most files have none
 
     def advice(self, zh: str, en: str) -> tuple[str, str]:
         """What to do about a reference to none of these ids."""
@@ -96,7 +96,9 @@ class _Ids(Generic[V]):
 
     def near(self, text: str) -> str | None:
         """The id that `text` equals but for case, width or invisible characters."""
-        known = self.folded.get(id_key(text))
+        if self._folded is None:
+            self._folded = {id_key(k): k for k in self.items}
+        known = self._folded.get(id_key(text))
         return known if known is not None and known != text else None
 
 

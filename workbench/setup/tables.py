@@ -606,6 +606,8 @@ class CsvStream:
         aliases = aliases or ALIASES
         self.wanted = required + optional
         self.problems: list[Problem] = []
+        self.limit = 1000
+        """Problems after which `rows()` stops reading."""
         self._checked: dict[tuple[str, str], tuple[str, str | None]] = {}
         if not self.path.exists():
             raise InputRefused([Problem(self.name, "找不到文件 / file not found")])
@@ -660,34 +662,50 @@ class CsvStream:
                                f"line {line + 1} is not valid CSV ({exc})") from exc
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        order, wanted, checked = self._order, self.wanted, self._checked
-        refused = False
+        order = self._order
+        width = len(order)
+        direct = order == list(range(width))  # the columns are the file's first ones, in order: no reordering
         with self._reader() as reader:
             next(reader, None)
             for line, raw in enumerate(reader, start=2):
-                texts = [(raw[i] if 0 <= i < len(raw) else "") for i in order]
+                texts = raw if direct and len(raw) == width else [raw[i] if 0 <= i < len(raw) else "" for i in order]
+                joined = ",".join(texts)
+                # Nearly every row of a results file: printable (so no control, invisible or other separator
+                # character), no space (nothing to strip), no error value (#N/A …), already NFC: nothing to judge.
+                if (joined.isprintable() and " " not in joined and "#" not in joined
+                        and (joined.isascii() or unicodedata.is_normalized("NFC", joined))):
+                    if len(joined) >= width:  # some field is not empty (the commas alone are width - 1)
+                        yield line, texts
+                    continue
                 if not any(texts):
                     continue
-                for n, text in enumerate(texts):
-                    if text.isascii() and text.isprintable() and text == text.strip() and text[:1] != "#":
-                        continue  # what nearly every cell of a results file is: nothing to normalise or refuse
-                    canon = wanted[n]
-                    got = checked.get((canon, text))
-                    if got is None:
-                        clean = cell_text(text)
-                        suspect = _SUSPECT.search(clean) is not None or clean in ERROR_VALUES
-                        got = (clean, _text_problem(clean, canon) if suspect else None)
-                        if len(checked) < _CHECKED_TEXTS:
-                            checked[(canon, text)] = got
-                    clean, reason = got
-                    if reason is not None:
-                        self.problems.append(Problem(self.where(line, canon), reason))
-                        refused = True
-                    texts[n] = clean
-                if refused:
-                    refused = False
-                    continue  # reported as read: its other cells are not judged either
-                yield line, texts
+                checked = self._cells(line, texts)
+                if checked is not None:
+                    yield line, checked
+                elif len(self.problems) >= self.limit:
+                    return  # enough to show: the rest of the file is not read
+
+    def _cells(self, line: int, texts: list[str]) -> list[str] | None:
+        """The row's texts normalised as read_table's are, or None with its refused cells reported."""
+        out = list(texts)
+        refused = False
+        for n, text in enumerate(texts):
+            if text.isascii() and text.isprintable() and text == text.strip() and text[:1] != "#":
+                continue
+            canon = self.wanted[n]
+            got = self._checked.get((canon, text))
+            if got is None:
+                clean = cell_text(text)
+                suspect = _SUSPECT.search(clean) is not None or clean in ERROR_VALUES
+                got = (clean, _text_problem(clean, canon) if suspect else None)
+                if len(self._checked) < _CHECKED_TEXTS:
+                    self._checked[(canon, text)] = got
+            clean, reason = got
+            if reason is not None:
+                self.problems.append(Problem(self.where(line, canon), reason))
+                refused = True
+            out[n] = clean
+        return None if refused else out  # a refused row: its other cells are not judged either
 
 
 def _kind_reason(kind: str, text: str) -> str:
