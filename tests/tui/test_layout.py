@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from textual.widgets import TextArea
 
 from workbench.tui.app import ReviewApp
