@@ -36,7 +36,8 @@ def valid_keys(leaf: Indicator, rng: random.Random) -> list[str]:
     return [*format(value.normalize(), "f"), "enter"]
 
 
-KEY_NAMES = {".": "full_stop", "-": "minus", "enter": "enter", "escape": "escape"}
+KEY_NAMES = {".": "full_stop", "-": "minus", "enter": "enter", "escape": "escape", "]": "right_square_bracket",
+             "[": "left_square_bracket"}
 KEY_CHARACTERS = {"enter": "\r", "escape": "\x1b"}
 
 
@@ -66,7 +67,7 @@ async def score(pilot: Pilot[Any], rng: random.Random, steps: int) -> None:
             continue
         roll = rng.random()
         if leaf is None or roll < 0.08:
-            await press(app, rng.choice("np"))
+            await press(app, rng.choice("]["))  # next / previous target
         elif roll < 0.14:
             await press(app, rng.choice("jk"))
         elif roll < 0.18:

@@ -3,6 +3,7 @@ up; Textual's palette speaks the UI language; the theme is remembered; a config 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -147,8 +148,11 @@ class TestSettings:
         try:
             app = make_app(store, lang="zh")
             async with app.run_test(size=SIZE) as pilot:
-                await app.workers.wait_for_complete()
-                await pilot.pause()
+                for _ in range(100):  # the check runs in a worker once the queue is painted
+                    await app.workers.wait_for_complete()
+                    await pilot.pause(0.05)
+                    if app._notifications:
+                        break
                 warned = "\n".join(n.message for n in app._notifications)
                 assert "未知的设置 'langauge'" in warned
                 assert "未知的主题 'no-such-theme'" in warned
@@ -156,3 +160,22 @@ class TestSettings:
                 assert "按键 j 在「target」界面同时用于 next_indicator 和 undo" in warned
         finally:
             store.close()
+
+
+async def test_palette_hits_line_up_their_names(review_app: AppFactory, package_path: Path) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    app = review_app(package_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+p", *"sz")
+        await pilot.pause(0.5)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        found = palette.query_one(CommandList)
+        lines = [str(found.get_option_at_index(i).prompt).split("\n")[0] for i in range(found.option_count)]
+        hits = [m for line in lines if (m := re.match(r"(网站|案例|指标)(\s+)(\S+)(\s+)(\S.*)", line.strip()))]
+        assert len(hits) >= 3
+        assert len({cell_len(m[1] + m[2]) for m in hits}) == 1  # the ids start in one column ...
+        assert len({cell_len(m[1] + m[2] + m[3] + m[4]) for m in hits}) == 1  # ... and so do the names

@@ -171,3 +171,13 @@ class TestLocalTime:
             hour = int(score.updated_at[11:13])
             shown = str(screen.query_one("#detail-body").render())
             assert f"{(hour + 8) % 24:02d}:" in shown.split("更新于")[1][:20]
+
+
+async def test_the_link_refusal_is_in_the_ui_language_only(review_app: AppFactory, package_path: Path) -> None:
+    app = review_app(package_path, lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first(pilot, app)
+        await pilot.press("l", *"see the screenshot", "enter")
+        await pilot.pause()
+        shown = entry_text(app)
+        assert "'see the screenshot' is not a link" in shown and "不是网址" not in shown

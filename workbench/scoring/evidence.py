@@ -16,8 +16,11 @@ _HOST = re.compile(r"^(localhost|[0-9.]+|\[[0-9a-f:.]+\]|([\w-]+\.)+[\w-]{2,})(:
 
 def evidence_problem(text: str) -> str:
     """Why ``text`` is not a valid evidence field ("中文 / English"), or "" when it is (empty is valid)."""
+    whole = " ".join(text.split())
     for link in text.split():
-        shown = link if len(link) <= 60 else link[:57] + "…"
+        # A field without any address is shown whole ("see the screenshot"), else the one link refused.
+        what = link if "://" in whole else whole
+        shown = what if len(what) <= 60 else what[:57] + "…"
         if len(link) > MAX_LINK_CHARS:
             return (f"佐证链接「{shown}」超过 {MAX_LINK_CHARS} 个字符 / "
                     f"the evidence link {shown!r} is longer than {MAX_LINK_CHARS} characters")
@@ -26,10 +29,10 @@ def evidence_problem(text: str) -> str:
         except ValueError:
             parts = None
         if parts is None or parts.scheme.lower() not in ("http", "https"):
-            return (f"「{shown}」不是网址：佐证链接须以 http:// 或 https:// 开头（文字说明请写在备注里）/ "
+            return (f"「{shown}」不是网址：佐证链接须以 http:// 或 https:// 开头（文字说明请写在备注里） / "
                     f"{shown!r} is not a link: an evidence link starts with http:// or https:// "
                     "(put remarks in the note)")
         if not _HOST.match(parts.netloc.rpartition("@")[2]):
-            return (f"「{shown}」不是网址：缺少有效的主机名（如 www.gov.cn）/ "
+            return (f"「{shown}」不是网址：缺少有效的主机名（如 www.gov.cn） / "
                     f"{shown!r} is not a link: it has no valid host name (such as www.gov.cn)")
     return ""

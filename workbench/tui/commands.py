@@ -5,11 +5,14 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 
 from workbench.tui.display import kind_label
+
+KIND_CELLS, ID_CELLS = 10, 8  # the widest kind label ("indicator ") and a usual id ("S1234 ", "C4.3.2 ")
 
 if TYPE_CHECKING:
     from workbench.search.index import SearchEntry
@@ -75,7 +78,10 @@ class WorkbenchCommands(Provider):
         # The shared index is fast enough per keystroke (≤ one frame on 15k entries), so no thread here.
         for rank, hit in enumerate(index.search(query, limit=15)):
             entry = hit.entry
-            label = Text.assemble((f"{kind_label(texts, entry.kind)} ", "dim"), (f"{entry.id} ", "cyan"), entry.name)
+            # Kind and id padded to fixed widths in terminal cells, so the names line up under each other.
+            kind = kind_label(texts, entry.kind)
+            label = Text.assemble((kind + " " * (KIND_CELLS - cell_len(kind)), "dim"),
+                                  (entry.id + " " * max(1, ID_CELLS - cell_len(entry.id)), "cyan"), entry.name)
             yield Hit(
                 max(0.01, 1.0 - rank * 0.01), label, partial(self._open, entry),
                 text=f"{entry.id} {entry.name}", help=texts("command.open"),

@@ -92,7 +92,7 @@ class QueueScreen(Screen[None]):
         localize_bindings(self, texts)
         self.rows: list[QueueRow] = []
         self.order: list[TargetKey] = []
-        """Targets in the current sort and filter: a target opened from here follows it with n/p."""
+        """Targets in the current sort and filter: a target opened from here follows it with ] / [."""
         self.changed: set[TargetKey] = set()
         """Targets scored since the queue last showed them (it catches up when it is shown again)."""
         self.sort = "position"

@@ -53,7 +53,7 @@ class TargetScreen(Screen[None]):
         Binding("x", "not_applicable", "不适用", id="not_applicable"),
         Binding("c", "take_past", "沿用去年", id="take_past"),
         Binding("g", "next_unscored", "下一未评", id="next_unscored"),
-        Binding("right_square_bracket", "next_target", "下一对象", id="next_target"),
+        Binding("right_square_bracket", "next_target", "下个对象", id="next_target"),
         Binding("left_square_bracket", "previous_target", "上一对象", id="previous_target"),
         Binding("u", "undo", "撤销", id="undo"),
         Binding("ctrl+r", "redo", "重做", id="redo"),
@@ -102,7 +102,7 @@ class TargetScreen(Screen[None]):
         localize_bindings(self, texts)
         self.clock = clock
         self.order = order
-        """The queue's targets in its sort and filter when this screen opened: n/p follow it."""
+        """The queue's targets in its sort and filter when this screen opened: ] / [ follow it."""
         self.key = key
         self._start_code = code
         self.cells: dict[str, Score] = {}

@@ -7,8 +7,7 @@ from fractions import Fraction
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widget import Widget
-from textual.widgets import Input, Label, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
 from workbench.model import Indicator, IndicatorKind, ReReviewNote, Score
 from workbench.review import local_time
@@ -19,7 +18,7 @@ from workbench.tui.i18n import Texts
 from workbench.tui.wrap import wrap
 
 
-class DetailBody(Widget):
+class DetailBody(Static):
     """The leaf's text, broken into lines as Chinese is typeset (wrap.py) at the width it is shown in."""
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -29,7 +29,9 @@ class KeyHints(Widget):
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         if self.is_attached and screen is self.screen:
-            self.refresh(layout=True)  # the bindings may need another line, or one fewer
+            # A layout pass only when the bindings need another line or one fewer: a pass over the whole
+            # screen costs more than the rest of a confirmed value's repaint.
+            self.refresh(layout=len(self.lines(self.size.width)) != self.size.height)
 
     def hints(self) -> list[tuple[str, str, bool]]:
         """(key, description, enabled) of every binding the footer shows, the command palette last."""
