@@ -66,3 +66,16 @@ def test_a_config_that_cannot_be_read_is_refused_with_the_reason(
             make_app(store, lang=None)
     finally:
         store.close()
+
+
+def test_the_command_lines_own_settings_are_not_reported_as_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.tui.config import load_config
+
+    config = tmp_path / "config.toml"
+    config.write_text('lang = "zh"\n\n[cli]\ncsv_bom = true\n', encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(config))
+    assert not load_config().warnings
+    config.write_text('lang = "zh"\ncsv_bomm = true\n', encoding="utf-8")
+    assert [w for w in load_config().warnings if "csv_bomm" in str(w)]

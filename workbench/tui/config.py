@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CONFIG_ENV = "WORKBENCH_CONFIG"
-KNOWN_KEYS = ("lang", "theme", "keymap")
-"""The top-level settings the app reads; anything else in the file is reported as unknown."""
+KNOWN_KEYS = ("lang", "theme", "keymap", "cli")
+"""The top-level settings the app reads ([cli] is the command line's: csv_bom); anything else is reported as unknown."""
 
 
 def config_path() -> Path:
