@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def prepare() -> Path:
     ensure_round(DEFAULT_PATH)
     stamp = _stamp()
     if CONSOLIDATED.exists():
-        with sqlite3.connect(CONSOLIDATED) as conn:
+        with closing(sqlite3.connect(CONSOLIDATED)) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'bench_report_stamp'").fetchone()
         if row is not None and row[0] == stamp:
             print(f"[report] reusing {CONSOLIDATED}", flush=True)
@@ -101,8 +102,7 @@ def prepare() -> Path:
     partial = CONSOLIDATED.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     started = time.perf_counter()
-    with sqlite3.connect(DEFAULT_PATH) as source, sqlite3.connect(partial) as copy:
-        source.backup(copy)
+    _copy(DEFAULT_PATH, partial)
     print(f"[report] copied the national round in {time.perf_counter() - started:.0f} s", flush=True)
     from workbench.consolidation.stored import recompute_consolidated
     from workbench.store.db import Store
@@ -119,8 +119,17 @@ def prepare() -> Path:
         store.close()
     print(f"[report] whole-round consolidation by the product's code: {took:.0f} s (informative, no floor)",
           flush=True)
+    with closing(sqlite3.connect(partial)) as conn:  # everything in the main file before it is renamed
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
     os.replace(partial, CONSOLIDATED)
     return CONSOLIDATED
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A consistent copy of a round (SQLite's backup), every connection closed after it."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 def child(code: str, *args: str) -> tuple[float, float]:
@@ -146,7 +155,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="interleaved runs of the report and its baseline")
     args = parser.parse_args()
     db = prepare()
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         targets = conn.execute("SELECT count(*) FROM totals").fetchone()[0]
         reviews = conn.execute("SELECT count(*) FROM scores WHERE value IS NOT NULL OR note != ''").fetchone()[0]
     print(f"[report] {targets:,} targets, {reviews:,} reviews", flush=True)
@@ -175,8 +184,7 @@ def main() -> int:
                      digits=1)
         # re-review packages against as many ordinary packages (a copy: issuing records packages in the round)
         work = Path(tmp) / "work.db"
-        with sqlite3.connect(db) as source, sqlite3.connect(work) as copy:
-            source.backup(copy)
+        _copy(db, work)
         started = time.perf_counter()
         done = subprocess.run([*workbench, "disputes", str(work), "-o", str(Path(tmp) / "rereview"),
                                "--allow-incomplete"], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -184,7 +192,7 @@ def main() -> int:
         if done.returncode != 0:
             raise SystemExit(f"disputes -o failed:\n{done.stderr}")
         packages = len(list((Path(tmp) / "rereview").glob("*.wbk")))
-        with sqlite3.connect(work) as conn:
+        with closing(sqlite3.connect(work)) as conn:
             reviewers = [r for (r,) in conn.execute("SELECT id FROM reviewers ORDER BY id LIMIT 3")]
         full = []
         for n, reviewer in enumerate(reviewers):
