@@ -299,3 +299,28 @@ def test_init_keeps_a_parents_points_and_step_as_written(tmp_path: Path) -> None
     stored = conn.execute("SELECT code, max_score, step FROM indicators WHERE parent IS NULL ORDER BY code").fetchall()
     conn.close()
     assert stored == [("A", "20", "1"), ("B", "5", "0")]
+
+
+def test_a_file_changed_between_verification_and_its_copy_is_not_merged(
+    cycle: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.consolidation.evidence as evidence
+
+    monkeypatch.setattr(evidence, "file_sha256", lambda path: "0" * 64)  # the bytes hashed before verifying differ
+    report = merge_exports(cycle["db"], [cycle["R1.xlsx"]], workers=0)
+    assert [(o.status, o.code) for o in report.outcomes] == [("rejected", "EVIDENCE_CHANGED")]
+    conn = sqlite3.connect(cycle["db"])
+    assert conn.execute("SELECT count(*) FROM submissions").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM scores WHERE value IS NOT NULL").fetchone()[0] == 0
+    assert conn.execute("SELECT outcome, code FROM merge_ledger").fetchall() == [("rejected", "EVIDENCE_CHANGED")]
+    conn.close()
+
+
+def test_a_bundle_zipped_with_its_folder_audits(merged: dict[str, Path], coordinator: tuple[Path, str],
+                                                tmp_path: Path) -> None:
+    bundle = published(merged, coordinator, tmp_path)
+    out = tmp_path / "folder.zip"
+    with zipfile.ZipFile(out, "w") as archive:
+        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+            archive.write(path, "bundle/" + path.relative_to(bundle).as_posix())
+    assert audit_bundle(out, coordinator[1], workers=0).exports == 3

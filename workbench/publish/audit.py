@@ -55,8 +55,16 @@ def audit_bundle(
         root = scratch / "bundle"
         root.mkdir()
         materialise(Path(bundle), root)
+        inner = [p for p in root.iterdir()]
+        if not (root / layout.MANIFEST).exists() and len(inner) == 1 and (inner[0] / layout.MANIFEST).is_file():
+            root = inner[0]  # a bundle directory zipped with its folder
         manifest = check_manifest(root, coordinator_key)
         result = AuditResult(manifest.sha256)
+        info, software = manifest.round, manifest.data.get("software") or {}
+        result.lines.append(f"bundle {bundle}: round {info.get('id')} {info.get('name', '')}, published at "
+                            f"{manifest.data['published_at']} by workbench {software.get('version', '?')}, "
+                            f"complete: {manifest.data['complete']}"
+                            + ("" if manifest.data["complete"] else f" ({manifest.data.get('incomplete')})"))
         result.lines.append(f"manifest.json sha256 {manifest.sha256}: signature verified with the coordinator's key, "
                             f"{len(manifest.files)} files, every hash as listed")
         _hostile_checks(root, manifest)
