@@ -82,6 +82,17 @@ def test_the_printed_next_commands_complete_the_cycle(simulated: tuple[Path, str
     assert list((directory / "re-review").glob("*-复核.wbk"))
 
 
+def test_the_printed_commands_work_before_the_reviewer_has_finished(
+    simulated: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, output = simulated  # R01 has graded nothing yet: the commands still work as printed
+    monkeypatch.setenv("WORKBENCH_PASSPHRASE", DEMO_PASSPHRASE)
+    runner = CliRunner()
+    results = [runner.invoke(cli, command) for command in _commands(output)[:-1]]
+    assert [r.exit_code for r in results] == [0] * len(results), [r.output for r in results]
+    assert "（未完成" in results[3].output  # the report says the round is not complete
+
+
 def test_the_demo_resumes_in_its_directory_keeping_the_scores(simulated: tuple[Path, str]) -> None:
     directory, _ = simulated
     _fill_plausibly(directory / "R01.wbk", _history(directory / "round-2022.db"), random.Random(1))

@@ -72,13 +72,14 @@ class DemoBuild:
     def next_steps(self, reviewer: str) -> list[str]:
         """What to do after grading in the app, as commands that work on these files as printed."""
         db, exported = self.round_db, self.export_path(reviewer)
-        complete = set(self.simulated) | {reviewer} >= set(self._main_reviewers())
-        incomplete = "" if complete else " --allow-incomplete"
+        # Whether the reviewer has finished grading is not known when this is printed: the commands allow an
+        # incomplete package and round, which changes nothing once they are complete (no 未完成 banner then).
+        incomplete = " --allow-incomplete"
         return [
             f"评审专家 {reviewer}：在评审界面中按 ^e 导出（密钥口令 {self.passphrase}），或 / in the app press ^e "
             f"(passphrase {self.passphrase}), or:",
             f"  WORKBENCH_PASSPHRASE={self.passphrase} workbench export {self.packages[reviewer]} -o {exported} "
-            f"--key {self.keys[reviewer]}" + ("" if complete else " --allow-incomplete"),
+            f"--key {self.keys[reviewer]}{incomplete}",
             "协调人随后 / then the coordinator:",
             f"  workbench merge {db} {exported}",
             f"  workbench status {db}",
