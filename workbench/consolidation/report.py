@@ -371,11 +371,7 @@ def _as_number(indicator: Indicator | None, stored: str | None, consolidated_pla
         if isinstance(value, Decimal) and indicator.kind != IndicatorKind.VETO:
             return value
         return format_value(indicator, value)
-    exact = decode_exact(stored)
-    places = consolidated_places(indicator, consolidated_places_of)
-    if isinstance(exact, Fraction) and indicator.kind != IndicatorKind.VETO:
-        return round_half_up(exact, places)
-    return format_consolidated(indicator, exact, consolidated_places_of)
+    return _shown(indicator, decode_exact(stored), consolidated_places(indicator, consolidated_places_of))
 
 
 def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Target], value_places: int,

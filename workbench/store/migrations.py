@@ -153,8 +153,7 @@ def _migrations() -> sqlite_utils.Migrations:
         # with them, in the order they were merged.
         for statement in EVIDENCE_TABLES:
             db.conn.execute(statement)
-        if "file_sha256" not in {r[1] for r in db.conn.execute("PRAGMA table_info(submissions)")}:
-            db.conn.execute("ALTER TABLE submissions ADD COLUMN file_sha256 TEXT")
+        _add_columns(db.conn, "submissions", ("file_sha256",), "TEXT")
         db.conn.execute(
             "INSERT INTO merge_ledger (at, file_name, outcome, export_id, reviewer_id, seq) "
             "SELECT verified_at, file_name, outcome, export_id, reviewer_id, seq FROM submissions ORDER BY rowid"
@@ -164,11 +163,9 @@ def _migrations() -> sqlite_utils.Migrations:
     def calibration_and_levels(db: sqlite_utils.Database) -> None:
         # Calibration targets (校准) and their optional reference scores; an indicator's scoring levels (评分细则).
         # A round or package made before has neither: no target is a calibration target, no indicator has levels.
-        for table, column in (("sites", "calibration"), ("cases", "calibration")):
-            if column not in {r[1] for r in db.conn.execute(f"PRAGMA table_info({table})")}:
-                db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
-        if "levels" not in {r[1] for r in db.conn.execute("PRAGMA table_info(indicators)")}:
-            db.conn.execute("ALTER TABLE indicators ADD COLUMN levels TEXT NOT NULL DEFAULT ''")
+        for table in ("sites", "cases"):
+            _add_columns(db.conn, table, ("calibration",), "INTEGER NOT NULL DEFAULT 0")
+        _add_columns(db.conn, "indicators", ("levels",), "TEXT NOT NULL DEFAULT ''")
         db.conn.execute(CALIBRATION_REFERENCE_TABLE)
 
     @migrations(name="0012_stored_totals")
