@@ -1,7 +1,8 @@
 """The consolidated workbook (totals, grades and ranks, breakdown, reviewers, disputes, agreement, charts) and
 its side file of every review.
 
-Written with openpyxl in write-only mode so a national round streams to disk target by target. No cell is ever
+Written with openpyxl in write-only mode so a national round streams to disk target by target; the tables' data
+rows, millions of cells on a national round, are serialised by `sheetrows` and spliced in. No cell is ever
 a formula: names and file names come from set-up files and reviewers, and a text a spreadsheet would run is
 written as a string cell, exactly as the reviewer worksheet does.
 
@@ -39,6 +40,8 @@ from workbench.consolidation.consolidate import (
 )
 from workbench.consolidation.csvout import csv_field
 from workbench.consolidation.disputes import REASON_LABELS, REASONS, STATUS_LABELS, dispute_items
+from workbench.consolidation.sheetrows import RowStream, Styled
+from workbench.consolidation.sheetrows import save as save_with_rows
 from workbench.consolidation.status import check_complete, round_progress
 from workbench.consolidation.stored import (
     decode_exact,
@@ -199,13 +202,14 @@ class _Table:
     """One sheet's table as it is appended: its header row, and the data rows that fit under MAX_ROWS (the rest
     are counted, not written). `finish` puts the autofilter on it and repeats its header rows on every page."""
 
-    def __init__(self, sheet: Any, header_row: int, columns: int) -> None:
+    def __init__(self, sheet: Any, header_row: int, columns: int, *, stream: RowStream | None = None) -> None:
         self.sheet = sheet
         self.header_row = header_row
         self.columns = columns
         self.room = max(MAX_ROWS - header_row, 0)
         self.written = 0
         self.dropped = 0
+        self.stream = stream  # the data rows as SpreadsheetML (sheetrows): the sheet's last table only
         self._formatted: dict[tuple[int, str], Any] = {}
 
     @property
@@ -218,6 +222,8 @@ class _Table:
         free again by the next row, and its style is looked up once, not per cell."""
         if value is None or isinstance(value, str):
             return value
+        if self.stream is not None:
+            return Styled(value, self.stream.style_id(fmt))
         cell = self._formatted.get((column, fmt))
         if cell is None:
             from openpyxl.cell import WriteOnlyCell
@@ -231,7 +237,10 @@ class _Table:
         if self.full:
             self.dropped += 1
             return
-        self.sheet.append(_cells(self.sheet, row))
+        if self.stream is not None:
+            self.stream.append(row)
+        else:
+            self.sheet.append(_cells(self.sheet, row))
         self.written += 1
 
     def finish(self, *, titles: str | None = None, repeat: bool = True) -> None:
@@ -547,6 +556,7 @@ def write_report(
         raise WorkbenchError(f"{stale[0]} 已存在，不会覆盖 / already exists; choose another path or remove "
                              "the earlier report's .reviews-N.csv files first")
     store = Store.open(round_db, expect=KIND_ROUND)
+    streams: list[RowStream] = []  # each table's data rows, as SpreadsheetML (removed in the end, saved or not)
     try:
         ensure_consolidated(store)  # only when merges left it stale: otherwise the merge's result is read
         progress = round_progress(store)
@@ -596,10 +606,12 @@ def write_report(
             sheet.freeze_panes = f"A{header_row + 1}"
             for text in notes:
                 note(sheet, text)
-            return table_at(sheet, header_row, titles)
+            streams.append(RowStream(sheet, header_row + 1, len(titles)))  # the sheet ends with this table
+            return table_at(sheet, header_row, titles, stream=streams[-1])
 
-        def table_at(sheet: Any, header_row: int, titles: list[str]) -> _Table:
-            """A table further down a sheet: its bold header at ``header_row``, which is the next row."""
+        def table_at(sheet: Any, header_row: int, titles: list[str], *, stream: RowStream | None = None) -> _Table:
+            """A table further down a sheet: its bold header at ``header_row``, which is the next row; its data
+            rows go to ``stream`` when given."""
             cells = []
             for title in titles:  # fixed words, but for the parts' names from the indicators file: guarded
                 title = clean_text(title) or "" if has_illegal_characters(title) else title
@@ -607,7 +619,7 @@ def write_report(
                 cell.font = bold
                 cells.append(cell)
             sheet.append(cells)
-            return _Table(sheet, header_row, len(titles))
+            return _Table(sheet, header_row, len(titles), stream=stream)
 
         totals_sheet = book.create_sheet("总分排名")
         breakdown_sheet = book.create_sheet("指标明细")
@@ -817,7 +829,7 @@ def write_report(
             for e in exports:
                 exports_table.append(list(e))
             exports_table.finish(titles=f"{exports_table.header_row}:{exports_table.header_row}")
-            book.save(out)
+            save_with_rows(book, out, streams)
         except BaseException:
             for part in parts:
                 part.unlink(missing_ok=True)
@@ -826,6 +838,8 @@ def write_report(
         return ReportSummary(out, len(stored_totals), all_rows, len(sent), len(exports), not progress.complete,
                              tuple(parts), reviews, tuple(t.sheet.title for t in cut))
     finally:
+        for stream in streams:
+            stream.discard()
         store.close()
 
 
