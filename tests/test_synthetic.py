@@ -120,3 +120,35 @@ def test_the_same_seed_gives_the_same_round(small_round: Path, tmp_path: Path) -
         return rows
 
     assert dump(again) == dump(small_round)
+
+
+def test_report_disputes_stand_beside_their_cells(small_round: Path, tmp_path: Path) -> None:
+    """争议复核 streams its rows beside dispute_items' cells: on a round with disputes on sites and cases and
+    on many indicators, every row carries its own cell's values, consensus and status, as `disputes --list`
+    shows them; and the rows are what the round stores, sites first, each cell's reviewers in id order."""
+    import openpyxl
+
+    from workbench.consolidation.disputes import list_disputes
+    from workbench.consolidation.report import write_report
+    from workbench.consolidation.stored import recompute_consolidated
+
+    db = tmp_path / "round.db"
+    with sqlite3.connect(small_round) as source, sqlite3.connect(db) as copy:
+        source.backup(copy)
+    s = Store.open(db, expect=KIND_ROUND)
+    recompute_consolidated(s)
+    s.conn.commit()
+    stored = s.conn.execute("SELECT count(*) FROM disputes WHERE reason != 'missing'").fetchone()[0]
+    s.close()
+    items = {(i.target_id, i.indicator): i for i in list_disputes(db, every=True)}
+    assert len({i.target_kind for i in items.values()}) == 2 and len({code for _, code in items}) >= 3
+    write_report(db, tmp_path / "r.xlsx", allow_incomplete=True)
+    rows = list(openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["争议复核"].iter_rows(values_only=True))
+    assert len(rows) - 1 == stored
+    labels = [row[1] for row in rows[1:]]
+    assert labels == sorted(labels, key=lambda label: label != "网站")
+    for reviewer, _, target_id, _, code, _, _, values, consensus, _, status, *_ in rows[1:]:
+        item = items[(target_id, code)]
+        assert reviewer in item.recipients
+        assert values == "; ".join(f"{r}={v}" for r, v in item.values)
+        assert (consensus, status) == (item.consensus, {"open": "待复核"}[item.status])

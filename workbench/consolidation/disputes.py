@@ -78,21 +78,47 @@ class DisputeCounts:
     accepted: int
 
 
+_ITEMS_SQL = f"""
+SELECT d.target_kind, d.target_id, d.indicator, group_concat(d.reason || char(31) || d.reviewer_id, char(30)),
+    (SELECT {CONSOLIDATED_EXACT} FROM consolidated c WHERE c.round = d.round AND c.target_kind = d.target_kind
+     AND c.target_id = d.target_id AND c.indicator = d.indicator),
+    (SELECT group_concat(s.reviewer_id || char(31) || ifnull(s.value, ''), char(30)) FROM scores s
+     WHERE s.round = d.round AND s.target_kind = d.target_kind AND s.target_id = d.target_id
+     AND s.indicator = d.indicator)
+FROM disputes d JOIN temp.dispute_leaf_order o ON o.code = d.indicator
+WHERE d.round = ? AND d.reason IN ({", ".join("?" for _ in REASONS)})
+GROUP BY d.target_kind, d.target_id, d.indicator
+ORDER BY d.target_kind != 'site', d.target_id, min(o.n)
+"""
+"""Each disputed cell once, in target and indicator order (sites first): its reasons and recipients, its stored
+consolidated value and every review of it (reviewer and value joined by the unit and record separators, which
+no id or value holds; an empty value is a review without one)."""
+
+
+def leaf_order_table(store: Store, tree: IndicatorTree) -> str:
+    """A temporary table (code, n) of the leaves in display order, for queries to sort disputes by as
+    `dispute_items` yields them; returns its name."""
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS dispute_leaf_order (code TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    conn.execute("DELETE FROM temp.dispute_leaf_order")
+    conn.executemany("INSERT INTO temp.dispute_leaf_order VALUES (?, ?)",
+                     [(leaf.code, n) for n, leaf in enumerate(tree.leaves())])
+    return "temp.dispute_leaf_order"
+
+
+def _split(joined: str | None) -> list[tuple[str, str]]:
+    if not joined:
+        return []
+    return [(first, second) for first, _, second in (part.partition("\x1f") for part in joined.split("\x1e"))]
+
+
 def dispute_items(store: Store) -> Iterator[DisputeItem]:
-    """Every disputed cell of the current round, in target and indicator order, with its status."""
+    """Every disputed cell of the current round, in target and indicator order, with its status. Streamed
+    from one ordered query, so that a round with hundreds of thousands of disputes is never held in memory."""
     tree = IndicatorTree(store.indicators())
     settings = ConsolidationSettings.from_rules(store.rules_mapping())
-    names = {(t.kind.value, t.id): t.name for t in store.targets()}
     rid = store.round_id
-    recipients: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for r in store.conn.execute(
-        f"SELECT target_kind, target_id, indicator, reviewer_id, reason FROM disputes WHERE round = ? "
-        f"AND reason IN ({', '.join('?' for _ in REASONS)})", (rid, *REASONS)
-    ):
-        recipients[(r[0], r[1], r[2])][r[4]].add(r[3])
-    if not recipients:
-        return
-    issued: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
+    issued: dict[tuple[str, str, str], list[bool]] = defaultdict(list)  # the re-review packages: few
     for r in store.conn.execute(
         "SELECT pp.target_kind, pp.target_id, pp.indicator, EXISTS (SELECT 1 FROM submissions s "
         "WHERE s.nonce = p.nonce AND s.outcome = 'merged') FROM package_pairs pp "
@@ -105,30 +131,15 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
         "AND decision = 'accepted' ORDER BY id", (rid,)
     ):
         accepted[(r[0], r[1], r[2])] = (r[3], r[4])
-    cells = ("(SELECT DISTINCT target_kind, target_id, indicator FROM disputes WHERE round = ?) d")
-    consensus = {
-        (r[0], r[1], r[2]): r[3]
-        for r in store.conn.execute(
-            f"SELECT c.target_kind, c.target_id, c.indicator, {CONSOLIDATED_EXACT} FROM {cells} JOIN consolidated c "
-            "ON c.round = ? AND c.target_kind = d.target_kind AND c.target_id = d.target_id "
-            "AND c.indicator = d.indicator", (rid, rid))
-    }
-    given: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-    numbers: dict[tuple[str, str, str], list[Decimal]] = defaultdict(list)
-    for r in store.conn.execute(
-        f"SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM {cells} JOIN scores s "
-        "ON s.target_kind = d.target_kind AND s.target_id = d.target_id AND s.indicator = d.indicator "
-        "WHERE s.round = ? ORDER BY s.reviewer_id", (rid, rid)
-    ):
-        value = decode_value(r[4])
-        given[(r[0], r[1], r[2])].append((r[3], format_value(tree.get(r[2]), value) if value is not None else "—"))
-        if isinstance(value, Decimal):
-            numbers[(r[0], r[1], r[2])].append(value)
-    order = {leaf.code: n for n, leaf in enumerate(tree.leaves())}
-    kind_order = {TargetKind.SITE.value: 0, TargetKind.CASE.value: 1}
-    for cell in sorted(recipients, key=lambda k: (kind_order.get(k[0], 2), k[1], order.get(k[2], 0))):
-        leaf = tree.get(cell[2])
-        exact_text = consensus.get(cell)
+    conn = store.conn
+    leaf_order_table(store, tree)
+    names: dict[tuple[str, str], str] | None = None
+    shown: dict[tuple[str, str], str] = {}  # (indicator, stored value) → as shown: few per indicator
+    for kind, target_id, code, sent_to, exact_text, reviews in conn.execute(_ITEMS_SQL, (rid, *REASONS)):
+        if names is None:  # only a round with disputes needs its targets' names
+            names = {(t.kind.value, t.id): t.name for t in store.targets()}
+        cell = (kind, target_id, code)
+        leaf = tree.get(code)
         decision = accepted.get(cell)
         merged = issued.get(cell, [])
         if decision is not None and decision[0] == exact_text:
@@ -140,12 +151,23 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
         else:
             status = OPEN
         exact = decode_exact(exact_text)
-        by_reason = recipients[cell]
-        values = numbers.get(cell, [])
-        spread = plain(max(values) - min(values)) if len(values) >= 2 and leaf.kind != IndicatorKind.VETO else ""
+        by_reason: dict[str, set[str]] = defaultdict(set)
+        for reason, reviewer in _split(sent_to):
+            by_reason[reason].add(reviewer)
+        given: list[tuple[str, str]] = []
+        numbers: list[Decimal] = []
+        for reviewer, raw in sorted(_split(reviews)):
+            text = shown.get((code, raw))
+            value = decode_value(raw) if raw else None
+            if text is None:
+                text = shown[(code, raw)] = format_value(leaf, value) if value is not None else "—"
+            given.append((reviewer, text))
+            if isinstance(value, Decimal):
+                numbers.append(value)
+        spread = plain(max(numbers) - min(numbers)) if len(numbers) >= 2 and leaf.kind != IndicatorKind.VETO else ""
         yield DisputeItem(
-            target_kind=TargetKind(cell[0]), target_id=cell[1], target_name=names.get((cell[0], cell[1]), ""),
-            indicator=cell[2], indicator_name=leaf.name, values=tuple(given.get(cell, [])),
+            target_kind=TargetKind(kind), target_id=target_id, target_name=names.get((kind, target_id), ""),
+            indicator=code, indicator_name=leaf.name, values=tuple(given),
             consensus=format_consolidated(leaf, exact, settings.value_places), exact=exact,
             reasons=tuple(reason for reason in REASONS if reason in by_reason),
             recipients=tuple(sorted(set().union(*by_reason.values()))), status=status, spread=spread,

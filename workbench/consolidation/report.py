@@ -39,7 +39,13 @@ from workbench.consolidation.consolidate import (
     usable_value,
 )
 from workbench.consolidation.csvout import csv_field
-from workbench.consolidation.disputes import REASON_LABELS, REASONS, STATUS_LABELS, dispute_items
+from workbench.consolidation.disputes import (
+    REASON_LABELS,
+    REASONS,
+    STATUS_LABELS,
+    dispute_items,
+    leaf_order_table,
+)
 from workbench.consolidation.sheetrows import RowStream, Styled
 from workbench.consolidation.sheetrows import save as save_with_rows
 from workbench.consolidation.status import check_complete, round_progress
@@ -275,11 +281,12 @@ joined by the unit and record separators, which no id or value holds); {only} na
 
 _DISPUTES_SQL = """
 SELECT d.target_kind, d.target_id, d.indicator, d.reviewer_id, d.reason
-FROM disputes d JOIN indicators i ON i.code = d.indicator
+FROM disputes d JOIN {order} o ON o.code = d.indicator
 WHERE d.round = ? AND d.reason IN ({marks})
-ORDER BY d.target_kind, d.target_id, i.position, d.reviewer_id
+ORDER BY d.target_kind != 'site', d.target_id, o.n, d.reviewer_id
 """
-"""The stored disputes with the reasons given as {marks} placeholders, in target and indicator order."""
+"""The stored disputes with the reasons given as {marks} placeholders, in the order dispute_items yields their
+cells ({order}: its leaf_order_table), each cell's reviewers in id order."""
 
 
 def _decimal(text: str | None) -> Decimal | None:
@@ -668,9 +675,13 @@ def write_report(
         ranks = rank_targets(totals_by_key, groups if rules.rank_groups else None)
         sections = point_sections(tree)
         bonus = any(leaf.kind == IndicatorKind.BONUS for leaf in tree.leaves())
-        sent = [(reviewer, kinds[kind], target_id, code, reason) for kind, target_id, code, reviewer, reason in
-                store.conn.execute(_DISPUTES_SQL.format(marks=", ".join("?" * len(REASONS))),
-                                   (store.round_id, *REASONS))]
+        marks = ", ".join("?" * len(REASONS))
+        disputed: Counter[TargetKey] = Counter()  # the disputes sent back, per target (their rows stream below)
+        for kind_text, target_id, count in store.conn.execute(
+                f"SELECT target_kind, target_id, count(*) FROM disputes WHERE round = ? AND reason IN ({marks}) "
+                "GROUP BY target_kind, target_id", (store.round_id, *REASONS)):
+            disputed[TargetKey(kinds[kind_text], target_id)] = count
+        sent = sum(disputed.values())
 
         grouped = rules.rank_groups is not None
         past_round, past_totals = previous_totals(store, tree, rules)
@@ -683,7 +694,6 @@ def write_report(
                        flagged=True, expected=len(stored_totals))
         total_column = titles.index("总分") + 1
         first_part = len(titles) - len(subtitles) + 1
-        disputed = Counter(TargetKey(kind, target_id) for _, kind, target_id, _, _ in sent)
         unranked = len(stored_totals) + 1
         order = sorted(stored_totals, key=lambda k: (k.kind != TargetKind.SITE, groups.get(k, ""),
                                                      ranks.get(k, unranked), k.id))
@@ -749,15 +759,22 @@ def write_report(
             disputes = table(book.create_sheet("争议复核"), ["评审专家", "类型", "编号", "名称", "指标代码",
                                                              "指标名称", "原因", "各专家评分", "汇总得分", "极差",
                                                              "复核状态", "接受理由"],
-                             [10, 6, 10, 28, 10, 20, 12, 28, 10, 8, 10, 24], expected=len(sent),
+                             [10, 6, 10, 28, 10, 20, 12, 28, 10, 8, 10, 24], expected=sent,
                              elsewhere="；全部争议见 workbench disputes --list")
-            life = {(i.target_kind, i.target_id, i.indicator): i for i in dispute_items(store)}
-            for reviewer, kind, target_id, code, reason in sent:
+            # each dispute row beside its cell's item: both stream in the same order (leaf_order_table)
+            leaf_table = leaf_order_table(store, tree)  # before dispute_items reads it (it writes it first too)
+            items = dispute_items(store)
+            item = next(items, None)
+            for kind_text, target_id, code, reviewer, reason in store.conn.execute(
+                    _DISPUTES_SQL.format(order=leaf_table, marks=marks), (store.round_id, *REASONS)):
                 if disputes.full:
                     disputes.dropped += 1
                     continue
+                kind = kinds[kind_text]
+                while item is not None and (item.target_kind != kind or item.target_id != target_id
+                                            or item.indicator != code):
+                    item = next(items, None)
                 t = names.get(TargetKey(kind, target_id))
-                item = life.get((kind, target_id, code))
                 disputes.append([
                     reviewer, TARGET_LABELS[kind], target_id, t.name if t else "", code, tree.get(code).name,
                     REASON_LABEL.get(reason, reason),
@@ -768,8 +785,8 @@ def write_report(
 
             # 缺少评分: per reviewer and target, the leaves still without their value
             missing: dict[tuple[str, TargetKey], list[str]] = defaultdict(list)
-            for kind_text, target_id, code, reviewer, _ in store.conn.execute(_DISPUTES_SQL.format(marks="?"),
-                                                                              (store.round_id, MISSING)):
+            for kind_text, target_id, code, reviewer, _ in store.conn.execute(
+                    _DISPUTES_SQL.format(order=leaf_table, marks="?"), (store.round_id, MISSING)):
                 missing[(reviewer, TargetKey(kinds[kind_text], target_id))].append(code)
             chase = table(book.create_sheet("缺少评分"), ["评审专家", "姓名", "类型", "编号", "名称", "缺少项数",
                                                          "缺少的指标"], [10, 10, 6, 10, 28, 8, 40],
@@ -809,7 +826,7 @@ def write_report(
             if banner is not None:
                 lines.append([banner])
             lines += [["轮次", store.round_id], ["名称", store.round_name], ["生成时间（UTC）", made],
-                      ["生成时间（本地）", local], ["对象数", len(stored_totals)], ["争议复核项", len(sent)],
+                      ["生成时间（本地）", local], ["对象数", len(stored_totals)], ["争议复核项", sent],
                       ["计分方法", "去掉一个最高分和一个最低分后取平均（不足 3 份时取平均）；否决项按多数"
                        if settings.trim else "取平均；否决项按多数"],
                       ["逐条评分（CSV）", f"{', '.join(p.name for p in parts)}：共 {reviews:,} 条评分，"
@@ -835,7 +852,7 @@ def write_report(
                 part.unlink(missing_ok=True)
             out.unlink(missing_ok=True)  # a workbook saved halfway (there was none before: checked above)
             raise
-        return ReportSummary(out, len(stored_totals), all_rows, len(sent), len(exports), not progress.complete,
+        return ReportSummary(out, len(stored_totals), all_rows, sent, len(exports), not progress.complete,
                              tuple(parts), reviews, tuple(t.sheet.title for t in cut))
     finally:
         for stream in streams:
