@@ -148,7 +148,7 @@ def test_report_disputes_stand_beside_their_cells(small_round: Path, tmp_path: P
     labels = [row[1] for row in rows[1:]]
     assert labels == sorted(labels, key=lambda label: label != "网站")
     for reviewer, _, target_id, _, code, _, _, values, consensus, _, status, *_ in rows[1:]:
-        item = items[(target_id, code)]
+        item = items[(str(target_id), str(code))]
         assert reviewer in item.recipients
         assert values == "; ".join(f"{r}={v}" for r, v in item.values)
         assert (consensus, status) == (item.consensus, {"open": "待复核"}[item.status])
