@@ -110,6 +110,22 @@ def test_one_bad_cell_refuses_the_whole_file(package_path: Path, tmp_path: Path)
     assert scores[("S03", "A1.1")].value is None and events == 0
 
 
+def test_a_typed_evidence_that_is_not_a_link_is_refused_at_its_cell(package_path: Path, tmp_path: Path) -> None:
+    """The app's rule for 佐证链接 holds for a typed worksheet too: a non-link is refused, located, and nothing
+    of the file is imported."""
+    sheet = _blank(package_path, tmp_path / "blank.xlsx")
+    _type(sheet, {("S03", "A1.1"): {9: 1.5, 11: "见截图"}, ("S03", "A1.2"): {9: 2, 11: "javascript:alert(1)"}})
+    with pytest.raises(InputRefused) as caught:
+        import_scores(package_path, sheet)
+    workbook = openpyxl.load_workbook(sheet)["评分表"]
+    assert {p.where for p in caught.value.problems} == {
+        f"评分表!K{_row_of(workbook, 'S03', 'A1.1')}", f"评分表!K{_row_of(workbook, 'S03', 'A1.2')}"}
+    assert all("不是网址" in p.reason and ("见截图" in p.reason or "javascript" in p.reason)
+               for p in caught.value.problems)
+    scores, events = _state(package_path)
+    assert scores[("S03", "A1.1")].value is None and events == 0
+
+
 def test_a_worksheet_of_another_reviewers_package_is_refused(world: World, tmp_path: Path) -> None:
     from workbench.setup.package import make_package
 

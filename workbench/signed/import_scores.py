@@ -71,6 +71,7 @@ class _Entry(NamedTuple):
     value: str | None
     note: str | None
     evidence: str | None
+    evidence_where: str
 
 
 def import_scores(package: Path, xlsx: Path) -> ImportResult:
@@ -149,7 +150,7 @@ def _carry_package(store: Any, old_path: Path) -> ImportResult:
             value = None if s.value is None or ind is None else format_value(ind, s.value)
             where = f"{display_name(old_path)}:{s.target_kind.value}/{s.target_id}/{s.indicator}"
             entries.append(_Entry(where, where, (s.target_kind.value, s.target_id, s.indicator), value,
-                                  s.note or None, s.evidence or None))
+                                  s.note or None, s.evidence or None, where))
         nonce = old.meta.get("nonce", "")
     finally:
         old.close()
@@ -235,12 +236,14 @@ def _sheet_entries(sheet: SheetData, file_name: str) -> Iterator[_Entry | Proble
         kind = TARGET_KINDS.get(texts[COL_KIND] or "")
         yield _Entry(where, f"{SCORES_SHEET}!{cell_ref(r, COL_VALUE)}",
                      (kind or "", texts[COL_TARGET] or "", texts[COL_CODE] or ""),
-                     texts[COL_VALUE], texts[COL_NOTE], texts[COL_EVIDENCE])
+                     texts[COL_VALUE], texts[COL_NOTE], texts[COL_EVIDENCE],
+                     f"{SCORES_SHEET}!{cell_ref(r, COL_EVIDENCE)}")
 
 
 def _changes(store: Any, entries: Iterable[_Entry | Problem], file_name: str, exported_at: str, *, carry: bool
              ) -> tuple[list[ScoreChange], int, list[Pair]]:
     from workbench.errors import InvalidScore
+    from workbench.scoring.evidence import evidence_problem
     from workbench.scoring.indicators import IndicatorTree, parse_value
 
     tree = IndicatorTree(store.indicators())
@@ -287,6 +290,9 @@ def _changes(store: Any, entries: Iterable[_Entry | Problem], file_name: str, ex
         # Compared as the worksheet writes text, so an unchanged export imports as no change at all.
         note = entry.note if entry.note not in (None, score.note, clean_text(score.note)) else None
         evidence = entry.evidence if entry.evidence not in (None, score.evidence, clean_text(score.evidence)) else None
+        if evidence is not None and (problem := evidence_problem(evidence)):  # the app's rule for a link
+            problems.append(Problem(entry.evidence_where, problem))
+            continue
         if value == score.value and note is None and evidence is None:
             continue
         if key in changed_in_app:
