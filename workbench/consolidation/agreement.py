@@ -9,7 +9,7 @@ from decimal import Context, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from workbench.model import IndicatorKind
+from workbench.model import NA, IndicatorKind
 from workbench.scoring.indicators import IndicatorTree, exact, round_half_up
 
 if TYPE_CHECKING:
@@ -141,8 +141,9 @@ class Agreement:
         self._tree = tree
         self._per_leaf: dict[str, _IntervalSums] = {}
         # (reviewer, leaf, their value, the consolidated value) → how often: the values repeat, so the
-        # differences are summed once per distinct pair when bias() is asked for
-        self._pairs: Counter[tuple[str, str, Decimal, Fraction]] = Counter()
+        # differences are summed once per distinct pair when bias() is asked for. The consolidated value is a
+        # Fraction, or its stored text (add_stored_cell), decoded once per distinct text by bias()
+        self._pairs: Counter[tuple[str, str, Decimal, Fraction | str]] = Counter()
 
     def add(self, cells: Iterable[CellStats]) -> None:
         for cell in cells:
@@ -151,12 +152,23 @@ class Agreement:
     def add_cell(self, indicator: str, reviews: Sequence[tuple[str, Decimal | str]],
                  consensus: Fraction | str | None) -> None:
         """One cell: its usable reviews, (reviewer, value) with N/A a gap, and its exact consolidated value."""
+        self._add(indicator, reviews, consensus if isinstance(consensus, Fraction) else None)
+
+    def add_stored_cell(self, indicator: str, reviews: Sequence[tuple[str, Decimal | str]],
+                        exact_text: str | None) -> None:
+        """`add_cell` with the consolidated value as the round stores it (CONSOLIDATED_EXACT's text: "p" or
+        "p/q", N/A, or None), for a pass over millions of cells: a Fraction is made once per distinct value."""
+        self._add(indicator, reviews, exact_text if exact_text is not None and exact_text != NA else None)
+
+    def _add(self, indicator: str, reviews: Sequence[tuple[str, Decimal | str]],
+             consensus: Fraction | str | None) -> None:
         with localcontext(_EXACT):
             numbers = [v for _, v in reviews if isinstance(v, Decimal)]
-            if indicator not in self._per_leaf:
-                self._per_leaf[indicator] = _IntervalSums()
-            self._per_leaf[indicator].add(numbers)
-            if not isinstance(consensus, Fraction):
+            sums = self._per_leaf.get(indicator)
+            if sums is None:
+                sums = self._per_leaf[indicator] = _IntervalSums()
+            sums.add(numbers)
+            if consensus is None:
                 return
             pairs = self._pairs
             for reviewer, v in reviews:
@@ -200,7 +212,13 @@ class Agreement:
         like scoring lower. The reviewer's own value is part of the consensus."""
         per_reviewer: dict[str, list[Fraction]] = {}
         percents: dict[str, Fraction | None] = {}
-        for (reviewer, code, value, consensus), count in self._pairs.items():
+        decoded: dict[str, Fraction] = {}
+        for (reviewer, code, value, stored), count in self._pairs.items():
+            if isinstance(stored, Fraction):
+                consensus = stored
+            else:
+                found = decoded.get(stored)
+                consensus = found if found is not None else decoded.setdefault(stored, Fraction(stored))
             if code not in percents:
                 leaf = self._tree.get(code)
                 percents[code] = (None if leaf.kind == IndicatorKind.VETO or leaf.max_score <= 0 else

@@ -135,6 +135,8 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
     leaf_order_table(store, tree)
     names: dict[tuple[str, str], str] | None = None
     shown: dict[tuple[str, str], str] = {}  # (indicator, stored value) → as shown: few per indicator
+    consensus_of: dict[tuple[str, str | None], tuple[Fraction | str | None, str]] = {}  # the same for results
+    kinds = {kind.value: kind for kind in TargetKind}
     for kind, target_id, code, sent_to, exact_text, reviews in conn.execute(_ITEMS_SQL, (rid, *REASONS)):
         if names is None:  # only a round with disputes needs its targets' names
             names = {(t.kind.value, t.id): t.name for t in store.targets()}
@@ -150,7 +152,11 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
             status = SENT
         else:
             status = OPEN
-        exact = decode_exact(exact_text)
+        known = consensus_of.get((code, exact_text))
+        if known is None:
+            exact = decode_exact(exact_text)
+            known = consensus_of[(code, exact_text)] = (exact, format_consolidated(leaf, exact, settings.value_places))
+        exact, consensus = known
         by_reason: dict[str, set[str]] = defaultdict(set)
         for reason, reviewer in _split(sent_to):
             by_reason[reason].add(reviewer)
@@ -166,9 +172,8 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
                 numbers.append(value)
         spread = plain(max(numbers) - min(numbers)) if len(numbers) >= 2 and leaf.kind != IndicatorKind.VETO else ""
         yield DisputeItem(
-            target_kind=TargetKind(kind), target_id=target_id, target_name=names.get((kind, target_id), ""),
-            indicator=code, indicator_name=leaf.name, values=tuple(given),
-            consensus=format_consolidated(leaf, exact, settings.value_places), exact=exact,
+            target_kind=kinds[kind], target_id=target_id, target_name=names.get((kind, target_id), ""),
+            indicator=code, indicator_name=leaf.name, values=tuple(given), consensus=consensus, exact=exact,
             reasons=tuple(reason for reason in REASONS if reason in by_reason),
             recipients=tuple(sorted(set().union(*by_reason.values()))), status=status, spread=spread,
             accepted_reason=decision[1] if decision is not None and status == ACCEPTED else "",

@@ -335,6 +335,7 @@ def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[st
     rows = store.conn.execute(
         f"SELECT target_kind, target_id, indicator, {CONSOLIDATED_EXACT}, value FROM consolidated "
         "WHERE round = ? ORDER BY target_kind, target_id", (past[0],))
+    decoded: dict[str, Fraction | str] = {NA: NA}  # a stored text → its value: few distinct ones
     for (kind_text, target_id), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
         kind = kinds.get(kind_text)
         if kind is None:
@@ -342,7 +343,12 @@ def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[st
         values: dict[str, Fraction | str | None] = {}
         for _, _, code, exact, shown in group:
             text = exact if exact is not None else shown  # a row rounded by an earlier version: its display
-            values[code] = None if text is None else (text if text == NA else Fraction(text))
+            if text is None:
+                values[code] = None
+            elif (value := decoded.get(text)) is not None:
+                values[code] = value
+            else:
+                values[code] = decoded[text] = Fraction(text)
         try:
             total = compute_total(tree, kind, values, rules).total
         except InvalidScore:
@@ -367,6 +373,7 @@ LEFT JOIN score_events e ON e.id = m.id
 WHERE s.round = ? AND (s.value IS NOT NULL OR s.note != '')
 ORDER BY s.target_kind, s.target_id, s.indicator, s.reviewer_id
 """
+_UNSEEN: Any = object()  # a cache's "not worked out yet", where None is a result
 _MERGE_REASON = "merge "  # merge.py writes each merged cell's event as "merge <export id> seq <n>"
 
 
@@ -440,7 +447,7 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     try:
         cell_key: tuple[str, str, str] | None = None
         cell_reviews: list[tuple[str, Decimal | str]] = []
-        cell_value: Fraction | str | None = None
+        cell_value: str | None = None  # its stored exact text
         # (indicator, stored value) → its cell in 逐条评分: a number where it is one, else as the CSV shows it
         numbers: dict[tuple[str, str | None], Decimal | str] = {}
         consolidated_numbers: dict[tuple[str, str | None], Decimal | str] = {}
@@ -453,9 +460,9 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
                 continue
             if agreement is not None and (kind, target_id, code) != cell_key:
                 if cell_key is not None:
-                    agreement.add_cell(cell_key[2], cell_reviews, cell_value)
+                    agreement.add_stored_cell(cell_key[2], cell_reviews, cell_value)
                 cell_key, cell_reviews = ((kind, target_id, code), []) if counted else (None, [])
-                cell_value = decode_exact(exact) if counted else None
+                cell_value = exact if counted else None
             if cell_key is not None and value is not None:
                 panel = assigned.get((kind, target_id)) if assigned is not None else None
                 if panel is None or reviewer in panel:
@@ -514,7 +521,7 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
             if on_progress is not None and rows % PROGRESS_ROWS == 0:
                 on_progress(rows, max(expected, rows))
         if agreement is not None and cell_key is not None:
-            agreement.add_cell(cell_key[2], cell_reviews, cell_value)
+            agreement.add_stored_cell(cell_key[2], cell_reviews, cell_value)
         if on_progress is not None:
             on_progress(rows, max(expected, rows))
         if not parts:  # no review yet: the header alone, so that the file is where the README says
@@ -643,6 +650,10 @@ def write_report(
                                 f"全部见 {side} 等 CSV 文件 / {all_rows:,} items: only the flagged ones are listed "
                                 f"here, every one is in {side}") if only_flagged else None)
         own: dict[tuple[str, Decimal | str], str] = {}  # (indicator, a reviewer's value) → as shown: few of each
+        # (indicator, stored text) → its usable value, and → the consolidated cell with its number format: the
+        # values repeat, so each is worked out once
+        usable_of: dict[tuple[str, str], Decimal | str | None] = {}
+        result_of: dict[tuple[str, str | None], tuple[Decimal | str, str]] = {}
         assigned = _assigned(store)
         kinds = {kind.value: kind for kind in TargetKind}
         for (kind_text, target_id, code, exact_text, method, n, mean, median, low, high, flags,
@@ -653,19 +664,27 @@ def write_report(
                 continue
             kind = kinds[kind_text]
             ind = tree.get(code)
-            places = consolidated_places(ind, settings.value_places)
+            result = result_of.get((code, exact_text))
+            if result is None:
+                places = consolidated_places(ind, settings.value_places)
+                result = result_of[(code, exact_text)] = (
+                    _shown(ind, decode_exact(exact_text), places),
+                    "0" if ind.kind == IndicatorKind.VETO else _number_format(places))
+            shown, fmt = result
             panel = assigned.get((kind_text, target_id))
             given = []
             for reviewer, raw in _split_reviews(reviews):
-                value = usable_value(ind, decode_value(raw)) if panel is None or reviewer in panel else None
+                if panel is not None and reviewer not in panel:
+                    continue
+                value = usable_of.get((code, raw), _UNSEEN)
+                if value is _UNSEEN:
+                    value = usable_of[(code, raw)] = usable_value(ind, decode_value(raw))
                 if value is not None:
                     given.append(f"{reviewer} {_own(own, ind, value)}")
             t = names.get(TargetKey(kind, target_id))
-            fmt = "0" if ind.kind == IndicatorKind.VETO else _number_format(places)
             breakdown.append([
                 TARGET_LABELS[kind], target_id, t.name if t else "", code, ind.name,
-                breakdown.number(6, _shown(ind, decode_exact(exact_text), places), fmt),
-                METHOD_LABEL.get(method, method), n,
+                breakdown.number(6, shown, fmt), METHOD_LABEL.get(method, method), n,
                 *(breakdown.number(9 + i, _decimal(v), fmt) for i, v in enumerate((mean, median, low, high))),
                 _flags(tuple(flags.split(",")) if flags else ()), "；".join(given),
             ])
