@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest_merge import PASS, REVIEWERS, VALUES, scored_exports
 from conftest_publish import coordinator, resign, settle
 from conftest_signing import resign as forge
-from support import write_csv
+from support import first_target_texts, write_csv
 
 from workbench.cli.main import cli
 from workbench.consolidation.appeal_intake import import_appeals
@@ -279,3 +279,40 @@ def test_a_round_made_before_appeals_opens_and_migrates(appeal_round: dict[str, 
     refused = runner.invoke(cli, ["appeals", str(db), str(good_appeals(tmp_path))])
     assert refused.exit_code == 1 and "--provisional" in refused.output
     assert make_package(db, "R7", tmp_path / "late.wbk", pairs=[("site", "S1", "A1")], kind="appeal").pairs == 1
+
+
+async def test_the_app_shows_an_appeal_package_with_the_appeal_and_the_published_value(
+        appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
+    provisional(appeal_round, coordinator[0], tmp_path)
+    import_appeals(appeal_round["db"], good_appeals(tmp_path))
+    issued = issue_appeal_packages(appeal_round["db"], tmp_path / "appeal-packages", per_item=1)
+    header, detail = await first_target_texts(next(info.path for info, ids, _ in issued if ids == ("A1",)))
+    assert "申诉复核" in header and "独立评审" in header
+    assert "公示值 7.00" in detail
+    assert "申诉 A1（广东省深圳市人民政府办公厅）：=1+1 互动交流栏目答复及时" in detail.replace("\n", "")
+    assert "R1" not in detail  # the original reviewers stay unnamed
+
+
+def test_the_command_line_imports_issues_and_lists(appeal_round: dict[str, Path], coordinator: tuple[Path, str],
+                                                   tmp_path: Path) -> None:
+    db, runner = str(appeal_round["db"]), CliRunner()
+    early = runner.invoke(cli, ["appeals", db, str(good_appeals(tmp_path))])
+    assert early.exit_code == 1 and "尚未公示" in early.output
+    odd = runner.invoke(cli, ["publish", db, "--key", str(coordinator[0]), "--provisional", "--until", "10/01/2023",
+                              "-o", str(tmp_path / "b")])
+    assert odd.exit_code == 2 and "2023-01-10" in odd.output
+    made = runner.invoke(cli, ["publish", db, "--key", str(coordinator[0]), "--provisional", "--until",
+                               UNTIL.isoformat(), "-o", str(tmp_path / "公示")])
+    assert made.exit_code == 0, made.output
+    assert f"公示期至 {UNTIL.isoformat()}" in made.output
+    taken = runner.invoke(cli, ["appeals", db, str(good_appeals(tmp_path))])
+    assert taken.exit_code == 0 and "已导入申诉 2 项" in taken.output
+    status = runner.invoke(cli, ["status", db, "--format", "json"])
+    assert json.loads(status.output)["appeals"]["open"] == 2
+    out = tmp_path / "packages"
+    issued = runner.invoke(cli, ["appeals", db, "--issue", "-o", str(out), "--per-item", "1"])
+    assert issued.exit_code == 0, issued.output
+    assert sorted(p.name for p in out.glob("*.wbk")) == ["R4-申诉复核.wbk", "R5-申诉复核.wbk"]
+    listed = runner.invoke(cli, ["appeals", db, "--list"])
+    assert "复核中" in listed.output and "A1" in listed.output
+    assert runner.invoke(cli, ["appeals", db, "--issue"]).exit_code == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from workbench.consolidation.appeals import (
     OPEN,
+    Appeal,
     AppealRefused,
     AppealState,
     appeal_pairs,
@@ -107,6 +108,12 @@ def _conflict_counts(reviewers: list[Reviewer], target: Target, declared: Confli
     return region, org, listed
 
 
+def _told(appeal: Appeal) -> str:
+    """What an appeal package tells its reviewer about the appeal: id, appellant, reason and evidence."""
+    return (f"申诉 {appeal.appeal_id}（{appeal.appellant}）：{appeal.reason}"
+            + (f"\n佐证 / evidence: {appeal.evidence}" if appeal.evidence else ""))
+
+
 def plan_appeals(store: Store, states: list[AppealState], per_item: int) -> AppealPlan:
     """Choose ``per_item`` eligible reviewers for every open appeal; AppealRefused naming each shortfall."""
     tree = IndicatorTree(store.indicators())
@@ -121,12 +128,22 @@ def plan_appeals(store: Store, states: list[AppealState], per_item: int) -> Appe
     chosen: dict[str, tuple[str, ...]] = {}
     pairs: dict[str, dict[Pair, ReReviewNote]] = defaultdict(dict)
     serves: dict[str, list[str]] = defaultdict(list)
+    planned: dict[frozenset[Pair], tuple[str, ...]] = {}  # this batch's pairs → their reviewers
     for state in states:
         appeal = state.appeal
         wanted = appeal_pairs(tree, appeal)
+        same = planned.get(frozenset(wanted))
+        if same is not None:  # two appeals of the same items: one re-review answers both
+            chosen[appeal.appeal_id] = same
+            for reviewer in same:
+                serves[reviewer].append(appeal.appeal_id)
+                for pair in wanted:
+                    earlier = pairs[reviewer][pair]
+                    pairs[reviewer][pair] = earlier._replace(appeal=f"{earlier.appeal}\n{_told(appeal)}")
+            continue
         target = _target(store, appeal.target_kind, appeal.target_id)
         allowed = eligibility(reviewers, [target], declared)[0]
-        holders = _holders(store, wanted)
+        holders = _holders(store, wanted) | {reviewer for reviewer, held in pairs.items() if held.keys() & set(wanted)}
         free = {r.id for r in reviewers if r.id not in holders}
         eligible = [r.id for n, r in enumerate(reviewers) if r.id in free and allowed[n]]
         if len(eligible) < per_item:
@@ -137,21 +154,18 @@ def plan_appeals(store: Store, states: list[AppealState], per_item: int) -> Appe
         order = {rid: n for n, rid in enumerate(eligible)}
         lightest = sorted(eligible, key=lambda rid: (load[rid], order[rid]))[:per_item]
         picked = tuple(sorted(lightest, key=lambda rid: order[rid]))
-        chosen[appeal.appeal_id] = picked
+        chosen[appeal.appeal_id] = planned[frozenset(wanted)] = picked
         values = {r[0]: r[1] for r in store.conn.execute(
             f"SELECT indicator, {CONSOLIDATED_EXACT} FROM consolidated WHERE round = ? AND target_kind = ? "
             "AND target_id = ?", (store.round_id, appeal.target_kind.value, appeal.target_id))}
-        told = (f"申诉 {appeal.appeal_id}（{appeal.appellant}）：{appeal.reason}"
-                + (f"\n佐证 / evidence: {appeal.evidence}" if appeal.evidence else ""))
+        told = _told(appeal)
         for reviewer in picked:
             load[reviewer] += len(wanted)
             serves[reviewer].append(appeal.appeal_id)
             for pair in wanted:
                 leaf = tree.get(pair[2])
                 published = format_consolidated(leaf, decode_exact(values.get(pair[2])), settings.value_places)
-                earlier = pairs[reviewer].get(pair)
-                appeal_text = told if earlier is None else f"{earlier.appeal}\n{told}"
-                pairs[reviewer][pair] = ReReviewNote((APPEAL_REASON,), published, "", (), "", appeal_text)
+                pairs[reviewer][pair] = ReReviewNote((APPEAL_REASON,), published, "", (), "", told)
     if shortfalls:
         raise AppealRefused(
             "有申诉没有足够的可选复核专家，未签发任何申诉复核评审包；请在评审专家表中增加专家（不同地区、单位，且未申报回避），"
