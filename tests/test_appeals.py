@@ -22,7 +22,7 @@ from workbench.consolidation.appeal_intake import import_appeals
 from workbench.consolidation.appeal_packages import issue_appeal_packages
 from workbench.consolidation.appeals import AppealRefused, appeal_states
 from workbench.consolidation.merge import merge_exports
-from workbench.errors import AuditFailure, InputRefused
+from workbench.errors import AuditFailure, InputRefused, WorkbenchError
 from workbench.model import TargetKind
 from workbench.publish.audit import audit_bundle
 from workbench.publish.bundle import publish
@@ -114,7 +114,8 @@ class TestAppealsIn:
                         "B4,网站,S1,A2,某单位,理由,,\n"
                         "B4,网站,S1,A1,某单位,另一个理由,,\n"   # 6: the same id, other content
                         "B5,案例,S1,A2,某单位,理由,,\n"         # 7: A2 is a site's indicator
-                        "B6,网站,S2,A9,,理由,,\n")              # 8: unknown indicator, no appellant
+                        "B6,网站,S2,A9,,理由,,\n"              # 8: unknown indicator, no appellant
+                        "B7,网站,S2,,某单位,理由,,2020-01-01\n")  # 9: before the 公示 began
         with pytest.raises(InputRefused) as refused:
             import_appeals(appeal_round["db"], bad)
         where = {p.where.partition(": ")[0]: p.reason for p in refused.value.problems}
@@ -124,6 +125,7 @@ class TestAppealsIn:
         assert "bad.csv:5" in where["bad.csv:6:1"]
         assert "不是案例的末级评分指标" in where["bad.csv:7:4"]
         assert "A9" in where["bad.csv:8:4"] and "申诉单位" in where["bad.csv:8:5"]
+        assert "早于公示开始" in where["bad.csv:9:8"]
         store = Store.open(appeal_round["db"], expect=KIND_ROUND)
         try:
             assert appeal_states(store) == []
@@ -224,6 +226,11 @@ def test_the_whole_cycle_from_the_provisional_publication_to_an_audited_final_on
     status = runner.invoke(cli, ["status", str(db)])
     assert "未结申诉 0" in status.output
 
+    # An appeal reviewer's export signed with another reviewer's key is refused before a file is written.
+    with pytest.raises(WorkbenchError, match="nothing was written"):
+        export_package(issued[0][0].path, tmp_path / "wrong-key.xlsx", key_file=appeal_round["R7.key"],
+                       passphrase=PASS)
+
     final = tmp_path / "final"
     publish(db, coordinator[0], final, passphrase=PASS)
     manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
@@ -232,6 +239,9 @@ def test_the_whole_cycle_from_the_provisional_publication_to_an_audited_final_on
     assert manifest["appeals"] == {"total": 2, "open": 0, "upheld": 1, "rejected": 1}
     result = audit_bundle(final, coordinator[1], workers=0)
     assert any("2 decided appeal(s) of 2" in line for line in result.lines)
+    late = write_csv(tmp_path / "late.csv", HEADER + "\nA9,网站,S1,,某单位,理由,\n")
+    with pytest.raises(AppealRefused, match="正式发布"):
+        import_appeals(db, late)
 
     from openpyxl import load_workbook
 
