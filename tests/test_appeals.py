@@ -115,7 +115,8 @@ class TestAppealsIn:
                         "B4,网站,S1,A1,某单位,另一个理由,,\n"   # 6: the same id, other content
                         "B5,案例,S1,A2,某单位,理由,,\n"         # 7: A2 is a site's indicator
                         "B6,网站,S2,A9,,理由,,\n"              # 8: unknown indicator, no appellant
-                        "B7,网站,S2,,某单位,理由,,2020-01-01\n")  # 9: before the 公示 began
+                        "B7,网站,S2,,某单位,理由,,2020-01-01\n"  # 9: before the 公示 began
+                        "B8,案例,S1,,某单位,理由,,\n")           # 10: no indicator applies to a case here
         with pytest.raises(InputRefused) as refused:
             import_appeals(appeal_round["db"], bad)
         where = {p.where.partition(": ")[0]: p.reason for p in refused.value.problems}
@@ -126,6 +127,7 @@ class TestAppealsIn:
         assert "不是案例的末级评分指标" in where["bad.csv:7:4"]
         assert "A9" in where["bad.csv:8:4"] and "申诉单位" in where["bad.csv:8:5"]
         assert "早于公示开始" in where["bad.csv:9:8"]
+        assert "没有适用于案例的评分指标" in where["bad.csv:10:3"]
         store = Store.open(appeal_round["db"], expect=KIND_ROUND)
         try:
             assert appeal_states(store) == []

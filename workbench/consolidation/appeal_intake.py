@@ -130,6 +130,10 @@ def import_appeals(round_db: Path, path: Path, *, today: date | None = None) -> 
                 refuse(row["target_id"], f"{target_id} 是校准对象，不计入任何结果，不能申诉 / {target_id} is a "
                                          "calibration target, which counts in no result: it cannot be appealed")
             code = row["indicator"].value
+            if not code and kind is not None and (kind, target_id) in targets and not tree.leaves(kind):
+                refuse(row["target_id"], f"没有适用于{TARGET_LABELS[kind]}的评分指标，{target_id} 没有可申诉的得分 / "
+                                         f"no scored indicator applies to a {kind.value}: {target_id} has no result "
+                                         "to appeal")
             if code and kind is not None:
                 if code not in tree:
                     refuse(row["indicator"], f"未知指标代码「{code}」；留空表示对整个对象申诉 / unknown indicator "
