@@ -25,7 +25,7 @@ from workbench.consolidation.merge import merge_exports
 from workbench.errors import AuditFailure, InputRefused, WorkbenchError
 from workbench.model import TargetKind
 from workbench.publish.audit import audit_bundle
-from workbench.publish.bundle import publish
+from workbench.publish.bundle import PublishRefused, publish
 from workbench.setup.package import make_package
 from workbench.setup.round import SetupFiles, init_round
 from workbench.signed.export import export_package
@@ -138,6 +138,8 @@ class TestAppealsIn:
             self, appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
         provisional(appeal_round, coordinator[0], tmp_path)
         first = import_appeals(appeal_round["db"], good_appeals(tmp_path))
+        with pytest.raises(PublishRefused, match="cannot be published provisionally again"):
+            publish(appeal_round["db"], coordinator[0], tmp_path / "again", passphrase=PASS, provisional_until=UNTIL)
         again = import_appeals(appeal_round["db"], good_appeals(tmp_path))
         assert (first.added, first.unchanged, again.added, again.unchanged) == (2, 0, 0, 2)
         changed = write_csv(tmp_path / "changed.csv", HEADER + "\nA2,网站,S2,A1,北京市人民政府办公厅,整体评分有误,\n")

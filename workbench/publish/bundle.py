@@ -65,6 +65,7 @@ def publish(
         FINAL,
         PROVISIONAL,
         Publication,
+        read_appeals,
         record_outcomes,
         record_publication,
         today_in_beijing,
@@ -90,6 +91,11 @@ def publish(
                 "请给出今天或以后的日期 / "
                 f"the 公示 window would end on {provisional_until}, before today ({today_in_beijing()}, Beijing "
                 "time): give today or a later day")
+        if provisional_until is not None and read_appeals(store):
+            raise PublishRefused(
+                "本轮次已受理针对公示版的申诉，不能再次公示（申诉只针对一份公示版）；请处理完申诉后正式发布 / "
+                "the round holds appeals taken against its provisional publication, so it cannot be published "
+                "provisionally again (appeals are taken against one 公示): settle them and publish the final results")
         _check_key(store, secret.key_id_text)
         _check_evidence(store)
         _check_revoked(store)

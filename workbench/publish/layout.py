@@ -51,7 +51,8 @@ ROUND_FILES: dict[str, Spec] = {
 PACKAGES: Spec = ("round/packages.csv", ("nonce", "reviewer_id", "key_id", "kind", "issued_at", "superseded_by",
                                    "indicators_hash", "targets_hash", "pairs"))
 PACKAGE_PAIRS: Spec = ("round/package_pairs.csv", ("nonce", "target_kind", "target_id", "indicator"))
-"""The pairs of every re-review package (a full package's are its reviewer's assignments × applicable leaves)."""
+"""The pairs of every re-review and appeal package (a full package's are its reviewer's assignments × applicable
+leaves)."""
 DECISIONS: Spec = ("round/decisions.csv", ("at", "target_kind", "target_id", "indicator", "decision", "reason", "exact",
                                      "shown"))
 KEYRING: Spec = ("keyring.csv", ("key_id", "reviewer_id", "public_key", "added_at", "revoked_at"))
