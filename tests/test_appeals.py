@@ -155,6 +155,23 @@ class TestAppealsIn:
                           HEADER + f",提交日期\nA3,网站,S1,,某单位,理由,,{UNTIL:%Y年%m月%d日}\n")
         assert import_appeals(dated.parent / "round.db", dated, today=UNTIL + timedelta(days=3)).added == 1
 
+    def test_an_xlsx_date_cell_is_the_day_submitted(
+            self, appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
+        from openpyxl import Workbook
+
+        provisional(appeal_round, coordinator[0], tmp_path)
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(["appeal_id", "target_kind", "target_id", "indicator", "appellant", "reason", "submitted_at"])
+        sheet.append(["A1", "site", "S1", "A2", "某单位", "理由", UNTIL])
+        sheet.append(["A2", "site", "S2", "", "某单位", "理由", UNTIL + timedelta(days=1)])
+        book.save(tmp_path / "dated.xlsx")
+        with pytest.raises(InputRefused) as late:
+            import_appeals(appeal_round["db"], tmp_path / "dated.xlsx", today=UNTIL + timedelta(days=2))
+        assert [p.where.partition(": ")[0] for p in late.value.problems] == ["dated.xlsx:3:7"]
+        assert "已过公示期" in late.value.problems[0].reason
+
     def test_an_xlsx_formula_is_refused_where_it_is(
             self, appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
         from openpyxl import Workbook
@@ -330,3 +347,15 @@ def test_the_command_line_imports_issues_and_lists(appeal_round: dict[str, Path]
     listed = runner.invoke(cli, ["appeals", db, "--list"])
     assert "复核中" in listed.output and "A1" in listed.output
     assert runner.invoke(cli, ["appeals", db, "--issue"]).exit_code == 2
+    none = runner.invoke(cli, ["appeals", db, "--issue", "-o", str(tmp_path / "more"), "--per-item", "0"])
+    assert none.exit_code == 1 and "--per-item" in none.output
+
+
+def test_a_log_rows_notes_stay_within_a_spreadsheet_cell() -> None:
+    from workbench.consolidation.appeals import NOTES_LIMIT, _joined
+
+    said = [f"R{n} A{n} 5：" + "栏目长期未更新" * 60 for n in range(200)]
+    text = _joined(said)
+    assert len(text) < 32_767 and len(text) <= NOTES_LIMIT + 40
+    assert text.startswith(said[0]) and text.endswith("more")
+    assert _joined(said[:3]) == "；".join(said[:3])

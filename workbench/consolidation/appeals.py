@@ -292,8 +292,22 @@ def compute_outcomes(store: Store) -> list[Outcome]:
             said.append(f"{reviewer}{'' if appeal.indicator else ' ' + code} {shown}" + (f"：{note}" if note else ""))
         decided = max(merged or "" for _, _, merged in packages.get(appeal.appeal_id, []))
         out.append(Outcome(appeal.appeal_id, decided, old or "—", new or "—", " ".join(state.recipients),
-                           "；".join(said), REJECTED if old == new else UPHELD))
+                           _joined(said), REJECTED if old == new else UPHELD))
     return out
+
+
+NOTES_LIMIT = 30_000
+"""Characters of a log row's notes: a spreadsheet cell holds 32,767 (a whole-target appeal of a national system
+with long notes would pass it); what is left out is counted."""
+
+
+def _joined(said: list[str]) -> str:
+    text, kept = "", 0
+    for item in said:
+        if len(text) + len(item) + 1 > NOTES_LIMIT:
+            return f"{text}；……另有 {len(said) - kept} 条 / {len(said) - kept} more"
+        text, kept = f"{text}；{item}" if text else item, kept + 1
+    return text
 
 
 def record_outcomes(store: Store) -> int:
