@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -80,6 +81,19 @@ def provisional(world: dict[str, Path], key: Path, tmp_path: Path) -> Path:
     out = tmp_path / "公示"
     publish(world["db"], key, out, passphrase=PASS, provisional_until=UNTIL)
     return out
+
+
+def workbook(path: Path, rows: Sequence[Sequence[object]]) -> Path:
+    """An appeals file as a coordinator's Excel saves it."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)
+    return path
 
 
 def good_appeals(tmp_path: Path) -> Path:
@@ -157,34 +171,23 @@ class TestAppealsIn:
 
     def test_an_xlsx_date_cell_is_the_day_submitted(
             self, appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
-        from openpyxl import Workbook
-
         provisional(appeal_round, coordinator[0], tmp_path)
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.append(["appeal_id", "target_kind", "target_id", "indicator", "appellant", "reason", "submitted_at"])
-        sheet.append(["A1", "site", "S1", "A2", "某单位", "理由", UNTIL])
-        sheet.append(["A2", "site", "S2", "", "某单位", "理由", UNTIL + timedelta(days=1)])
-        book.save(tmp_path / "dated.xlsx")
+        dated = workbook(tmp_path / "dated.xlsx", [
+            ["appeal_id", "target_kind", "target_id", "indicator", "appellant", "reason", "submitted_at"],
+            ["A1", "site", "S1", "A2", "某单位", "理由", UNTIL],
+            ["A2", "site", "S2", "", "某单位", "理由", UNTIL + timedelta(days=1)]])
         with pytest.raises(InputRefused) as late:
-            import_appeals(appeal_round["db"], tmp_path / "dated.xlsx", today=UNTIL + timedelta(days=2))
+            import_appeals(appeal_round["db"], dated, today=UNTIL + timedelta(days=2))
         assert [p.where.partition(": ")[0] for p in late.value.problems] == ["dated.xlsx:3:7"]
         assert "已过公示期" in late.value.problems[0].reason
 
     def test_an_xlsx_formula_is_refused_where_it_is(
             self, appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
-        from openpyxl import Workbook
-
         provisional(appeal_round, coordinator[0], tmp_path)
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.append(HEADER.split(","))
-        sheet.append(["A1", "网站", "S1", "A2", "某单位", '=HYPERLINK("http://evil.example","点击")', ""])
-        book.save(tmp_path / "formula.xlsx")
+        formula = workbook(tmp_path / "formula.xlsx", [
+            HEADER.split(","), ["A1", "网站", "S1", "A2", "某单位", '=HYPERLINK("http://evil.example","点击")', ""]])
         with pytest.raises(InputRefused, match=r"formula.xlsx:2:6"):
-            import_appeals(appeal_round["db"], tmp_path / "formula.xlsx")
+            import_appeals(appeal_round["db"], formula)
 
 
 def fill(package: Path, value: str, note: str) -> None:
