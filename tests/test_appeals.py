@@ -362,3 +362,25 @@ def test_a_log_rows_notes_stay_within_a_spreadsheet_cell() -> None:
     assert len(text) < 32_767 and len(text) <= NOTES_LIMIT + 40
     assert text.startswith(said[0]) and text.endswith("more")
     assert _joined(said[:3]) == "；".join(said[:3])
+
+
+def test_an_appeal_package_slipped_to_a_conflicted_reviewer_fails_the_audit(
+        appeal_round: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path) -> None:
+    db = appeal_round["db"]
+    provisional(appeal_round, coordinator[0], tmp_path)
+    import_appeals(db, write_csv(tmp_path / "one.csv", HEADER + "\nA1,网站,S1,A2,某单位,理由,\n"))
+    # A coordinator who bypasses `appeals --issue`: R4 is of 广东, S1's region.
+    info = make_package(db, "R4", tmp_path / "R4-申诉复核.wbk", pairs=[("site", "S1", "A2")], kind="appeal")
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        with store.conn:
+            store.conn.execute("INSERT INTO appeal_packages (nonce, appeal_id) VALUES (?, 'A1')", (info.nonce,))
+    finally:
+        store.close()
+    fill(info.path, "10", "")
+    merge_exports(db, [export_package(info.path, tmp_path / "R4.xlsx", key_file=appeal_round["R4.key"],
+                                      passphrase=PASS).path], workers=0)
+    publish(db, coordinator[0], tmp_path / "final", passphrase=PASS)
+    with pytest.raises(AuditFailure) as refused:
+        audit_bundle(tmp_path / "final", coordinator[1], workers=0)
+    assert refused.value.where == "appeals/packages.csv" and "R4" in refused.value.reason

@@ -177,6 +177,29 @@ def plan_appeals(store: Store, states: list[AppealState], per_item: int) -> Appe
                       {r: tuple(a) for r, a in serves.items()})
 
 
+def ineligible_recipients(store: Store) -> list[tuple[str, str, str]]:
+    """(nonce, appeal id, reviewer) of every appeal package issued to someone the rules would not have chosen: one
+    assigned the appealed target, or one a conflict-of-interest rule forbids it (what the audit checks)."""
+    reviewers = _reviewers(store)
+    declared = round_conflicts(store.conn)
+    index = {r.id: n for n, r in enumerate(reviewers)}
+    assigned = {(a.reviewer_id, a.target_kind.value, a.target_id) for a in store.assignments()}
+    appeals = {s.appeal.appeal_id: s.appeal for s in appeal_states(store)}
+    out = []
+    for nonce, appeal_id, reviewer in store.conn.execute(
+            "SELECT ap.nonce, ap.appeal_id, p.reviewer_id FROM appeal_packages ap JOIN packages p "
+            "ON p.nonce = ap.nonce ORDER BY p.rowid, ap.appeal_id"):
+        appeal = appeals.get(appeal_id)
+        if appeal is None or reviewer not in index:
+            out.append((nonce, appeal_id, reviewer))
+            continue
+        target = _target(store, appeal.target_kind, appeal.target_id)
+        allowed = eligibility(reviewers, [target], declared)[0]
+        if (reviewer, appeal.target_kind.value, appeal.target_id) in assigned or not allowed[index[reviewer]]:
+            out.append((nonce, appeal_id, reviewer))
+    return out
+
+
 def issue_appeal_packages(
     round_db: Path, out_dir: Path, *, per_item: int = DEFAULT_PER_ITEM,
     on_progress: Callable[[int, int], None] | None = None,

@@ -136,7 +136,7 @@ def stream_consolidation(
     if targets is not None:
         _mark_touched(store, targets)
 
-    from workbench.consolidation.appeals import appeal_panels
+    from workbench.consolidation.appeals import appeal_panels  # here: appeals reads round_rules from this module
 
     panels = appeal_panels(store.conn)  # an appeal's re-review (申诉复核) adds its reviewers to the cells appealed
 

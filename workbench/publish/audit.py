@@ -194,6 +194,7 @@ def _load_appeals(root: Path, db: Path, manifest: Manifest) -> None:
 def _check_appeals(root: Path, db: Path, manifest: Manifest, result: AuditResult) -> None:
     """Every appeal within the 公示 window the final manifest names, and the appeals log as the replayed reviews
     give it, row by row."""
+    from workbench.consolidation.appeal_packages import ineligible_recipients
     from workbench.consolidation.appeals import beijing_date, compute_outcomes
     from workbench.consolidation.stored import ensure_consolidated
     from workbench.store.db import Store
@@ -226,8 +227,16 @@ def _check_appeals(root: Path, db: Path, manifest: Manifest, result: AuditResult
 
         record_outcomes(store)  # the report's 申诉 sheet reads the log
         derived = compute_outcomes(store)
+        barred = ineligible_recipients(store)
     finally:
         store.close()
+    if barred:
+        nonce, appeal_id, reviewer = barred[0]
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, layout.APPEAL_PACKAGES[0],
+                           f"申诉 {appeal_id} 的复核评审包 {nonce} 签发给了 {reviewer}，"
+                           "而该专家承担该对象或与其有利益冲突（地区、单位或申报回避）/ "
+                           f"appeal {appeal_id}'s package {nonce} went to {reviewer}, who was assigned the target or "
+                           "has a conflict of interest with it (region, unit or declared)")
     header = layout.APPEAL_LOG[1]
     rows = [dict(zip(header, o.row(), strict=True)) for o in sorted(derived, key=lambda o: o.appeal_id)]
     for n in range(max(len(rows), len(published))):
