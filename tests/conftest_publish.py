@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest_merge import PASS, REVIEWERS, cycle
@@ -41,7 +42,7 @@ def merged(cycle: dict[str, Path]) -> dict[str, Path]:
     return cycle
 
 
-def published(merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, **kwargs: bool) -> Path:
+def published(merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, **kwargs: Any) -> Path:
     out = tmp_path / "bundle"
     publish(merged["db"], coordinator[0], out, passphrase=PASS, **kwargs)
     return out

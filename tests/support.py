@@ -27,3 +27,24 @@ SETUP_REVIEWERS = """
 R1,王一,清华大学,北京
 R2,李二,复旦大学,上海
 """
+
+
+async def first_target_texts(package: Path) -> tuple[str, str]:
+    """Open a package in the app, enter its first target: what its header and its first indicator's detail say."""
+    from textual.widgets import Static
+
+    from workbench.tui.app import make_app, open_package
+    from workbench.tui.screens.target import TargetScreen
+
+    store = open_package(package)
+    try:
+        app = make_app(store, lang="zh", keymap={})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, TargetScreen)
+            return (str(app.screen.query_one("#target-header", Static).render()),
+                    str(app.screen.query_one("#detail-body", Static).render()))
+    finally:
+        store.close()

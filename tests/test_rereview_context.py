@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest_merge import *  # noqa: F403  (the cycle fixture)
 from conftest_merge import PASS, REVIEWERS
-from textual.widgets import Static
+from support import first_target_texts
 
 from workbench.cli.main import cli
 from workbench.consolidation.merge import merge_exports
@@ -19,8 +19,6 @@ from workbench.model import ReReviewNote, TargetKind
 from workbench.signed.export import export_package
 from workbench.store.db import Store
 from workbench.store.schema import KIND_PACKAGE
-from workbench.tui.app import make_app, open_package
-from workbench.tui.screens.target import TargetScreen
 
 
 @pytest.fixture
@@ -62,19 +60,8 @@ def test_a_changed_value_needs_no_note(rereview: Path, cycle: dict[str, Path], t
 
 
 async def test_the_app_shows_the_re_review_banner_and_the_others_values(rereview: Path) -> None:
-    store = open_package(rereview)
-    try:
-        app = make_app(store, lang="zh", keymap={})
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, TargetScreen)
-            header = str(app.screen.query_one("#target-header", Static).render())
-            assert "复核" in header and "保留原评分须填写备注" in header
-            detail = str(app.screen.query_one("#detail-body", Static).render())
-            assert "评分分歧 · 汇总 10.00 · 极差 7" in detail
-            assert "专家A 10 · 专家B 10 · 你 3" in detail
-            assert "R1" not in detail and "R3" not in detail
-    finally:
-        store.close()
+    header, detail = await first_target_texts(rereview)
+    assert "复核" in header and "保留原评分须填写备注" in header
+    assert "评分分歧 · 汇总 10.00 · 极差 7" in detail
+    assert "专家A 10 · 专家B 10 · 你 3" in detail
+    assert "R1" not in detail and "R3" not in detail

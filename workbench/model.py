@@ -147,3 +147,5 @@ class ReReviewNote(NamedTuple):
     """(专家A, value shown) … for the other reviewers, in the order of their values."""
     own: str
     """The reviewer's own merged value as shown: keeping it on re-review needs a note."""
+    appeal: str = ""
+    """In an appeal package (申诉复核): the appeal(s) the pair came back for, id, appellant and reason."""

@@ -189,7 +189,10 @@ class ReviewSession:
         self.tree = IndicatorTree(store.indicators())
         self.rules = Rules.from_mapping(store.rules_mapping())
         self.value_places = ConsolidationSettings.from_rules(store.rules_mapping()).value_places
-        self.is_rereview = store.meta.get("package_kind") == "re-review"
+        kind = store.meta.get("package_kind")
+        self.is_rereview = kind in ("re-review", "appeal")
+        self.is_appeal = kind == "appeal"
+        """An appeal re-review (申诉复核): pairs a unit appealed, sent to a reviewer who never scored them."""
         self._notes = store.rereview_notes()
         # Calibration targets (校准) first: a reviewer scores them before the real work.
         self.targets: list[Target] = sorted(store.targets(), key=lambda t: not t.calibration)

@@ -186,6 +186,7 @@ def status(db: Path, fmt: str) -> None:
       workbench status round.db
     """
     from workbench.cli.output import json_text, local_time, render
+    from workbench.consolidation.appeals import count_open_appeals, provisional_publication
     from workbench.consolidation.disputes import count_disputes
     from workbench.consolidation.status import round_status
     from workbench.consolidation.stored import is_stale
@@ -199,6 +200,8 @@ def status(db: Path, fmt: str) -> None:
         upgrade(store.conn)  # status only reads: a stale consolidation is redone by the next merge or report
         stale = is_stale(store)
         counts = count_disputes(store)
+        waiting, sent, decided = count_open_appeals(store)
+        window = provisional_publication(store)
     finally:
         store.close()
 
@@ -228,7 +231,9 @@ def status(db: Path, fmt: str) -> None:
         document = {"reviewers": [numbers(r_keys, r) for r in r_rows],
                     "targets": [numbers(t_keys, t) for t in t_rows],
                     "disputes": {"open": counts.open + counts.sent, "not_sent": counts.open, "sent": counts.sent,
-                                 "re_reviewed": counts.re_reviewed, "accepted": counts.accepted}}
+                                 "re_reviewed": counts.re_reviewed, "accepted": counts.accepted},
+                    "appeals": {"open": waiting + sent, "not_sent": waiting, "sent": sent, "decided": decided,
+                                "window_until": window.until if window else None}}
         click.echo(json_text(document))
         return
     r_headers = ("评审专家", "姓名", "分配", "已收", "导出数", "最新序号", "最近合并", "未完成对象")
@@ -243,6 +248,12 @@ def status(db: Path, fmt: str) -> None:
                    f"已复核 {counts.re_reviewed}，已接受 {counts.accepted} / open disputes {counts.open + counts.sent} "
                    f"({counts.open} not sent, {counts.sent} in re-review), {counts.re_reviewed} re-reviewed, "
                    f"{counts.accepted} accepted")
+        if waiting + sent + decided or window is not None:
+            during = f"公示期至 {window.until}；" if window else ""
+            ends = f"; the 公示 window ends on {window.until}" if window else ""
+            click.echo(f"{during}未结申诉 {waiting + sent}（待复核 {waiting}，复核中 {sent}），已复核 {decided}"
+                       f"（workbench appeals --list）/ open appeals {waiting + sent} ({waiting} not sent, {sent} "
+                       f"in re-review), {decided} decided{ends}")
 
 
 @click.command()

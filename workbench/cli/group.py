@@ -15,7 +15,7 @@ from workbench.cli.base import WorkbenchGroup
 
 # Every command module, in the order `workbench --help` has always assembled them.
 MODULES = ("workbench.cli.setup", "workbench.cli.reviewer", "workbench.cli.coordinator", "workbench.cli.publish",
-           "workbench.cli.lookup", "workbench.cli.shell")
+           "workbench.cli.appeals", "workbench.cli.lookup", "workbench.cli.shell")
 
 # Where each command lives, so that running one imports its module alone. A name missing here (a command
 # added to a module's COMMANDS but not listed) still works: it is found by importing every module.
@@ -25,6 +25,7 @@ HOME = {
     **dict.fromkeys(("keys", "verify", "merge", "status", "report", "disputes", "calibration"),
                     "workbench.cli.coordinator"),
     **dict.fromkeys(("publish", "audit"), "workbench.cli.publish"),
+    "appeals": "workbench.cli.appeals",
     **dict.fromkeys(("scores", "sites", "cases", "indicators"), "workbench.cli.lookup"),
     "completion": "workbench.cli.shell",
 }

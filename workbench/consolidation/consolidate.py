@@ -443,6 +443,7 @@ def iter_consolidation(
     *,
     ignored: list[IgnoredReview] | None = None,
     agreement: Agreement | None = None,
+    added: Mapping[CellKey, Collection[str]] | None = None,
 ) -> Iterator[TargetConsolidation]:
     """Consolidate target by target, holding one target's reviews at a time.
 
@@ -452,8 +453,10 @@ def iter_consolidation(
     A target's assigned reviewers are the expected ones (other reviewers' rows are ignored); a target with no
     assignments expects whoever reviewed any of its leaves on all of them. Totals come from `compute_total`
     over the consolidated values. Rows that cannot count are appended to `ignored`; every cell is fed to
-    `agreement`.
+    `agreement`. `added` names reviewers added to single cells (an appeal's re-review, 申诉复核, by reviewers who
+    were not assigned the target): their rows count in those cells, and who gave one is expected there.
     """
+    added = added or {}
     assigned = {
         TargetKey(_kind(kind), target_id): set(reviewers) for (kind, target_id), reviewers in assignments.items()
     }
@@ -467,7 +470,8 @@ def iter_consolidation(
         done.add(target)
         if len(checked_values) > 200_000:  # a bound, never reached by values on their steps
             checked_values.clear()
-        result = _consolidate_target(tree, rules, settings, target, by_code, assigned.get(target), checked_values)
+        result = _consolidate_target(tree, rules, settings, target, by_code, assigned.get(target), checked_values,
+                                     added)
         if agreement is not None:
             agreement.add(result.cells)
         return result
@@ -488,7 +492,8 @@ def iter_consolidation(
             reason = "unknown-indicator"
         elif code not in applicable[target[0]]:
             reason = "not-applicable"
-        elif target in assigned and reviewer not in assigned[target]:
+        elif target in assigned and reviewer not in assigned[target] and reviewer not in added.get(
+                (target[0].value, target_id, code), ()):
             reason = "unassigned"
         if reason is not None:
             if ignored is not None:
@@ -512,6 +517,7 @@ def _consolidate_target(
     by_code: Mapping[str, Mapping[str, Value]],
     assigned: Collection[str] | None,
     checked_values: dict[tuple[str, Value], Decimal | str | object | None] | None = None,
+    added: Mapping[CellKey, Collection[str]] | None = None,
 ) -> TargetConsolidation:
     kind, target_id = target
     expected = assigned if assigned is not None else {reviewer for cell in by_code.values() for reviewer in cell}
@@ -519,8 +525,13 @@ def _consolidate_target(
     disputes: list[Dispute] = []
     with localcontext(_CONTEXT):
         for leaf in tree.leaves(kind):
-            stats = _consolidate_cell(leaf, by_code.get(leaf.code, {}), settings, expected, kind, target_id,
-                                      checked_values)
+            given = by_code.get(leaf.code, {})
+            panel = expected
+            if added and assigned is not None:
+                extra = [r for r in added.get((kind.value, target_id, leaf.code), ()) if r in given]
+                if extra:
+                    panel = {*expected, *extra}
+            stats = _consolidate_cell(leaf, given, settings, panel, kind, target_id, checked_values)
             cells.append(stats)
             disputes.extend(_disputes_of(stats))
     total = compute_total(tree, kind, {cell.indicator: cell.value for cell in cells}, rules)

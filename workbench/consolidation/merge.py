@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.consolidation import evidence
+from workbench.consolidation.appeals import record_outcomes
 from workbench.consolidation.stored import STALE_KEY, is_stale, recompute_consolidated
 from workbench.errors import FailureCode, WorkbenchError
 from workbench.model import TargetKey
@@ -100,6 +101,7 @@ def merge_exports(
                 on_file(outcome)
         if was_stale or touched:
             recompute_consolidated(store, None if was_stale else touched)
+            record_outcomes(store)  # an appeal whose last appeal package came back is decided: logged
     finally:
         store.close()
     return report

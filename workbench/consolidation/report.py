@@ -300,10 +300,16 @@ def _split_reviews(joined: str | None) -> list[tuple[str, str]]:
 
 
 def _assigned(store: Store) -> dict[tuple[str, str], set[str]]:
-    """Each assigned target's panel: a review from anyone else does not count (as in the consolidation)."""
+    """Each assigned target's panel: a review from anyone else does not count (as in the consolidation). An
+    appeal's reviewers join the panel of the target appealed: they have reviews only of the cells appealed."""
+    from workbench.consolidation.appeals import appeal_panels
+
     out: dict[tuple[str, str], set[str]] = defaultdict(set)
     for reviewer, kind, target_id in store.conn.execute("SELECT reviewer_id, target_kind, target_id FROM assignments"):
         out[(kind, target_id)].add(reviewer)
+    for (kind, target_id, _), reviewers in appeal_panels(store.conn).items():
+        if (kind, target_id) in out:
+            out[(kind, target_id)] |= reviewers
     return out
 
 
@@ -802,6 +808,8 @@ def write_report(
                 ])
             disputes.finish()
 
+            appeals = _appeals_sheet(store, book, names, tree, table)
+
             # 缺少评分: per reviewer and target, the leaves still without their value
             missing: dict[tuple[str, TargetKey], list[str]] = defaultdict(list)
             for kind_text, target_id, code, reviewer, _ in store.conn.execute(
@@ -840,7 +848,7 @@ def write_report(
                 about.column_dimensions[column].width = width  # the merged exports' id, reviewer, seq, key, file …
             made = utc_now()
             local = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-            cut = [t for t in (totals, breakdown, people, disputes, agreement) if t.dropped]
+            cut = [t for t in (totals, breakdown, people, disputes, agreement, *appeals) if t.dropped]
             lines: list[list[Any]] = []
             if banner is not None:
                 lines.append([banner])
@@ -877,6 +885,34 @@ def write_report(
         for stream in streams:
             stream.discard()
         store.close()
+
+
+APPEAL_SHEET_COLUMNS = ("申诉编号", "类型", "编号", "名称", "指标代码", "指标名称", "申诉单位", "理由", "佐证链接",
+                        "提交日期", "状态", "复核专家", "原值", "复核后", "结果", "复核专家评分与意见")
+
+
+def _appeals_sheet(store: Store, book: Any, names: dict[TargetKey, Target], tree: IndicatorTree,
+                   table: Callable[..., _Table]) -> list[_Table]:
+    """申诉: every appeal against the 公示 and its outcome (a round without appeals has no such sheet, as before)."""
+    from workbench.consolidation.appeals import OUTCOME_WORDS, STATUS_LABELS, appeal_states
+
+    states = appeal_states(store)
+    if not states:
+        return []
+    widths = [10, 6, 10, 24, 10, 18, 18, 36, 24, 12, 8, 12, 12, 12, 12, 40]
+    sheet = table(book.create_sheet("申诉"), list(APPEAL_SHEET_COLUMNS), widths, expected=len(states))
+    for state in states:
+        a, o = state.appeal, state.outcome
+        t = names.get(a.target)
+        sheet.append([
+            a.appeal_id, TARGET_LABELS[a.target_kind], a.target_id, t.name if t else "", a.indicator or "（整体）",
+            tree.get(a.indicator).name if a.indicator else "", a.appellant, a.reason, a.evidence, a.submitted_on,
+            STATUS_LABELS[state.status], " ".join(state.recipients), o.old_value if o else None,
+            o.new_value if o else None, f"{o.outcome} / {OUTCOME_WORDS[o.outcome]}" if o else None,
+            o.notes if o else None,
+        ])
+    sheet.finish()
+    return [sheet]
 
 
 def _charts(book: Any, printable: Callable[[Any], None], table_at: Callable[[Any, int, list[str]], _Table],

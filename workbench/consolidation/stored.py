@@ -136,11 +136,15 @@ def stream_consolidation(
     if targets is not None:
         _mark_touched(store, targets)
 
+    from workbench.consolidation.appeals import appeal_panels  # here: appeals reads round_rules from this module
+
+    panels = appeal_panels(store.conn)  # an appeal's re-review (申诉复核) adds its reviewers to the cells appealed
+
     def run() -> Iterator[TargetConsolidation]:
         for target in iter_consolidation(tree, rules, settings, _reviews(store, targets is not None, calibration),
                                          assignments,
                                          ignored=summary.ignored,
-                                         agreement=summary.agreement if agreement else None):
+                                         agreement=summary.agreement if agreement else None, added=panels):
             summary.totals[TargetKey(target.target_kind, target.target_id)] = target.total
             summary.disputes.extend(target.disputes)
             yield target

@@ -77,6 +77,7 @@ def audit_bundle(
         _replay(root, db, loaded, result, workers)
         if on_progress:
             on_progress("consolidating")
+        _check_appeals(root, db, manifest, result)
         _compare_report(root, scratch, db, manifest, result)
         result.lines.append(result.summary)
         return result
@@ -141,7 +142,116 @@ def _rebuild(root: Path, manifest: Manifest, db: Path) -> _Loaded:
     packages = _table(root, layout.PACKAGES)
     loaded = _Loaded(keys, packages, _table(root, layout.LEDGER))
     _load_round_state(root, db, loaded)
+    _load_appeals(root, db, manifest)
     return loaded
+
+
+def _has_appeals(manifest: Manifest) -> bool:
+    """A bundle made before appeals (公示 → 申诉 → 复核) has none of their files: it holds no appeal."""
+    return layout.APPEALS[0] in manifest.files
+
+
+def _load_appeals(root: Path, db: Path, manifest: Manifest) -> None:
+    """The appeals as imported and the appeals their packages serve, as published; their outcomes are derived."""
+    from workbench.consolidation.appeals import APPEAL_COLUMNS, ensure_appeal_tables
+    from workbench.store.db import Store, transaction
+    from workbench.store.schema import KIND_ROUND
+
+    if not _has_appeals(manifest):
+        return
+    appeals = _table(root, layout.APPEALS)
+    links = _table(root, layout.APPEAL_PACKAGES)
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        targets = {(t.kind.value, t.id) for t in store.targets()}
+        nonces = {r[0]: r[1] for r in store.conn.execute("SELECT nonce, kind FROM packages")}
+        known = {a["appeal_id"] for a in appeals}
+        for n, a in enumerate(appeals, start=2):
+            if (a["target_kind"], a["target_id"]) not in targets:
+                raise AuditFailure(AuditCode.BAD_TABLE, f"{layout.APPEALS[0]}:{n}",
+                                   f"申诉的对象不在本轮次中 / the appeal's target {a['target_kind']} {a['target_id']} "
+                                   "is not in the round")
+        for n, link in enumerate(links, start=2):
+            if nonces.get(link["nonce"]) != "appeal" or link["appeal_id"] not in known:
+                raise AuditFailure(AuditCode.BAD_TABLE, f"{layout.APPEAL_PACKAGES[0]}:{n}",
+                                   "不是已签发的申诉复核评审包与已受理的申诉 / not an issued appeal package and a "
+                                   "published appeal")
+        with transaction(store.conn):
+            ensure_appeal_tables(store.conn)
+            store.conn.executemany(
+                f"INSERT INTO appeals (round, {', '.join(APPEAL_COLUMNS)}) VALUES (?, {', '.join('?' * 11)})",
+                [(store.round_id, *(a[c] for c in layout.APPEALS[1])) for a in appeals])
+            store.conn.executemany("INSERT INTO appeal_packages (nonce, appeal_id) VALUES (?, ?)",
+                                   [(link["nonce"], link["appeal_id"]) for link in links])
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # a repeated appeal id or link: the tables contradict themselves
+        raise AuditFailure(AuditCode.BAD_TABLE, layout.APPEALS[0], f"{type(exc).__name__}: {exc}") from None
+    finally:
+        store.close()
+
+
+def _check_appeals(root: Path, db: Path, manifest: Manifest, result: AuditResult) -> None:
+    """Every appeal within the 公示 window the final manifest names, and the appeals log as the replayed reviews
+    give it, row by row."""
+    from workbench.consolidation.appeal_packages import ineligible_recipients
+    from workbench.consolidation.appeals import beijing_date, compute_outcomes
+    from workbench.consolidation.stored import ensure_consolidated
+    from workbench.store.db import Store
+    from workbench.store.schema import KIND_ROUND
+
+    if not _has_appeals(manifest):
+        return
+    published = _table(root, layout.APPEAL_LOG)
+    window = manifest.data.get("provisional") if manifest.data.get("publication") == "final" else None
+    appeals = _table(root, layout.APPEALS)
+    if appeals and manifest.data.get("publication") == "final" and not window:
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, layout.APPEALS[0], "有申诉而清单未记录公示版 / appeals without "
+                                                                        "the provisional publication they were taken "
+                                                                        "against")
+    if window:
+        try:
+            starts, until = beijing_date(str(window["published_at"])), str(window["until"])
+        except (KeyError, TypeError, ValueError):
+            raise AuditFailure(AuditCode.BAD_MANIFEST, layout.MANIFEST, "provisional: not a 公示 window") from None
+        for n, a in enumerate(appeals, start=2):
+            if a["publication"] != window.get("sha256") or not starts.isoformat() <= a["submitted_on"] <= until:
+                raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{layout.APPEALS[0]}:{n}",
+                                   f"申诉 {a['appeal_id']} 不是在公示期（{starts} 至 {until}）内针对公示版 "
+                                   f"{window.get('sha256')} 提出的 / appeal {a['appeal_id']} was not taken within the "
+                                   "公示 window against the provisional publication the manifest names")
+    store = Store.open(db, expect=KIND_ROUND)
+    try:
+        ensure_consolidated(store)
+        from workbench.consolidation.appeals import record_outcomes
+
+        record_outcomes(store)  # the report's 申诉 sheet reads the log
+        derived = compute_outcomes(store)
+        barred = ineligible_recipients(store)
+    finally:
+        store.close()
+    if barred:
+        nonce, appeal_id, reviewer = barred[0]
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, layout.APPEAL_PACKAGES[0],
+                           f"申诉 {appeal_id} 的复核评审包 {nonce} 签发给了 {reviewer}，"
+                           "而该专家承担该对象或与其有利益冲突（地区、单位或申报回避）/ "
+                           f"appeal {appeal_id}'s package {nonce} went to {reviewer}, who was assigned the target or "
+                           "has a conflict of interest with it (region, unit or declared)")
+    header = layout.APPEAL_LOG[1]
+    rows = [dict(zip(header, o.row(), strict=True)) for o in sorted(derived, key=lambda o: o.appeal_id)]
+    for n in range(max(len(rows), len(published))):
+        mine = rows[n] if n < len(rows) else None
+        theirs = published[n] if n < len(published) else None
+        if mine == theirs:
+            continue
+        column = next((c for c in header if (mine or {}).get(c) != (theirs or {}).get(c)), header[0])
+        raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{layout.APPEAL_LOG[0]}:{n + 2} ({column})",
+                           f"发布的为 {_shown((theirs or {}).get(column))}，由复核评分重算得 "
+                           f"{_shown((mine or {}).get(column))} / published {_shown((theirs or {}).get(column))}, "
+                           f"recomputed from the re-reviews {_shown((mine or {}).get(column))}")
+    result.values += sum(1 for row in rows for v in row.values() if v)
+    result.lines.append(f"{layout.APPEAL_LOG[0]}: {len(rows)} decided appeal(s) of {len(appeals)} derived again "
+                        "from the replayed reviews: every row identical")
 
 
 def _load_round_state(root: Path, db: Path, loaded: _Loaded) -> None:

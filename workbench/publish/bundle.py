@@ -14,6 +14,7 @@ import os
 import shutil
 import zipfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ class PublishSummary:
     """The coordinator's public key line, for `minisign -P` and `workbench audit --coordinator-key`."""
     page: tuple[Path, ...]
     """The results page beside the bundle (xlsx, html)."""
+    provisional_until: str | None = None
+    """The last day of the 公示 window for a provisional publication; None for a final one."""
+    appeals: int = 0
 
 
 def page_paths(out: Path) -> tuple[Path, Path]:
@@ -50,9 +54,22 @@ def page_paths(out: Path) -> tuple[Path, Path]:
 
 def publish(
     round_db: Path, key_file: Path, out: Path, *, passphrase: str, as_zip: bool = False,
-    allow_incomplete: bool = False,
+    allow_incomplete: bool = False, provisional_until: date | None = None,
 ) -> PublishSummary:
-    """Check that the round may be published, write the bundle and the results page; PublishRefused otherwise."""
+    """Check that the round may be published, write the bundle and the results page; PublishRefused otherwise.
+
+    With ``provisional_until`` it is the provisional publication (公示): appeals are taken against it until that
+    day (北京时间, included), and the round records it. A final publication is refused while appeals are open
+    (unless ``allow_incomplete``) and names the provisional manifest's SHA-256."""
+    from workbench.consolidation.appeals import (
+        FINAL,
+        PROVISIONAL,
+        Publication,
+        read_appeals,
+        record_outcomes,
+        record_publication,
+        today_in_beijing,
+    )
     from workbench.consolidation.stored import ensure_consolidated
     from workbench.signed.keys import load_secret_key
     from workbench.store.migrations import upgrade
@@ -67,15 +84,28 @@ def publish(
     try:
         upgrade(store.conn)
         ensure_consolidated(store)
+        record_outcomes(store)  # the appeals log as the reviews give it (a merge wrote it; a migration may not have)
+        if provisional_until is not None and provisional_until < today_in_beijing():
+            raise PublishRefused(
+                f"公示截止日期 {provisional_until} 已过（今天是 {today_in_beijing()}，北京时间）；"
+                "请给出今天或以后的日期 / "
+                f"the 公示 window would end on {provisional_until}, before today ({today_in_beijing()}, Beijing "
+                "time): give today or a later day")
+        if provisional_until is not None and read_appeals(store):
+            raise PublishRefused(
+                "本轮次已受理针对公示版的申诉，不能再次公示（申诉只针对一份公示版）；请处理完申诉后正式发布 / "
+                "the round holds appeals taken against its provisional publication, so it cannot be published "
+                "provisionally again (appeals are taken against one 公示): settle them and publish the final results")
         _check_key(store, secret.key_id_text)
         _check_evidence(store)
         _check_revoked(store)
-        state = _completeness(store)
+        state = _completeness(store, final=provisional_until is None)
         if not state["complete"] and not allow_incomplete:
             raise PublishRefused(
-                f"轮次尚不能正式发布：{state['zh']}。请先补齐评分、处理争议（workbench disputes），或加 "
-                f"--allow-incomplete 发布并在清单中注明 / the round is not ready for publication: {state['en']}. "
-                "Merge the missing reviews and settle the disputes (workbench disputes) first, or pass "
+                f"轮次尚不能{'公示' if provisional_until else '正式发布'}：{state['zh']}。请先补齐评分、处理争议"
+                "（workbench disputes）与申诉（workbench appeals），或加 --allow-incomplete 发布并在清单中注明 / "
+                f"the round is not ready for publication: {state['en']}. Merge the missing reviews, settle the "
+                "disputes (workbench disputes) and the appeals (workbench appeals) first, or pass "
                 "--allow-incomplete to publish it with the manifest saying so")
         tmp = out.with_name(f".{out.name}.publish-{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -88,7 +118,7 @@ def publish(
                                      "请再发布一次 / the round changed while the bundle was written (a merge, a "
                                      "package, a key or a decision on a dispute), so nothing was published; "
                                      "publish again")
-            manifest = _manifest(store, tmp, state, secret.key_id_text)
+            manifest = _manifest(store, tmp, state, secret.key_id_text, provisional_until)
             manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
             digest = hashlib.sha256(manifest_bytes).hexdigest()
             (tmp / layout.MANIFEST).write_bytes(manifest_bytes)
@@ -107,11 +137,16 @@ def publish(
             shutil.rmtree(tmp, ignore_errors=True)
         from workbench.publish.page import write_results_page
 
+        record_publication(store, Publication(
+            manifest["published_at"], PROVISIONAL if provisional_until else FINAL,
+            provisional_until.isoformat() if provisional_until else None, digest, out.name))
         pages = write_results_page(store, page_paths(out), manifest_sha256=digest,
                                    coordinator_key=secret.public.line, bundle_name=out.name,
                                    published_at=manifest["published_at"], complete=state["complete"])
         return PublishSummary(out, digest, len(manifest["files"]) + 2, manifest["counts"]["exports"],
-                              manifest["counts"]["ledger"], bool(state["complete"]), secret.public.line, pages)
+                              manifest["counts"]["ledger"], bool(state["complete"]), secret.public.line, pages,
+                              provisional_until.isoformat() if provisional_until else None,
+                              manifest["appeals"]["total"])
     finally:
         store.close()
 
@@ -154,7 +189,7 @@ def _check_revoked(store: Store) -> None:
     """Refused while any current score came from an export signed with a key revoked since: a pair of such an
     export stands until a later export of the same reviewer, signed with a key still valid, carried it again."""
     from workbench.scoring.indicators import IndicatorTree
-    from workbench.setup.package import assignment_pairs
+    from workbench.setup.package import PAIR_KINDS, assignment_pairs
 
     conn = store.conn
     merged = conn.execute(
@@ -167,7 +202,7 @@ def _check_revoked(store: Store) -> None:
     full: dict[str, set[tuple[str, ...]]] = {}
 
     def pairs(reviewer_id: str, kind: str, nonce: str) -> set[tuple[str, ...]]:
-        if kind != "re-review":
+        if kind not in PAIR_KINDS:
             if reviewer_id not in full:
                 full[reviewer_id] = set(assignment_pairs(tree, store.assignments(reviewer_id)))
             return full[reviewer_id]
@@ -203,23 +238,29 @@ def _round_state(store: Store) -> tuple[object, ...]:
     return tuple(store.conn.execute(
         "SELECT (SELECT max(id) FROM merge_ledger), (SELECT count(*) FROM submissions), (SELECT count(*) FROM "
         "packages), (SELECT max(id) FROM dispute_decisions), (SELECT count(*) FROM keys), (SELECT count(revoked_at) "
-        "FROM keys), (SELECT count(*) FROM rounds)").fetchone())
+        "FROM keys), (SELECT count(*) FROM rounds), (SELECT count(*) FROM appeals), (SELECT count(*) FROM "
+        "appeal_packages)").fetchone())
 
 
-def _completeness(store: Store) -> dict[str, Any]:
+def _completeness(store: Store, *, final: bool) -> dict[str, Any]:
+    """What the round lacks; a final publication also waits for every appeal (申诉) to be decided."""
+    from workbench.consolidation.appeals import count_open_appeals
     from workbench.consolidation.disputes import count_disputes
     from workbench.consolidation.status import round_progress
 
     progress = round_progress(store)
     disputes = count_disputes(store)
     open_disputes = disputes.open + disputes.sent
+    waiting, sent, _ = count_open_appeals(store)
+    open_appeals = waiting + sent if final else 0
     zh, en = progress.describe()
     return {
-        "complete": progress.complete and open_disputes == 0,
+        "complete": progress.complete and open_disputes == 0 and open_appeals == 0,
         "exports_merged": progress.exports_merged, "targets": progress.targets,
         "targets_short": progress.targets_short, "reviewers_short": progress.reviewers_short,
-        "open_disputes": open_disputes,
-        "zh": f"{zh}；未结争议 {open_disputes} 项", "en": f"{en}; {open_disputes} open dispute(s)",
+        "open_disputes": open_disputes, "open_appeals": open_appeals,
+        "zh": f"{zh}；未结争议 {open_disputes} 项" + (f"；未结申诉 {open_appeals} 项" if open_appeals else ""),
+        "en": f"{en}; {open_disputes} open dispute(s)" + (f"; {open_appeals} open appeal(s)" if open_appeals else ""),
     }
 
 
@@ -259,6 +300,7 @@ def _write_contents(store: Store, root: Path, allow_incomplete: bool) -> None:
         assert data is not None  # checked by _check_evidence
         (root / layout.export_path(digest)).write_bytes(data)
     _write_history(store, root)
+    _write_appeals(store, root)
     (root / layout.REPORT).parent.mkdir()
     write_report(store.path, root / layout.REPORT, allow_incomplete=allow_incomplete)
 
@@ -303,6 +345,20 @@ def history_text(kind: str, value: str | None) -> str:
     return str(decoded)
 
 
+def _write_appeals(store: Store, root: Path) -> None:
+    from workbench.consolidation.appeals import APPEAL_COLUMNS, iter_log
+
+    path, header = layout.APPEALS
+    layout.write_csv(root / path, header, store.conn.execute(
+        f"SELECT {', '.join(APPEAL_COLUMNS)} FROM appeals WHERE round = ? ORDER BY rowid", (store.round_id,)))
+    path, header = layout.APPEAL_PACKAGES
+    layout.write_csv(root / path, header, store.conn.execute(
+        "SELECT ap.nonce, ap.appeal_id FROM appeal_packages ap JOIN packages p ON p.nonce = ap.nonce "
+        "ORDER BY p.rowid, ap.appeal_id"))
+    path, header = layout.APPEAL_LOG
+    layout.write_csv(root / path, header, (o.row() for o in iter_log(store)))
+
+
 def _write_history(store: Store, root: Path) -> None:
     kinds = {i.code: i.kind.value for i in store.indicators()}
     rounds = store.conn.execute("SELECT id, name, year FROM rounds WHERE status = 'past' ORDER BY year, id").fetchall()
@@ -319,8 +375,9 @@ def _write_history(store: Store, root: Path) -> None:
     layout.write_csv(root / path, header, listing)
 
 
-def _manifest(store: Store, root: Path, state: dict[str, Any], key_id: str) -> dict[str, Any]:
+def _manifest(store: Store, root: Path, state: dict[str, Any], key_id: str, until: date | None) -> dict[str, Any]:
     import workbench
+    from workbench.consolidation.appeals import REJECTED, UPHELD, appeal_states, last_provisional
 
     files: list[dict[str, Any]] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -335,6 +392,9 @@ def _manifest(store: Store, root: Path, state: dict[str, Any], key_id: str) -> d
         "ledger": store.conn.execute("SELECT count(*) FROM merge_ledger").fetchone()[0],
         "targets": state["targets"],
     }
+    appeals = appeal_states(store)
+    outcomes = [s.outcome.outcome for s in appeals if s.outcome is not None]
+    earlier = last_provisional(store)
     return {
         "bundle_format": layout.BUNDLE_FORMAT,
         "round": {"id": store.round_id, "name": store.round_name, "year": store.meta.get("round_year", "")},
@@ -344,7 +404,14 @@ def _manifest(store: Store, root: Path, state: dict[str, Any], key_id: str) -> d
         "rules": store.rules_mapping(),
         "complete": bool(state["complete"]),
         "incomplete": None if state["complete"] else {
-            k: state[k] for k in ("exports_merged", "targets", "targets_short", "reviewers_short", "open_disputes")},
+            k: state[k] for k in ("exports_merged", "targets", "targets_short", "reviewers_short", "open_disputes",
+                                  "open_appeals")},
+        "publication": "provisional" if until else "final",
+        "provisional": {"until": until.isoformat(), "appeals": "appeals/appeals.csv"} if until else (
+            None if earlier is None else {"sha256": earlier.manifest_sha256, "published_at": earlier.at,
+                                          "until": earlier.until, "bundle": earlier.bundle}),
+        "appeals": {"total": len(appeals), "open": sum(1 for s in appeals if s.is_open),
+                    "upheld": outcomes.count(UPHELD), "rejected": outcomes.count(REJECTED)},
         "counts": counts,
         "files": files,
     }

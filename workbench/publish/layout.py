@@ -11,6 +11,7 @@ A bundle is a directory (or a zip of one) holding:
     exports/<sha256>.xlsx                   every merged export, byte for byte as received
     ledger.csv                              every file the merges met, in order, refused ones with their codes
     history/rounds.csv, history/past-N.csv  past rounds' results the report compares with
+    appeals/{appeals,packages,log}.csv      the appeals (申诉) against the 公示, their packages and the appeals log
     report/consolidated.xlsx, report/consolidated.reviews-N.csv   the consolidated workbook and its side file
 
 Every CSV is UTF-8 with a BOM, written verbatim (no formula guard: `init` and `audit` must read back exactly what
@@ -50,12 +51,22 @@ ROUND_FILES: dict[str, Spec] = {
 PACKAGES: Spec = ("round/packages.csv", ("nonce", "reviewer_id", "key_id", "kind", "issued_at", "superseded_by",
                                    "indicators_hash", "targets_hash", "pairs"))
 PACKAGE_PAIRS: Spec = ("round/package_pairs.csv", ("nonce", "target_kind", "target_id", "indicator"))
-"""The pairs of every re-review package (a full package's are its reviewer's assignments × applicable leaves)."""
+"""The pairs of every re-review and appeal package (a full package's are its reviewer's assignments × applicable
+leaves)."""
 DECISIONS: Spec = ("round/decisions.csv", ("at", "target_kind", "target_id", "indicator", "decision", "reason", "exact",
                                      "shown"))
 KEYRING: Spec = ("keyring.csv", ("key_id", "reviewer_id", "public_key", "added_at", "revoked_at"))
 LEDGER: Spec = ("ledger.csv", ("seq", "at", "file_name", "file_sha256", "outcome", "code", "message", "export_id",
                          "nonce", "reviewer_id", "key_id", "export_seq", "payload_sha256", "rows", "verified_at"))
+APPEALS: Spec = ("appeals/appeals.csv", ("appeal_id", "target_kind", "target_id", "indicator", "appellant", "reason",
+                                        "evidence", "submitted_on", "imported_at", "publication", "source"))
+"""Every appeal (申诉) as imported, against the provisional publication whose manifest SHA-256 `publication` is."""
+APPEAL_PACKAGES: Spec = ("appeals/packages.csv", ("nonce", "appeal_id"))
+"""Which appeals each appeal package (round/packages.csv kind `appeal`) serves."""
+APPEAL_LOG: Spec = ("appeals/log.csv", ("appeal_id", "decided_at", "old_value", "new_value", "reviewers", "notes",
+                                        "outcome"))
+"""The appeals log: each decided appeal's old and new value as shown, its reviewers, their values and notes, and
+维持 or 改判; the audit derives it again from the replayed reviews."""
 HISTORY: Spec = ("history/rounds.csv", ("round_id", "name", "year", "file"))
 HISTORY_RESULTS = ("对象类型", "对象编号", "指标代码", "得分")
 """A past round's results file (history/past-N.csv), as `workbench import-results` reads it."""

@@ -27,6 +27,9 @@ Pair = tuple[str, str, str]  # (target_kind, target_id, indicator code)
 
 #: The audit reason of the merged values a re-review package starts from.
 RE_REVIEW_COPY_REASON = "re-review copy"
+#: Package kinds that hold only the pairs issued with them (package_pairs), not their reviewer's assignments: a
+#: re-review of disputed pairs, and an appeal re-review (申诉复核) by reviewers who did not score the pairs.
+PAIR_KINDS = ("re-review", "appeal")
 #: How many past rounds' consolidated values a package carries by default: the app shows the newest one (去年).
 DEFAULT_HISTORY = 1
 
@@ -199,7 +202,7 @@ def _issue(source: _Source, reviewer_id: str, out: Path, pairs: Sequence[Pair] |
                 "UPDATE packages SET superseded_by = ? WHERE reviewer_id = ? AND kind = 'full' "
                 "AND superseded_by IS NULL", (nonce, reviewer_id))
         insert_rows(store.conn, "packages", [record])
-        if kind == "re-review":
+        if kind in PAIR_KINDS:
             insert_rows(store.conn, "package_pairs", (
                 {"nonce": nonce, "target_kind": p[0], "target_id": p[1], "indicator": p[2]} for p in pairs
             ))
@@ -260,10 +263,10 @@ def _fill_package(
 def _write_notes(conn: sqlite3.Connection, notes: Mapping[Pair, ReReviewNote]) -> None:
     with transaction(conn):
         conn.executemany(
-            "INSERT INTO rereview_notes (target_kind, target_id, indicator, reasons, consensus, spread, others, own) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rereview_notes (target_kind, target_id, indicator, reasons, consensus, spread, others, own, "
+            "appeal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*pair, ",".join(n.reasons), n.consensus, n.spread, json.dumps([list(o) for o in n.others],
-                                                                             ensure_ascii=False), n.own)
+                                                                             ensure_ascii=False), n.own, n.appeal)
              for pair, n in notes.items()],
         )
 

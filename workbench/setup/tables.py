@@ -93,6 +93,9 @@ _SHOWN = re.compile(f"[{_ZERO_WIDTH}{_BIDI}\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MERGE_REF = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})(?::([A-Za-z]{1,3})([0-9]{1,7}))?")
 _CELL_PARTS = re.compile(r"([A-Za-z]{0,3})([0-9]{0,7})")
 
+DATE_COLUMNS = frozenset({"submitted_at"})
+"""Columns where a spreadsheet date cell is what is meant: read as its ISO date (the reader judges the text)."""
+
 #: What a coordinator does about each refusal of the hostile-file check (its own advice is for reviewers).
 _XLSX_ADVICE: dict[FailureCode, tuple[str, str]] = {
     FailureCode.NOT_XLSX: (
@@ -716,6 +719,8 @@ def _kind_reason(kind: str, text: str) -> str:
 def _cell_problem(kind: str | None, text: str, canon: str) -> str | None:
     if kind == "boolean" and canon in BOOLEAN_COLUMNS:
         kind = None  # TRUE/FALSE reads as yes/no here (TRUE_WORDS/FALSE_WORDS, or a flag rule)
+    if kind == "date" and canon in DATE_COLUMNS:
+        kind = None  # a date is what the column holds: its ISO text is judged by whoever reads it
     if kind is not None:
         return _kind_reason(kind, text)
     return _text_problem(text, canon)

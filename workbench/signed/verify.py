@@ -433,7 +433,7 @@ def _payload_rows(doc: dict[str, Any], trusted: dict[str, object]) -> list[list[
 
 def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> None:
     from workbench.scoring.indicators import IndicatorTree
-    from workbench.setup.package import assignment_pairs, package_assignments, pairs_hash
+    from workbench.setup.package import PAIR_KINDS, assignment_pairs, package_assignments, pairs_hash
 
     pairs = []
     for index, row in enumerate(rows):
@@ -444,7 +444,7 @@ def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> N
         pairs.append((kind, row[COL_TARGET], row[COL_CODE]))
     if len(set(pairs)) == len(pairs) == package["pairs"] and pairs_hash(pairs) == package["targets_hash"]:
         return
-    if package["kind"] == "re-review":
+    if package["kind"] in PAIR_KINDS:
         issued = [tuple(r) for r in store.conn.execute(
             "SELECT target_kind, target_id, indicator FROM package_pairs WHERE nonce = ?", (package["nonce"],))]
     else:

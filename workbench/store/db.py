@@ -285,10 +285,13 @@ class Store:
         if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rereview_notes'").fetchone() is None:
             return {}
         out: dict[tuple[str, str, str], ReReviewNote] = {}
-        for r in self.conn.execute("SELECT target_kind, target_id, indicator, reasons, consensus, spread, others, own "
-                                   "FROM rereview_notes"):
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(rereview_notes)")}
+        appeal = "appeal" if "appeal" in columns else "''"  # a package made before appeals names none
+        for r in self.conn.execute("SELECT target_kind, target_id, indicator, reasons, consensus, spread, others, own, "
+                                   f"{appeal} FROM rereview_notes"):
             others = tuple((str(label), str(value)) for label, value in json.loads(r[6]))
-            out[(r[0], r[1], r[2])] = ReReviewNote(tuple(x for x in r[3].split(",") if x), r[4], r[5], others, r[7])
+            out[(r[0], r[1], r[2])] = ReReviewNote(tuple(x for x in r[3].split(",") if x), r[4], r[5], others, r[7],
+                                                   r[8])
         return out
 
     def indicator_thresholds(self) -> dict[str, tuple[str, str]]:

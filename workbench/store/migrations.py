@@ -13,6 +13,8 @@ import sqlite_utils
 from workbench.errors import WorkbenchError
 from workbench.store.db import checkpoint, connect, transaction, utc_now
 from workbench.store.schema import (
+    APPEAL_NOTE_COLUMNS,
+    APPEAL_TABLES,
     CALIBRATION_REFERENCE_TABLE,
     CONSOLIDATED_STATS_COLUMNS,
     DECLARED_CONFLICTS_TABLE,
@@ -176,6 +178,15 @@ def _migrations() -> sqlite_utils.Migrations:
         _add_columns(db.conn, "consolidated", CONSOLIDATED_STATS_COLUMNS, "TEXT")
         db.conn.execute(TOTALS_TABLE)
         _stale_if_consolidated(db.conn)
+
+    @migrations(name="0013_appeals")
+    def appeals(db: sqlite_utils.Database) -> None:
+        # 公示 → 申诉 → 复核: the publications made from the round, the appeals against the provisional one, the
+        # appeal packages' appeals and the appeals log. A round made before has published nothing provisionally
+        # and holds no appeal; a re-review note made before names no appeal.
+        for statement in APPEAL_TABLES:
+            db.conn.execute(statement)
+        _add_columns(db.conn, "rereview_notes", APPEAL_NOTE_COLUMNS, "TEXT NOT NULL DEFAULT ''")
 
     return migrations
 

@@ -152,3 +152,32 @@ copy); `merge_ledger` is every file a merge met, in order, with its outcome (mer
 rejected, or conflict for a round of an earlier version), and for a rejected file its failure code and sentence.
 `submissions.file_sha256` names the kept copy of an ingested export (NULL for one merged by an earlier version
 until its file is merged again)."""
+
+APPEAL_TABLES = (
+    """CREATE TABLE IF NOT EXISTS publications (id INTEGER PRIMARY KEY AUTOINCREMENT, round TEXT NOT NULL,
+    at TEXT NOT NULL, kind TEXT NOT NULL, until TEXT, manifest_sha256 TEXT NOT NULL, bundle TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS appeals (round TEXT NOT NULL, appeal_id TEXT NOT NULL, target_kind TEXT NOT NULL,
+    target_id TEXT NOT NULL, indicator TEXT NOT NULL, appellant TEXT NOT NULL, reason TEXT NOT NULL,
+    evidence TEXT NOT NULL, submitted_on TEXT NOT NULL, imported_at TEXT NOT NULL, publication TEXT NOT NULL,
+    source TEXT NOT NULL, PRIMARY KEY (round, appeal_id))""",
+    """CREATE TRIGGER IF NOT EXISTS appeals_no_update BEFORE UPDATE ON appeals
+    BEGIN SELECT RAISE(ABORT, 'appeals are kept as received'); END""",
+    """CREATE TRIGGER IF NOT EXISTS appeals_no_delete BEFORE DELETE ON appeals
+    BEGIN SELECT RAISE(ABORT, 'appeals are kept as received'); END""",
+    """CREATE TABLE IF NOT EXISTS appeal_packages (nonce TEXT NOT NULL, appeal_id TEXT NOT NULL,
+    PRIMARY KEY (nonce, appeal_id))""",
+    """CREATE TABLE IF NOT EXISTS appeal_outcomes (round TEXT NOT NULL, appeal_id TEXT NOT NULL,
+    decided_at TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL, reviewers TEXT NOT NULL,
+    notes TEXT NOT NULL, outcome TEXT NOT NULL, PRIMARY KEY (round, appeal_id))""",
+)
+"""公示 → 申诉 → 复核 (migration 0013, workbench.consolidation.appeals): `publications` every bundle published from
+the round (kind provisional with the last day of its window `until`, or final) with its manifest's SHA-256;
+`appeals` every appeal as imported (append-only: `indicator` "" = the whole target, `submitted_on` the 北京时间
+date it counts as submitted, `publication` the provisional manifest's SHA-256 it was taken against, `source`
+file:row); `appeal_packages` which appeals each appeal package (packages.kind 'appeal') serves; `appeal_outcomes`
+the appeals log, rewritten by every merge from the round's reviews: the published (old) and the re-consolidated
+(new) value as shown, the appeal reviewers, their values and notes, and 维持 or 改判."""
+
+APPEAL_NOTE_COLUMNS = ("appeal",)
+"""Column migration 0013 adds to `rereview_notes`: in an appeal package, the appeal(s) a pair came back for (id,
+appellant and reason), which the app shows above the pair."""

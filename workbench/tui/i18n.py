@@ -92,6 +92,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "detail.keep_needs_note": ("保留原评分须填备注说明理由（m）", "keeping your value needs a note (m)"),
     "reason.disagreement": ("评分分歧", "disagreement"),
     "reason.out-of-range": ("超出范围", "out of range"),
+    "reason.appeal": ("申诉", "appeal"),
+    "detail.appeal": ("申诉复核", "appeal re-review"),
+    "detail.published": ("公示值", "published"),
+    "target.appeal": ("申诉复核", "APPEAL"),
+    "target.appeal_hint": ("申诉复核：被评单位对公示结果提出了申诉，请独立评审本包中的指标（各指标上方有申诉理由）",
+                           "appeal re-review: the evaluated unit appealed the published result; score these items "
+                           "independently (each shows the appeal's reason)"),
     "target.rereview": ("复核", "RE-REVIEW"),
     "target.calibration": ("校准", "CALIBRATION"),
     "target.calibration_hint": ("校准对象：每位评审专家都评，用来对齐评分尺度，不计入任何结果",

@@ -193,7 +193,8 @@ class TargetScreen(Screen[None]):
         self.past = session.past(key)
         order = self.order
         position = order.index(key) + 1 if key in order else 0
-        self.query_one(TargetHeader).show(session.target(key), position, len(order), rereview=session.is_rereview)
+        self.query_one(TargetHeader).show(session.target(key), position, len(order), rereview=session.is_rereview,
+                                          appeal=session.is_appeal)
         self.table.show(session.tree, self.leaves, self.cells, self.past.values if self.past else {},
                         session.value_places)
         if code is None:

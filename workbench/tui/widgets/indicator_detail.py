@@ -62,7 +62,11 @@ class IndicatorDetail(Vertical):
         groups = [g.name for g in tree.path(leaf.code)[:-1]]
         if groups:
             text.append(" › ".join(groups) + "\n", style="dim")
-        if rereview is not None:  # first, so that a short terminal still shows it
+        if rereview is not None and rereview.appeal:  # an appeal re-review: the appeal, not the others' values
+            text.append(f" {texts('detail.appeal')} ", style="bold black on yellow")
+            text.append(f" {texts('detail.published')} {rereview.consensus or '—'}\n")
+            text.append(rereview.appeal + "\n", style="yellow")
+        elif rereview is not None:  # first, so that a short terminal still shows it
             text.append(f" {texts('detail.rereview')} ", style="bold black on yellow")
             text.append(" " + "、".join(texts(f"reason.{r}") for r in rereview.reasons), style="yellow")
             text.append(f" · {texts('detail.consensus')} {rereview.consensus}")

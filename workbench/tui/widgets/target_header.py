@@ -17,11 +17,11 @@ class TargetHeader(Static):
         super().__init__(id=id)
         self.texts = texts
 
-    def show(self, target: Target, position: int, count: int, *, rereview: bool = False) -> None:
+    def show(self, target: Target, position: int, count: int, *, rereview: bool = False, appeal: bool = False) -> None:
         texts = self.texts
         text = Text()
         if rereview:
-            text.append(f" {texts('target.rereview')} ", style="bold black on yellow")
+            text.append(f" {texts('target.appeal' if appeal else 'target.rereview')} ", style="bold black on yellow")
             text.append(" ")
         if target.calibration:
             text.append(f" {texts('target.calibration')} ", style="bold black on cyan")
@@ -35,7 +35,7 @@ class TargetHeader(Static):
             text.append(f"   {texts('target.position', n=position, count=count)}", style="dim")
         text.append("\n")
         if rereview:
-            text.append(texts("target.rereview_hint") + "\n", style="yellow")
+            text.append(texts("target.appeal_hint" if appeal else "target.rereview_hint") + "\n", style="yellow")
         if target.calibration:
             text.append(texts("target.calibration_hint") + "\n", style="cyan")
         if target.kind == TargetKind.SITE:
