@@ -372,6 +372,44 @@ def test_a_failed_report_leaves_no_side_file(
     assert list(tmp_path.glob("consolidated*")) == []
 
 
+def test_a_side_file_written_alongside_is_the_one_written_in_line(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a round too large for 逐条评分 the side file is written by a forked process while the workbook's
+    sheets are: the same files result, and the agreement it gathered fills 评审专家 and 一致性 as before."""
+    db = merged(cycle)
+    monkeypatch.setattr(report, "MAX_ROWS", 19)  # 18 reviews and the header: no 逐条评分
+    results = {}
+    for name, parallel_from in (("line", 10**9), ("fork", 1)):
+        monkeypatch.setattr(report, "PARALLEL_ROWS", parallel_from)
+        (tmp_path / name).mkdir()
+        summary = write_report(db, tmp_path / name / "consolidated.xlsx")
+        book = openpyxl.load_workbook(summary.path)
+        results[name] = (summary.reviews, summary.side_files[0].read_bytes(),
+                         {sheet: [list(r) for r in book[sheet].iter_rows(values_only=True)]
+                          for sheet in ("评审专家", "一致性", "总分排名", "争议复核")})
+    assert results["fork"] == results["line"]
+    assert results["fork"][0] == 18 and results["fork"][2]["评审专家"][1][3] == 6  # R1 compared on 6 items
+
+
+def test_a_side_file_pass_that_fails_alongside_fails_the_report_and_leaves_nothing(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = merged(cycle)
+    monkeypatch.setattr(report, "MAX_ROWS", 19)
+    monkeypatch.setattr(report, "PARALLEL_ROWS", 1)
+    written_by = report.write_reviews
+
+    def half_then_full(*args: Any, **kwargs: Any) -> Any:
+        written_by(*args, **kwargs)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "write_reviews", half_then_full)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(db, tmp_path / "consolidated.xlsx")
+    assert list(tmp_path.glob("consolidated*")) == []
+
+
 def test_a_large_round_lists_only_its_flagged_items_in_the_breakdown(
     cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -145,6 +145,18 @@ class Agreement:
         # Fraction, or its stored text (add_stored_cell), decoded once per distinct text by bias()
         self._pairs: Counter[tuple[str, str, Decimal, Fraction | str]] = Counter()
 
+    def state(self) -> tuple[dict[str, _IntervalSums], Counter[tuple[str, str, Decimal, Fraction | str]]]:
+        """What the sums hold, to carry them to another process (`from_state`)."""
+        return self._per_leaf, self._pairs
+
+    @classmethod
+    def from_state(cls, tree: IndicatorTree,
+                   state: tuple[dict[str, _IntervalSums], Counter[tuple[str, str, Decimal, Fraction | str]]]
+                   ) -> Agreement:
+        agreement = cls(tree)
+        agreement._per_leaf, agreement._pairs = state
+        return agreement
+
     def add(self, cells: Iterable[CellStats]) -> None:
         for cell in cells:
             self.add_cell(cell.indicator, cell.reviews, cell.value)

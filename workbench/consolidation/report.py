@@ -379,6 +379,12 @@ LEFT JOIN score_events e ON e.id = m.id
 WHERE s.round = ? AND (s.value IS NOT NULL OR s.note != '')
 ORDER BY s.target_kind, s.target_id, s.indicator, s.reviewer_id
 """
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
 _UNSEEN: Any = object()  # a cache's "not worked out yet", where None is a result
 _MERGE_REASON = "merge "  # merge.py writes each merged cell's event as "merge <export id> seq <n>"
 
@@ -548,6 +554,74 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     return parts, rows
 
 
+PARALLEL_ROWS = 200_000
+"""From this many reviews on (and when 逐条评分 is not in the workbook), the side file is written by a forked
+process while this one writes the workbook's sheets: two passes of about the same length on a national round."""
+
+
+class _SideFile:
+    """`write_reviews` running in a forked process (its own connection to the round), with the agreement sums
+    it gathers sent back when it is done. The fork inherits what the report has read (the tree, the targets,
+    the panels) and the progress callback, which goes on drawing on the same terminal."""
+
+    def __init__(self, round_db: Path, tree: IndicatorTree, names: dict[TargetKey, Target], value_places: int,
+                 out: Path, assigned: dict[tuple[str, str], set[str]],
+                 on_progress: Callable[[int, int], None] | None, expected: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def run() -> None:
+            try:
+                store = Store.open(round_db, expect=KIND_ROUND)
+                try:
+                    agreement = Agreement(tree)
+                    parts, rows = write_reviews(store, tree, names, value_places, out, agreement=agreement,
+                                                assigned=assigned, on_progress=on_progress, expected=expected)
+                finally:
+                    store.close()
+                send.send(("done", parts, rows, agreement.state()))
+            except BaseException as exc:  # every failure goes back to the report
+                try:
+                    send.send(("failed", exc))
+                except Exception:  # an exception that does not pickle: its text then
+                    send.send(("failed", WorkbenchError(f"{type(exc).__name__}: {exc}")))
+
+        self._process = context.Process(target=run, name="workbench-report-reviews", daemon=True)
+        self._process.start()
+        send.close()
+
+    def result(self, tree: IndicatorTree) -> tuple[list[Path], int, Agreement]:
+        """The parts written, their rows and the agreement sums; the process's failure raised here."""
+        try:
+            message = self._receive.recv()
+        except EOFError:
+            message = ("failed", WorkbenchError(
+                "写逐条评分 CSV 的进程意外退出 / the process writing the side file ended unexpectedly; "
+                "run the report again"))
+        finally:
+            self._process.join()
+        if message[0] != "done":
+            raise message[1]
+        _, parts, rows, state = message
+        return parts, rows, Agreement.from_state(tree, state)
+
+    def stop(self) -> None:
+        """End the process if it is still running (the report failed first)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def _remove_side_file(out: Path) -> None:
+    """Every part of ``out``'s side file (none was there before: write_report refuses to start otherwise)."""
+    n = 1
+    while (part := side_file(out, n)).exists():
+        part.unlink()
+        n += 1
+
+
 def write_report(
     round_db: Path, out: Path, *, allow_incomplete: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
@@ -577,6 +651,7 @@ def write_report(
                              "the earlier report's .reviews-N.csv files first")
     store = Store.open(round_db, expect=KIND_ROUND)
     streams: list[RowStream] = []  # each table's data rows, as SpreadsheetML (removed in the end, saved or not)
+    side_pass: _SideFile | None = None  # the side file written alongside, on a large round
     try:
         ensure_consolidated(store)  # only when merges left it stale: otherwise the merge's result is read
         progress = round_progress(store)
@@ -661,6 +736,12 @@ def write_report(
         usable_of: dict[tuple[str, str], Decimal | str | None] = {}
         result_of: dict[tuple[str, str | None], tuple[Decimal | str, str]] = {}
         assigned = _assigned(store)
+        long_rows = store.conn.execute(f"SELECT count(*) FROM scores WHERE {_REVIEWED}",
+                                       (store.round_id,)).fetchone()[0]
+        fits = long_rows + 1 < MAX_ROWS  # 逐条评分 in the workbook too (the side file has it all)
+        if not fits and long_rows >= PARALLEL_ROWS and "fork" in _start_methods():
+            side_pass = _SideFile(round_db, tree, names, settings.value_places, out, assigned, on_progress,
+                                  long_rows)
         kinds = {kind.value: kind for kind in TargetKind}
         for (kind_text, target_id, code, exact_text, method, n, mean, median, low, high, flags,
              reviews) in store.conn.execute(_BREAKDOWN_SQL.format(only="AND c.flags != ''" if only_flagged else ""),
@@ -754,32 +835,23 @@ def write_report(
         if grouped:
             _ranked_by_group(book.create_sheet("分组排名", 1), by_group, bold, printable, banner, _cells)
 
-        long_rows = store.conn.execute(f"SELECT count(*) FROM scores WHERE {_REVIEWED}",
-                                       (store.round_id,)).fetchone()[0]
         # 逐条评分: the long data in the workbook too, when it fits under Excel's limit (the side file has it all)
         long_table = (table(book.create_sheet("逐条评分"), list(REVIEW_COLUMNS),
-                            [10, 6, 10, 28, 10, 20, 10, 8, 24, 36, 10]) if long_rows + 1 < MAX_ROWS else None)
+                            [10, 6, 10, 28, 10, 20, 10, 8, 24, 36, 10]) if fits else None)
         agreement_sums = Agreement(tree)
         parts: list[Path] = []
+        reviews = 0
         try:  # no side file without its workbook, and no workbook saved halfway
-            parts, reviews = write_reviews(store, tree, names, settings.value_places, out, agreement=agreement_sums,
-                                           assigned=assigned, sheet=long_table, on_progress=on_progress,
-                                           expected=long_rows)
+            if side_pass is None:
+                parts, reviews = write_reviews(store, tree, names, settings.value_places, out,
+                                               agreement=agreement_sums, assigned=assigned, sheet=long_table,
+                                               on_progress=on_progress, expected=long_rows)
             if long_table is not None:
                 long_table.finish()
+            # 评审专家 needs the agreement sums of the side-file pass: its rows are written once they are in
             people_sheet = book.create_sheet("评审专家")
             people = table(people_sheet, ["编号", "姓名", "单位", "比较项数", "平均偏差（%）", "平均绝对偏差（%）",
                                           "已合并导出"], [8, 10, 24, 10, 14, 16, 10], expected=len(reviewers))
-            merged = Counter(r[0] for r in store.conn.execute(
-                "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
-            bias = agreement_sums.bias()
-            for rid, r in sorted(reviewers.items()):
-                b = bias.get(rid)
-                people.append([rid, r.name, r.org, b.n if b else 0,
-                               people.number(5, b.mean_difference if b else None, "0.0"),
-                               people.number(6, b.mean_absolute_difference if b else None, "0.0"),
-                               merged.get(rid, 0)])
-            people.finish()
 
             disputes = table(book.create_sheet("争议复核"), ["评审专家", "类型", "编号", "名称", "指标代码",
                                                              "指标名称", "原因", "各专家评分", "汇总得分", "极差",
@@ -825,6 +897,22 @@ def write_report(
                 chase.append([reviewer, person.name if person else "", TARGET_LABELS[key.kind], key.id,
                               t.name if t else "", len(codes), " ".join(codes)])
             chase.finish()
+
+            if side_pass is not None:
+                parts, reviews, agreement_sums = side_pass.result(tree)
+                side_pass = None
+                if on_progress is not None:  # the fork drew the bar on the terminal; this one's is behind
+                    on_progress(reviews, max(long_rows, reviews))
+            merged = Counter(r[0] for r in store.conn.execute(
+                "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
+            bias = agreement_sums.bias()
+            for rid, r in sorted(reviewers.items()):
+                b = bias.get(rid)
+                people.append([rid, r.name, r.org, b.n if b else 0,
+                               people.number(5, b.mean_difference if b else None, "0.0"),
+                               people.number(6, b.mean_absolute_difference if b else None, "0.0"),
+                               merged.get(rid, 0)])
+            people.finish()
 
             spread = _mean_spreads(store, tree)
             leaves_all = tree.leaves()
@@ -875,13 +963,17 @@ def write_report(
             exports_table.finish(titles=f"{exports_table.header_row}:{exports_table.header_row}")
             save_with_rows(book, out, streams)
         except BaseException:
-            for part in parts:
-                part.unlink(missing_ok=True)
+            if side_pass is not None:
+                side_pass.stop()
+            _remove_side_file(out)
             out.unlink(missing_ok=True)  # a workbook saved halfway (there was none before: checked above)
             raise
         return ReportSummary(out, len(stored_totals), all_rows, sent, len(exports), not progress.complete,
                              tuple(parts), reviews, tuple(t.sheet.title for t in cut))
     finally:
+        if side_pass is not None:  # the report failed before the side file was in
+            side_pass.stop()
+            _remove_side_file(out)
         for stream in streams:
             stream.discard()
         store.close()
