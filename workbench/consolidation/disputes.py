@@ -134,7 +134,9 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
     conn = store.conn
     leaf_order_table(store, tree)
     names: dict[tuple[str, str], str] | None = None
-    shown: dict[tuple[str, str], str] = {}  # (indicator, stored value) → as shown: few per indicator
+    # (indicator, stored value) → as shown and decoded; a spread → as written: few of each per indicator
+    shown: dict[tuple[str, str], tuple[str, Decimal | str | None]] = {}
+    spreads: dict[Decimal, str] = {}
     consensus_of: dict[tuple[str, str | None], tuple[Fraction | str | None, str]] = {}  # the same for results
     kinds = {kind.value: kind for kind in TargetKind}
     for kind, target_id, code, sent_to, exact_text, reviews in conn.execute(_ITEMS_SQL, (rid, *REASONS)):
@@ -163,14 +165,17 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
         given: list[tuple[str, str]] = []
         numbers: list[Decimal] = []
         for reviewer, raw in sorted(_split(reviews)):
-            text = shown.get((code, raw))
-            value = decode_value(raw) if raw else None
-            if text is None:
-                text = shown[(code, raw)] = format_value(leaf, value) if value is not None else "—"
-            given.append((reviewer, text))
-            if isinstance(value, Decimal):
-                numbers.append(value)
-        spread = plain(max(numbers) - min(numbers)) if len(numbers) >= 2 and leaf.kind != IndicatorKind.VETO else ""
+            seen = shown.get((code, raw))
+            if seen is None:
+                value = decode_value(raw) if raw else None
+                seen = shown[(code, raw)] = (format_value(leaf, value) if value is not None else "—", value)
+            given.append((reviewer, seen[0]))
+            if isinstance(seen[1], Decimal):
+                numbers.append(seen[1])
+        spread = ""
+        if len(numbers) >= 2 and leaf.kind != IndicatorKind.VETO:
+            difference = max(numbers) - min(numbers)
+            spread = spreads.get(difference) or spreads.setdefault(difference, plain(difference))
         yield DisputeItem(
             target_kind=kinds[kind], target_id=target_id, target_name=names.get((kind, target_id), ""),
             indicator=code, indicator_name=leaf.name, values=tuple(given), consensus=consensus, exact=exact,
