@@ -29,7 +29,7 @@ STRING_CACHE = 200_000
 
 
 class Styled(NamedTuple):
-    """A value written with a cell style (its id in the workbook's style table): a number format."""
+    """A number written with a cell style (its id in the workbook's style table): its number format."""
 
     value: Any
     style: int
@@ -112,14 +112,9 @@ class RowStream:
             if value is None:
                 continue
             style = ""
-            if kind is Styled:
+            if kind is Styled:  # a number with its format (_Table.number wraps numbers only)
                 style = f' s="{value.style}"'
                 value = value.value
-                if value is None or type(value) is str:
-                    cell = "" if not value else strings.get(value) or self._string(value)
-                    if cell:
-                        add(f'<c r="{letter}{row}"{cell}')
-                    continue
             number = _number(value)
             if number is None:  # anything else is a mistake: openpyxl too refuses what it cannot type
                 raise TypeError(f"no cell for {type(value).__name__} value {value!r}")
