@@ -19,7 +19,8 @@ from conftest_tools import convert_with_libreoffice
 from support import write_csv
 
 from workbench.cli.main import cli
-from workbench.cli.output import csv_field, json_text, render, terminal_text
+from workbench.cli.output import json_text, render, terminal_text
+from workbench.consolidation.csvout import csv_field
 from workbench.model import TargetKind
 from workbench.setup.package import make_package
 from workbench.setup.round import SetupFiles, init_round

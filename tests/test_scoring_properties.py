@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from hypothesis import given
@@ -127,7 +127,7 @@ def test_a_total_lies_between_zero_and_the_maximum(case: Case) -> None:
 @given(cases(), st.data())
 def test_full_marks_earn_every_point_of_each_part_not_wholly_na(case: Case, data: st.DataObject) -> None:
     """N/A leaves are rescaled away; a part whose every point is N/A has nothing left to earn."""
-    rules = replace(case.rules, pass_mark=None, bonus_gate=None, rescale_na=True)
+    rules = case.rules._replace(pass_mark=None, bonus_gate=None, rescale_na=True)
     values: Values = {}
     part_max: dict[str, Decimal] = {}
     part_left: dict[str, Decimal] = {}  # points of each part that are not N/A

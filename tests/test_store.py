@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -77,9 +76,9 @@ def test_put_scores_lands_only_inside_the_callers_transaction(package_path: Path
     store = Store.open(package_path, expect=KIND_PACKAGE)
     cell = store.scores()[0]
     with pytest.raises(RuntimeError, match="inside transaction"):
-        store.put_scores(cell.reviewer_id, [replace(cell, value=Decimal(1))], reason="merge")
+        store.put_scores(cell.reviewer_id, [cell._replace(value=Decimal(1))], reason="merge")
     with transaction(store.conn):
-        put = store.put_scores(cell.reviewer_id, [replace(cell, value=Decimal(1)), store.scores()[1]], reason="merge")
+        put = store.put_scores(cell.reviewer_id, [cell._replace(value=Decimal(1)), store.scores()[1]], reason="merge")
     assert put.cells == 1 and put.targets == {TargetKey(cell.target_kind, cell.target_id)}
     events = store.conn.execute("SELECT indicator, old_value, new_value, reason FROM score_events").fetchall()
     assert [tuple(e) for e in events] == [(cell.indicator, None, "1", "merge")]

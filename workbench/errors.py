@@ -4,7 +4,7 @@ and the closed list of failure codes of a signed export."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class WorkbenchError(Exception):
@@ -17,8 +17,7 @@ class WorkbenchError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One problem in an input file, located as file:row:column (or sheet!cell)."""
 
     where: str

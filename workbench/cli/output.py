@@ -7,7 +7,6 @@ control characters a terminal acts on are shown escaped in every format (`termin
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -16,9 +15,6 @@ import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
-
-# csv_field lives in the core (the report's side file guards its cells the same way); imported here for render.
-from workbench.consolidation.csvout import csv_field as csv_field
 
 FORMATS = ("table", "json", "csv")
 
@@ -95,6 +91,12 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str, keys
         names = list(keys or headers)
         return json_text([dict(zip(names, row, strict=True)) for row in rows])
     if fmt == "csv":
+        # csv_field lives in the core (the report's side file guards its cells the same way). Imported here, not
+        # at the top: its module brings the worksheet rules, which a table or JSON lookup never needs.
+        import csv
+
+        from workbench.consolidation.csvout import csv_field
+
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([csv_field(h) for h in headers])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from decimal import (
     ROUND_HALF_UP,
     Context,
@@ -15,7 +14,8 @@ from decimal import (
 )
 from fractions import Fraction
 from functools import lru_cache
-from typing import TypeVar
+from types import MappingProxyType
+from typing import NamedTuple, TypeVar
 
 from workbench.errors import InvalidScore, NotFound
 from workbench.model import NA, Indicator, IndicatorKind, TargetKind
@@ -245,9 +245,11 @@ class IndicatorTree:
 # ------------------------------------------------------------------------------------------- scoring
 
 
-@dataclass(frozen=True)
-class TotalResult:
-    """One target's total under a round's rules."""
+class TotalResult(NamedTuple):
+    """One target's total under a round's rules.
+
+    A NamedTuple rather than a dataclass, as the lookup path wants (see workbench.scoring.rules). Two results
+    are equal when all but their `parts` are: stored totals carry their parts apart (`read_totals`)."""
 
     total: Decimal | None
     """Rounded half-up to one decimal, once, from the exact sum; None when vetoed."""
@@ -266,9 +268,20 @@ class TotalResult:
     applicable: int
     pending: str = ""
     """Why a consolidated target has no total, grade or rank yet (PENDING_REASONS), "" when it has them."""
-    parts: Mapping[str, Fraction] = field(default_factory=dict, compare=False)
+    parts: Mapping[str, Fraction] = MappingProxyType({})
     """Each top-level part's earned points, exact, after its N/A rescaling (the base is their sum, rounded);
     a part with no scored point leaf is absent (it earns 0)."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TotalResult):
+            return NotImplemented
+        return self[:-1] == other[:-1]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:-1])
 
     @property
     def complete(self) -> bool:
@@ -276,7 +289,7 @@ class TotalResult:
 
     def held(self, reason: str) -> TotalResult:
         """This result held back for ``reason`` (a PENDING_REASONS key): no total, no grade, no rank."""
-        return replace(self, total=None, grade="", passed=False, pending=reason)
+        return self._replace(total=None, grade="", passed=False, pending=reason)
 
 
 UNREVIEWED = "unreviewed"

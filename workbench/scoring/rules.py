@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any, NamedTuple, Self
 
 from workbench.errors import InvalidRule
 
@@ -147,10 +147,13 @@ def _rule_rank_groups(text: str) -> str | None:
     return attribute
 
 
-@dataclass(frozen=True)
-class Rules:
-    """A round's scoring rules; every rule is data so that one engine serves every indicator system."""
+# The records below are NamedTuples, not dataclasses: this module is on the lookup path (`workbench scores`), where
+# importing `dataclasses` and defining each class cost ~20 ms. A record that checks its values keeps its fields
+# in a base (`_RulesFields`) and checks them in its own __new__, and its `_replace` goes through that check too
+# (the NamedTuple one would not).
 
+
+class _RulesFields(NamedTuple):
     pass_mark: Decimal | None = None
     """Rounded base total below it → 不合格; at it the target passes."""
     bonus_gate: Decimal | None = None
@@ -166,16 +169,31 @@ class Rules:
     """The target attribute dense ranks are computed within (level, region or area; RANK_GROUP_COLUMNS), or
     None: one ranking per target kind."""
 
-    def __post_init__(self) -> None:
+
+
+_RULES_DEFAULT = _RulesFields()
+
+
+class Rules(_RulesFields):
+    """A round's scoring rules; every rule is data so that one engine serves every indicator system."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        given = _RulesFields(*args, **kwargs)
         # Whoever builds Rules directly may list bands in any order; grade_for needs highest first.
-        bands = tuple(sorted(((label, Decimal(bound)) for label, bound in self.grade_bands), key=lambda b: -b[1]))
-        object.__setattr__(self, "grade_bands", bands)
+        bands = tuple(sorted(((label, Decimal(bound)) for label, bound in given.grade_bands), key=lambda b: -b[1]))
+        marks: dict[str, Any] = {}
         for name in ("pass_mark", "bonus_gate", "bonus_cap"):
-            value = getattr(self, name)
+            value = getattr(given, name)
             if value is not None and not isinstance(value, Decimal):
                 if not isinstance(value, int) or isinstance(value, bool):
                     raise TypeError(f"Rules.{name} must be a Decimal, not {type(value).__name__}")
-                object.__setattr__(self, name, Decimal(value))
+                marks[name] = Decimal(value)
+        return super().__new__(cls, *given._replace(grade_bands=bands, **marks))
+
+    def _replace(self, /, **changes: Any) -> Self:
+        return type(self)(**{**self._asdict(), **changes})
 
     @classmethod
     def from_mapping(cls, rules: Mapping[str, str]) -> Rules:
@@ -191,8 +209,8 @@ class Rules:
             bonus_gate=_number("bonus_gate", given.get("bonus_gate", "")),
             bonus_cap=_number("bonus_cap", given.get("bonus_cap", "")),
             grade_bands=_rule_bands(given.get("grade_bands", "")),
-            fail_label=fail_label or cls.fail_label,
-            rescale_na=_rule_flag("rescale_na", given.get("rescale_na", ""), cls.rescale_na),
+            fail_label=fail_label or _RULES_DEFAULT.fail_label,
+            rescale_na=_rule_flag("rescale_na", given.get("rescale_na", ""), _RULES_DEFAULT.rescale_na),
             rank_groups=_rule_rank_groups(given.get("rank_groups", "")),
         )
 
@@ -252,8 +270,7 @@ def read_share(key: str, text: str) -> Decimal | None:
     return _number(key, text, percent=True)
 
 
-@dataclass(frozen=True)
-class Thresholds:
+class Thresholds(NamedTuple):
     """When one indicator's reviews are a dispute: shares of its points (None turns a check off)."""
 
     spread: Decimal | None
@@ -263,9 +280,7 @@ class Thresholds:
     into camps, e.g. [1, 1, 2] on a 2-point leaf."""
 
 
-@dataclass(frozen=True)
-class ConsolidationSettings:
-    """How a round turns several reviews of a cell into one value, and when it calls them disputed."""
+class _SettingsFields(NamedTuple):
 
     trim: bool = True
     """Drop exactly one highest and one lowest value when there are 3 or more (去掉一个最高分和一个最低分)."""
@@ -287,16 +302,28 @@ class ConsolidationSettings:
     of the points, harsher or more lenient, is flagged by `workbench calibration`; None turns the flag off."""
     per_indicator: tuple[tuple[str, Thresholds], ...] = ()
     """Indicator code → its own thresholds (the indicators file's 分歧阈值 / 分歧间隔 columns)."""
-    _by_code: dict[str, Thresholds] = field(init=False, repr=False, compare=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
+
+class ConsolidationSettings(_SettingsFields):
+    """How a round turns several reviews of a cell into one value, and when it calls them disputed."""
+
+    # No __slots__ = (): each instance keeps `_by_code` (per_indicator as a dict, for `thresholds`) beside its
+    # fields; equality and hashing are the fields' alone.
+    _by_code: dict[str, Thresholds]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        self = super().__new__(cls, *args, **kwargs)
         if (self.min_reviews is not None and self.min_reviews < 1) or self.value_places < 0:
             raise ValueError("min_reviews must be at least 1 (or None) and value_places at least 0")
         for name in ("spread_threshold", "gap_threshold", "z_threshold", "calibration_threshold"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
                 raise ValueError(f"ConsolidationSettings.{name} must be a Decimal of 0 or more, or None")
-        object.__setattr__(self, "_by_code", dict(self.per_indicator))
+        self._by_code = dict(self.per_indicator)
+        return self
+
+    def _replace(self, /, **changes: Any) -> Self:
+        return type(self)(**{**self._asdict(), **changes})
 
     def thresholds(self, code: str) -> Thresholds:
         """The dispute thresholds of one indicator: its own where the indicators file sets them, else the round's."""
@@ -313,7 +340,7 @@ class ConsolidationSettings:
             spread = read_share("disagreement_spread", spread_text) if spread_text.strip() else self.spread_threshold
             gap = read_share("disagreement_gap", gap_text) if gap_text.strip() else self.gap_threshold
             own.append((code, Thresholds(spread, gap)))
-        return replace(self, per_indicator=tuple(own))
+        return self._replace(per_indicator=tuple(own))
 
     @classmethod
     def from_rules(cls, rules: Mapping[str, str]) -> ConsolidationSettings:

@@ -11,7 +11,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -495,7 +494,7 @@ class Store:
             _INSERT_EVENT,
             (now, *key, row["value"], new_value, row["note"], new_note, row["evidence"], new_evidence, reason),
         )
-        after = replace(before, value=decode_value(new_value), note=new_note, evidence=new_evidence, updated_at=now,
+        after = before._replace(value=decode_value(new_value), note=new_note, evidence=new_evidence, updated_at=now,
                         revision=before.revision + 1)
         return ScoreWritten(before, after)
 
@@ -515,8 +514,7 @@ def _score(r: sqlite3.Row) -> Score:
     )
 
 
-@dataclass(frozen=True)
-class ScoreChange:
+class ScoreChange(NamedTuple):
     """One cell to write: a value (None = not scored, NA, a Decimal, or KEEP); None note/evidence keeps them."""
 
     target_kind: TargetKind
