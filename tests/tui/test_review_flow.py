@@ -107,6 +107,24 @@ class TestQueue:
             assert row[4] == "36/36" and str(row[5]) == "已完成"
             assert str(row[6]) == "110.0" and row[7] == "卓越"  # 100 + the 10 bonus points
 
+    async def test_back_on_the_queue_the_scored_target_shows_its_progress(
+        self, review_app: AppFactory, package_path: Path
+    ) -> None:
+        """The queue, beneath the target screen, hears of each confirmed score and is up to date once shown."""
+        app = review_app(package_path)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_first_target(pilot, app)
+            key = screen.key
+            await type_value(pilot, "1.5")
+            await type_value(pilot, "2")
+            assert app.queue.changed == {key}  # noted, not yet shown: the queue is not on top
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.queue and not app.queue.changed
+            row = app.queue.query_one(QueueTable).get_row_at(0)
+            assert row[4] == "2/36" and str(row[5]) == "进行中"
+            assert "进行中 1" in text_of(app, "#queue-summary")
+
 
 class TestEntry:
     async def test_enter_confirms_durably_audits_and_moves_on(

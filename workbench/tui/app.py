@@ -166,9 +166,11 @@ class ReviewApp(App[None]):
         self.open_target(message.key)
 
     def on_target_screen_score_saved(self, message: TargetScreen.ScoreSaved) -> None:
-        # Screens are siblings: the queue, beneath, hears of it from here and catches up when shown again.
-        message.stop()  # its last stop: it must not bubble from the queue back to the app
-        self.queue.post_message(message)
+        # Screens are siblings: the queue, beneath, hears of it from here and catches up when shown again. A call,
+        # not a message posted to it: a message would wake the queue's pump, and Textual then repaints a screen
+        # beneath the top one and, with it, the whole screen on top (at every confirmed score).
+        message.stop()
+        self.queue.target_scored(message.change.key)
 
     def on_search_screen_entry_chosen(self, message: SearchScreen.EntryChosen) -> None:
         self.open_entry(message.entry)

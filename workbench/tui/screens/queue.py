@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on
@@ -19,9 +19,6 @@ from workbench.tui.display import STATUS_ORDER
 from workbench.tui.i18n import Texts, localize_bindings
 from workbench.tui.widgets.key_hints import KeyHints
 from workbench.tui.widgets.queue_table import QueueTable, target_key
-
-if TYPE_CHECKING:
-    from workbench.tui.screens.target import TargetScreen
 
 WIDE_QUEUE = 140  # from this many columns the queue also shows when each target was last worked on
 FIRST_SCREEN = 24  # at least this many rows get their totals before the first paint (more on a tall terminal)
@@ -144,10 +141,13 @@ class QueueScreen(Screen[None]):
                         table.update_row(row, ("total", "grade"))
         self.call_after_refresh(self._post_painted, complete=True)
 
-    def on_target_screen_score_saved(self, message: TargetScreen.ScoreSaved) -> None:
-        """A target was scored on its own screen (the app forwards the message here)."""
-        self.changed.add(message.change.key)
-        if self.is_current:  # the reviewer was quicker back than the message
+    def target_scored(self, key: TargetKey) -> None:
+        """A target was scored on its own screen (the app tells the queue of each TargetScreen.ScoreSaved)."""
+        self.changed.add(key)
+        # Only when the reviewer was quicker back than the message. `is_current` would not do: Textual counts the
+        # screen just beneath the top one as visible, and repainting this table beneath made the target screen
+        # on top repaint most of itself.
+        if self.app.screen is self:
             self.show_changed()
 
     def on_screen_resume(self) -> None:
