@@ -376,8 +376,15 @@ def test_a_side_file_written_alongside_is_the_one_written_in_line(
     cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a round too large for 逐条评分 the side file is written by a forked process while the workbook's
-    sheets are: the same files result, and the agreement it gathered fills 评审专家 and 一致性 as before."""
+    sheets are: the same files result, and the agreement it gathered fills 评审专家 and 一致性 as before, and
+    the past round's totals it works out and sends ahead fill 上轮总分."""
+    from support import write_csv
+
+    from workbench.setup.results import import_results
+
     db = merged(cycle)
+    import_results(db, write_csv(tmp_path / "results-2021.csv", "对象类型,对象编号,指标代码,得分\n"
+                                 "网站,S1,A1,7\n网站,S1,A2,7\n网站,S1,B1,3\n"), "2021")
     monkeypatch.setattr(report, "MAX_ROWS", 19)  # 18 reviews and the header: no 逐条评分
     results = {}
     for name, parallel_from in (("line", 10**9), ("fork", 1)):
@@ -390,21 +397,43 @@ def test_a_side_file_written_alongside_is_the_one_written_in_line(
                           for sheet in ("评审专家", "一致性", "总分排名", "争议复核")})
     assert results["fork"] == results["line"]
     assert results["fork"][0] == 18 and results["fork"][2]["评审专家"][1][3] == 6  # R1 compared on 6 items
+    totals = results["fork"][2]["总分排名"]
+    assert totals[0][8:10] == ["上轮总分（2021）", "较上轮"]
+    assert [row[8] for row in totals if row[2] == "S1"] == [17]
 
 
-def test_a_side_file_pass_that_fails_alongside_fails_the_report_and_leaves_nothing(
+def test_a_past_totals_failure_in_the_process_alongside_fails_the_report_and_leaves_nothing(
     cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = merged(cycle)
     monkeypatch.setattr(report, "MAX_ROWS", 19)
     monkeypatch.setattr(report, "PARALLEL_ROWS", 1)
-    written_by = report.write_reviews
 
-    def half_then_full(*args: Any, **kwargs: Any) -> Any:
-        written_by(*args, **kwargs)
+    def unreadable(*args: Any) -> Any:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(report, "previous_totals", unreadable)
+    with pytest.raises(OSError, match="disk I/O error"):
+        write_report(db, tmp_path / "consolidated.xlsx")
+    assert list(tmp_path.glob("consolidated*")) == []
+
+
+@pytest.mark.parametrize("broken", ["write_reviews", "previous_totals"])
+def test_a_failure_in_the_process_alongside_fails_the_report_and_leaves_nothing(
+    cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    """The forked process fails while writing the side file (half written), or before it, working out the past
+    round's totals it sends ahead."""
+    db = merged(cycle)
+    monkeypatch.setattr(report, "MAX_ROWS", 19)
+    monkeypatch.setattr(report, "PARALLEL_ROWS", 1)
+    works = getattr(report, broken)
+
+    def works_then_fails(*args: Any, **kwargs: Any) -> Any:
+        works(*args, **kwargs)
         raise OSError("disk full")
 
-    monkeypatch.setattr(report, "write_reviews", half_then_full)
+    monkeypatch.setattr(report, broken, works_then_fails)
     with pytest.raises(OSError, match="disk full"):
         write_report(db, tmp_path / "consolidated.xlsx")
     assert list(tmp_path.glob("consolidated*")) == []

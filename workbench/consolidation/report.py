@@ -562,12 +562,17 @@ process while this one writes the workbook's sheets: two passes of about the sam
 class _SideFile:
     """`write_reviews` running in a forked process (its own connection to the round), with the agreement sums
     it gathers sent back when it is done. The fork inherits what the report has read (the tree, the targets,
-    the panels) and the progress callback, which goes on drawing on the same terminal."""
+    the panels, the rules) and the progress callback, which goes on drawing on the same terminal.
 
-    def __init__(self, round_db: Path, tree: IndicatorTree, names: dict[TargetKey, Target], value_places: int,
-                 out: Path, assigned: dict[tuple[str, str], set[str]],
+    Before the side file, the fork works out `previous_totals` and sends them ahead: the report wants them only
+    for its totals sheet, and meanwhile has the breakdown to write. A thread here receives them, so that the
+    fork never waits on a full pipe for the report to ask."""
+
+    def __init__(self, round_db: Path, tree: IndicatorTree, rules: Rules, names: dict[TargetKey, Target],
+                 value_places: int, out: Path, assigned: dict[tuple[str, str], set[str]],
                  on_progress: Callable[[int, int], None] | None, expected: int) -> None:
         import multiprocessing
+        import threading
 
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
@@ -576,6 +581,7 @@ class _SideFile:
             try:
                 store = Store.open(round_db, expect=KIND_ROUND)
                 try:
+                    send.send(("past", previous_totals(store, tree, rules)))
                     agreement = Agreement(tree)
                     parts, rows = write_reviews(store, tree, names, value_places, out, agreement=agreement,
                                                 assigned=assigned, on_progress=on_progress, expected=expected)
@@ -591,15 +597,35 @@ class _SideFile:
         self._process = context.Process(target=run, name="workbench-report-reviews", daemon=True)
         self._process.start()
         send.close()
+        self._first: tuple[Any, ...] = ()
+        self._receiver = threading.Thread(target=self._receive_first, name="workbench-report-past", daemon=True)
+        self._receiver.start()
 
-    def result(self, tree: IndicatorTree) -> tuple[list[Path], int, Agreement]:
-        """The parts written, their rows and the agreement sums; the process's failure raised here."""
+    def _next(self) -> tuple[Any, ...]:
         try:
-            message = self._receive.recv()
+            message: tuple[Any, ...] = self._receive.recv()
         except EOFError:
             message = ("failed", WorkbenchError(
                 "写逐条评分 CSV 的进程意外退出 / the process writing the side file ended unexpectedly; "
                 "run the report again"))
+        return message
+
+    def _receive_first(self) -> None:
+        self._first = self._next()
+
+    def past(self) -> tuple[str | None, dict[TargetKey, Decimal]]:
+        """`previous_totals`, as the process worked them out; its failure raised here."""
+        self._receiver.join()
+        if self._first[0] != "past":
+            raise self._first[1]
+        result: tuple[str | None, dict[TargetKey, Decimal]] = self._first[1]
+        return result
+
+    def result(self, tree: IndicatorTree) -> tuple[list[Path], int, Agreement]:
+        """The parts written, their rows and the agreement sums; the process's failure raised here."""
+        self.past()  # what came first: a failure before the side file is raised from here too
+        try:
+            message = self._next()
         finally:
             self._process.join()
         if message[0] != "done":
@@ -612,6 +638,7 @@ class _SideFile:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
+        self._receiver.join()  # the pipe closed with the process: the thread has its end-of-file
 
 
 def _remove_side_file(out: Path) -> None:
@@ -740,7 +767,7 @@ def write_report(
                                        (store.round_id,)).fetchone()[0]
         fits = long_rows + 1 < MAX_ROWS  # 逐条评分 in the workbook too (the side file has it all)
         if not fits and long_rows >= PARALLEL_ROWS and "fork" in _start_methods():
-            side_pass = _SideFile(round_db, tree, names, settings.value_places, out, assigned, on_progress,
+            side_pass = _SideFile(round_db, tree, rules, names, settings.value_places, out, assigned, on_progress,
                                   long_rows)
         kinds = {kind.value: kind for kind in TargetKind}
         for (kind_text, target_id, code, exact_text, method, n, mean, median, low, high, flags,
@@ -790,7 +817,7 @@ def write_report(
         sent = sum(disputed.values())
 
         grouped = rules.rank_groups is not None
-        past_round, past_totals = previous_totals(store, tree, rules)
+        past_round, past_totals = side_pass.past() if side_pass is not None else previous_totals(store, tree, rules)
         history = [f"上轮总分（{clean_text(past_round) or ''}）", "较上轮"] if past_round is not None else []
         subtitles = [part.name for part in sections] + (["加分"] if bonus else [])
         titles = ["排名", "类型", *(["排名分组"] if grouped else []), "编号", "名称", "地区", "总分", "等级", "待复核",
