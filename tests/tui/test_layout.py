@@ -102,6 +102,32 @@ class TestWideTerminal:
             await pilot.pause()
             assert not screen.query_one("#detail").display  # hidden on request here too
 
+    async def test_a_shorter_text_in_the_detail_leaves_no_line_of_the_longer_one(
+        self, review_app: AppFactory, package_path: Path
+    ) -> None:
+        """The detail pane repaints only the lines the old or the new text takes: what the screen shows below a
+        short text is blank, not what a longer one left there."""
+        from rich.text import Text
+
+        from workbench.tui.widgets.indicator_detail import DetailBody
+
+        app = review_app(package_path)
+        async with app.run_test(size=WIDE) as pilot:
+            screen = await open_first(pilot, app)
+            body = screen.query_one(DetailBody)
+            region = body.content_region
+
+            def shown() -> list[str]:
+                strips = app.screen._compositor.render_strips()
+                return [strips[y].crop(region.x, region.right).text.rstrip() for y in range(region.y, region.bottom)]
+
+            body.show(Text("\n".join(f"第{n}行 长的说明" for n in range(12))))
+            await pilot.pause()
+            assert shown()[11] == "第11行 长的说明"
+            body.show(Text("短的说明"))
+            await pilot.pause()
+            assert shown()[0] == "短的说明" and all(line == "" for line in shown()[1:])
+
     async def test_resizing_moves_the_pane_between_beside_and_over(
         self, review_app: AppFactory, package_path: Path
     ) -> None:

@@ -7,6 +7,7 @@ from fractions import Fraction
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.widgets import Input, Label, Static, TextArea
 
 from workbench.model import Indicator, IndicatorKind, ReReviewNote, Score
@@ -19,18 +20,36 @@ from workbench.tui.wrap import wrap
 
 
 class DetailBody(Static):
-    """The leaf's text, broken into lines as Chinese is typeset (wrap.py) at the width it is shown in."""
+    """The leaf's text, broken into lines as Chinese is typeset (wrap.py) at the width it is shown in.
+
+    Showing another leaf repaints only the lines the old or the new text takes: the rest of its fixed share of
+    the panel stays blank, and each line repainted costs about as much as a line of text."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.text = Text()
+        self._wrapped: tuple[int, Text, Text] | None = None  # (width, text, the text broken into lines at it)
+        self._lines = 0  # lines the text shown takes
 
     def show(self, text: Text) -> None:
         self.text = text
-        self.refresh()  # a fixed share of the panel: no layout pass
+        width = self.content_region.width
+        wrapped = self._wrapped_at(width)
+        lines = wrapped.plain.count("\n") + 1
+        if width > 0 and self._lines:
+            # a fixed share of the panel: no layout pass, and only the lines either text takes
+            self.refresh(Region(0, 0, width, max(lines, self._lines)))
+        else:
+            self.refresh()
+        self._lines = lines
+
+    def _wrapped_at(self, width: int) -> Text:
+        if self._wrapped is None or self._wrapped[0] != width or self._wrapped[1] is not self.text:
+            self._wrapped = (width, self.text, wrap(self.text, width))
+        return self._wrapped[2]
 
     def render(self) -> Text:
-        return wrap(self.text, self.content_region.width)
+        return self._wrapped_at(self.content_region.width)
 
 
 class IndicatorDetail(Vertical):
