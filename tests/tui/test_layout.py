@@ -49,6 +49,27 @@ class TestSmallTerminal:
             row = screen.table.cell_text("A1.1", "max"), screen.table.cell_text("A1.1", "step")
             assert row == ("2", "0.5")
 
+    async def test_stepping_past_the_bottom_row_brings_the_cursor_to_the_middle(
+        self, review_app: AppFactory, package_path: Path
+    ) -> None:
+        """The rows after the cursor come into sight half a table at a time (and the table is repainted whole
+        once per half a table, not at every step)."""
+        from workbench.tui.widgets.indicator_table import IndicatorTable
+
+        app = review_app(package_path)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await open_first(pilot, app)
+            table = screen.query_one(IndicatorTable)
+            height = table.scrollable_content_region.height
+            scrolls = []
+            for _ in range(len(screen.leaves) - 1):
+                top = table.scroll_offset.y
+                await pilot.press("j")
+                if table.scroll_offset.y > top:
+                    scrolls.append(table._cursor - table.scroll_offset.y)
+            assert scrolls and all(row == height // 2 for row in scrolls[:-1])  # the last may stop at the end
+            assert len(scrolls) <= len(screen.leaves) // (height // 2) + 1
+
     async def test_d_brings_the_detail_over_the_table_and_esc_puts_it_away(
         self, review_app: AppFactory, package_path: Path
     ) -> None:

@@ -314,7 +314,9 @@ class IndicatorTable(ScrollView, can_focus=True):
         if wanted_top < top:
             self.scroll_to(y=wanted_top, animate=False)
         elif self._cursor >= top + height:
-            self.scroll_to(y=self._cursor - height + 1, animate=False)
+            # Past the bottom: the cursor comes to the middle, so that the next rows are in sight and a scroll
+            # (a repaint of the whole table) comes once per half a table, not at every confirmed score.
+            self.scroll_to(y=self._cursor - height // 2, animate=False)
 
     def on_resize(self) -> None:
         widths = column_widths(self.texts, self.scrollable_content_region.width)
