@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
@@ -139,12 +140,18 @@ def test_report_disputes_stand_beside_their_cells(small_round: Path, tmp_path: P
     recompute_consolidated(s)
     s.conn.commit()
     stored = s.conn.execute("SELECT count(*) FROM disputes WHERE reason != 'missing'").fetchone()[0]
+    sent = sorted(tuple(r) for r in s.conn.execute(
+        "SELECT target_id, indicator, reviewer_id FROM disputes WHERE reason != 'missing'"))
     s.close()
     items = {(i.target_id, i.indicator): i for i in list_disputes(db, every=True)}
     assert len({i.target_kind for i in items.values()}) == 2 and len({code for _, code in items}) >= 3
     write_report(db, tmp_path / "r.xlsx", allow_incomplete=True)
     rows = list(openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["争议复核"].iter_rows(values_only=True))
     assert len(rows) - 1 == stored
+    shown = [(str(row[2]), str(row[4]), str(row[0])) for row in rows[1:]]
+    assert sorted(shown) == sent  # every stored (cell, reviewer) once
+    for (*cell, person), (*next_cell, next_person) in itertools.pairwise(shown):
+        assert cell != next_cell or person < next_person
     labels = [row[1] for row in rows[1:]]
     assert labels == sorted(labels, key=lambda label: label != "网站")
     for reviewer, _, target_id, _, code, _, _, values, consensus, _, status, *_ in rows[1:]:

@@ -64,6 +64,8 @@ class DisputeItem:
     accepted_reason: str = ""
     spread: str = ""
     """max − min of the numeric values, as written ("" for a veto or fewer than two values)."""
+    sent: tuple[tuple[str, str], ...] = ()
+    """(reviewer, reason) for each reviewer it goes back to, in reviewer order: one row each in 争议复核."""
 
     @property
     def is_open(self) -> bool:
@@ -160,7 +162,8 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
             known = consensus_of[(code, exact_text)] = (exact, format_consolidated(leaf, exact, settings.value_places))
         exact, consensus = known
         by_reason: dict[str, set[str]] = defaultdict(set)
-        for reason, reviewer in _split(sent_to):
+        sent = sorted((reviewer, reason) for reason, reviewer in _split(sent_to))
+        for reviewer, reason in sent:
             by_reason[reason].add(reviewer)
         given: list[tuple[str, str]] = []
         numbers: list[Decimal] = []
@@ -181,7 +184,7 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
             indicator=code, indicator_name=leaf.name, values=tuple(given), consensus=consensus, exact=exact,
             reasons=tuple(reason for reason in REASONS if reason in by_reason),
             recipients=tuple(sorted(set().union(*by_reason.values()))), status=status, spread=spread,
-            accepted_reason=decision[1] if decision is not None and status == ACCEPTED else "",
+            accepted_reason=decision[1] if decision is not None and status == ACCEPTED else "", sent=tuple(sent),
         )
 
 

@@ -885,27 +885,26 @@ def write_report(
                                                              "复核状态", "接受理由"],
                              [10, 6, 10, 28, 10, 20, 12, 28, 10, 8, 10, 24], expected=sent,
                              elsewhere="；全部争议见 workbench disputes --list")
-            # each dispute row beside its cell's item: both stream in the same order (leaf_order_table)
-            leaf_table = leaf_order_table(store, tree)  # before dispute_items reads it (it writes it first too)
-            items = dispute_items(store)
-            item = next(items, None)
-            for kind_text, target_id, code, reviewer, reason in store.conn.execute(
-                    _DISPUTES_SQL.format(order=leaf_table, marks=marks), (store.round_id, *REASONS)):
+            # one row per reviewer each disputed cell goes back to, beside the cell's values, consensus and status
+            for item in dispute_items(store):
                 if disputes.full:
-                    disputes.dropped += 1
+                    disputes.dropped += len(item.sent)
                     continue
-                kind = kinds[kind_text]
-                while item is not None and (item.target_kind != kind or item.target_id != target_id
-                                            or item.indicator != code):
-                    item = next(items, None)
+                kind, target_id, code = item.target_kind, item.target_id, item.indicator
                 t = names.get(TargetKey(kind, target_id))
-                disputes.append([
-                    reviewer, TARGET_LABELS[kind], target_id, t.name if t else "", code, tree.get(code).name,
-                    REASON_LABEL.get(reason, reason),
-                    *(["; ".join(f"{r}={v}" for r, v in item.values), item.consensus, item.spread,
-                       STATUS_LABELS[item.status], item.accepted_reason] if item is not None else []),
-                ])
+                values = "; ".join(f"{r}={v}" for r, v in item.values)
+                status = STATUS_LABELS[item.status]
+                for reviewer, reason in item.sent:
+                    if disputes.full:
+                        disputes.dropped += 1
+                        continue
+                    disputes.append([
+                        reviewer, TARGET_LABELS[kind], target_id, t.name if t else "", code, item.indicator_name,
+                        REASON_LABEL.get(reason, reason), values, item.consensus, item.spread, status,
+                        item.accepted_reason,
+                    ])
             disputes.finish()
+            leaf_table = leaf_order_table(store, tree)  # dispute_items wrote it: 缺少评分 reads it in the same order
 
             appeals = _appeals_sheet(store, book, names, tree, table)
 
