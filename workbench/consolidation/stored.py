@@ -72,6 +72,9 @@ def _shown(cell: CellStats) -> str | None:
     return format(round_half_up(value, cell.places), "f")
 
 
+_UNDECODED = object()
+
+
 def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> Iterator[Review]:
     if only:
         sql = ("SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM scores s "
@@ -84,8 +87,15 @@ def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> It
     if calibration:  # calibration scores never count (workbench.consolidation.calibration reads them)
         skip = {(key.kind.value, key.id) for key in calibration}
         rows = (r for r in rows if (r[0], r[1]) not in skip)
+    decoded: dict[str | None, Decimal | str | None] = {}  # a round stores few distinct values: each decoded once
     for r in rows:
-        yield (r[0], r[1], r[2], r[3], decode_value(r[4]))
+        text = r[4]
+        value = decoded.get(text, _UNDECODED)
+        if value is _UNDECODED:
+            if len(decoded) > 100_000:  # a bound, never reached by values on their steps
+                decoded.clear()
+            value = decoded[text] = decode_value(text)
+        yield (r[0], r[1], r[2], r[3], value)  # type: ignore[misc]
 
 
 def _mark_touched(store: Store, targets: Collection[TargetKey]) -> None:
@@ -201,6 +211,28 @@ def _mean(cell: CellStats) -> str | None:
     return None if cell.mean is None else format(cell.mean, ".15g")
 
 
+class _CellTexts:
+    """A cell's stored columns after its key: value, exact, n, method, flags, mean, median, low, high.
+
+    Cells with the same values share their statistics' objects (consolidate's shapes), so the texts are kept by
+    the identity of those objects, not by their equality: equal Decimals may be written differently (1, 1.0)."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[object, ...], tuple[tuple[object, ...], tuple[object, ...]]] = {}
+
+    def __call__(self, c: CellStats) -> tuple[object, ...]:
+        objects = (c.value, c.mean, c.median, c.min, c.max)
+        key = (*map(id, objects), c.places, c.method)
+        found = self.known.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], objects, strict=True)):
+            if len(self.known) > 100_000:  # a bound: the objects it holds stay alive only as long as it does
+                self.known.clear()
+            found = self.known[key] = objects, (_shown(c), encode_exact(c.value), _mean(c), _stat(c.median),
+                                                _stat(c.min), _stat(c.max))
+        shown, exact, mean, median, low, high = found[1]
+        return shown, exact, c.n, c.method, ",".join(c.flags), mean, median, low, high
+
+
 def storing(
     store: Store, summary: RoundConsolidation, results: Iterator[TargetConsolidation], *, whole_round: bool
 ) -> Iterator[TargetConsolidation]:
@@ -221,15 +253,12 @@ def storing(
                 f"WHERE t.target_kind = {table}.target_kind AND t.target_id = {table}.target_id)",
                 (store.round_id,),
             )
+    texts = _CellTexts()
     for target in results:
         store.conn.executemany(
             "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags, "
             "mean, median, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (store.round_id, c.target_kind, c.target_id, c.indicator, _shown(c), encode_exact(c.value), c.n,
-                 c.method, ",".join(c.flags), _mean(c), _stat(c.median), _stat(c.min), _stat(c.max))
-                for c in target.cells
-            ],
+            [(store.round_id, c.target_kind, c.target_id, c.indicator, *texts(c)) for c in target.cells],
         )
         total = target.total
         parts = part_subtotals(tree, sections, target)
