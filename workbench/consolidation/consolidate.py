@@ -277,7 +277,7 @@ def _consolidate_cell(
     shapes: Shapes | None = None,
 ) -> CellStats:
     reviewers = sorted(reviews)
-    raws = tuple(reviews[reviewer] for reviewer in reviewers)
+    raws = tuple(map(reviews.__getitem__, reviewers))
     panel = set(reviews if expected is None else expected)
     needed = settings.min_reviews if settings.min_reviews is not None else max(1, len(panel))
     shape = None
@@ -293,7 +293,10 @@ def _consolidate_cell(
             if len(shapes) > 200_000:  # a bound, never reached by values on their steps
                 shapes.clear()
             shapes[key] = shape
-    unscored = tuple(sorted(panel.difference(reviewers[p] for p in shape.given)))
+    if len(shape.given) == len(reviewers):  # the usual cell: everyone who has a row gave a value
+        unscored = () if panel == reviews.keys() else tuple(sorted(panel.difference(reviews)))
+    else:
+        unscored = tuple(sorted(panel.difference(reviewers[p] for p in shape.given)))
     flags: list[str] = []
     if shape.short or unscored:
         flags.append(MISSING)
