@@ -501,7 +501,6 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
             return refused(FailureCode.INVALID_VALUE, f"第 {index + 2} 行（{target_id} / {code}）{zh}",
                            f"row {index + 2} ({target_id} / {code}): {en}")
 
-
         fact = facts.get(code)
         if fact is None:
             indicator = tree.get(code)
