@@ -128,8 +128,8 @@ stages = [
     ("workbench.signed.verify", "summarise", "    汇总 recomputed (summarise)"),
     ("workbench.signed.verify", "_compare", "    cell by cell comparison"),
     ("workbench.consolidation.merge", "_record", "ingest (upserts, score_events, ledger)"),
-    # merge.py holds its own name for recompute_consolidated: that is the one to time
-    ("workbench.consolidation.merge", "recompute_consolidated", "consolidation of the touched targets, in all"),
+    # merge.py holds its own name for recompute_touched (a fresh round is never stale): that is the one to time
+    ("workbench.consolidation.merge", "recompute_touched", "consolidation of the touched targets, in all"),
     ("workbench.consolidation.consolidate", "_consolidate_cell", "  cells: statistics, value, flags"),
     ("workbench.consolidation.consolidate", "compute_total", "  target totals (not stored by the merge)"),
     ("workbench.consolidation.consolidate", "Agreement.add", "  agreement sums (not stored by the merge)"),

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from fractions import Fraction
+from typing import NamedTuple, TypeVar
 
 from workbench.consolidation.agreement import (
     Agreement,
@@ -72,6 +73,7 @@ _NO = Fraction(0)
 _YES = Fraction(1)
 _MAD_TO_SIGMA = Decimal("1.4826")  # MAD × 1.4826 estimates σ of a normal sample
 _INVALID = object()
+_R = TypeVar("_R")  # a reviewer, by id or by place
 _UNSEEN = object()
 
 
@@ -174,9 +176,9 @@ def _mean(values: Sequence[Decimal]) -> Decimal:
 
 
 def _outliers(
-    indicator: Indicator, numbers: Sequence[tuple[str, Decimal]], median: Decimal, threshold: Decimal,
+    indicator: Indicator, numbers: Sequence[tuple[_R, Decimal]], median: Decimal, threshold: Decimal,
     material: Decimal,
-) -> tuple[str, ...]:
+) -> tuple[_R, ...]:
     """Reviewers whose robust z exceeds the threshold and whose value lies at least `material` points from
     the median.
 
@@ -193,10 +195,10 @@ def _outliers(
     return tuple(reviewer for reviewer, distance in far if distance / scale > threshold)
 
 
-def _camps(numbers: Sequence[tuple[str, Decimal]], share: Decimal | None, scale: Decimal) -> list[set[str]]:
+def _camps(numbers: Sequence[tuple[_R, Decimal]], share: Decimal | None, scale: Decimal) -> list[set[_R]]:
     """The reviewers split where two neighbouring values lie more than ``share`` of the points apart; one camp
     when they never do (or the gap check is off)."""
-    camps: list[set[str]] = []
+    camps: list[set[_R]] = []
     previous: Decimal | None = None
     for reviewer, value in sorted(numbers, key=lambda item: item[1]):
         if previous is None or _beyond(value - previous, share, scale):
@@ -239,6 +241,31 @@ def consolidate_cell(
         return _consolidate_cell(indicator, reviews, settings, expected, _kind(target_kind), target_id)
 
 
+class _Shape(NamedTuple):
+    """What a cell's reviewers said, with each reviewer named by their place in reviewer order: everything of a
+    CellStats that follows from the values alone, so that cells with the same values share it."""
+
+    usable: tuple[tuple[int, Decimal | str], ...]
+    invalid: tuple[int, ...]
+    given: tuple[int, ...]
+    mean: Decimal | None
+    median: Decimal | None
+    min: Decimal | None
+    max: Decimal | None
+    trimmed: Decimal | None
+    value: Fraction | str | None
+    method: str
+    outliers: tuple[int, ...]
+    short: bool
+    """Fewer usable reviews than needed."""
+    disagreement: bool
+    places: int
+
+
+Shapes = dict[tuple[object, ...], _Shape]
+"""A consolidation's cells by their values: (leaf, reviews needed, values in reviewer order, their texts) → _Shape."""
+
+
 def _consolidate_cell(
     indicator: Indicator,
     reviews: Mapping[str, Value],
@@ -247,11 +274,69 @@ def _consolidate_cell(
     kind: TargetKind,
     target_id: str,
     checked_values: dict[tuple[str, Value], Decimal | str | object | None] | None = None,
+    shapes: Shapes | None = None,
 ) -> CellStats:
-    usable: list[tuple[str, Decimal | str]] = []
-    invalid: list[str] = []
-    for reviewer in sorted(reviews):
-        raw = reviews[reviewer]
+    reviewers = sorted(reviews)
+    raws = tuple(map(reviews.__getitem__, reviewers))
+    panel = set(reviews if expected is None else expected)
+    needed = settings.min_reviews if settings.min_reviews is not None else max(1, len(panel))
+    shape = None
+    key: tuple[object, ...] = ()
+    if shapes is not None and all(
+            type(raw) is str or raw is None or (type(raw) is Decimal and raw.is_finite()) for raw in raws):
+        # Equal Decimals may differ in their exponent (1 and 1.0): the texts keep them apart.
+        key = (indicator.code, needed, raws, tuple(map(str, raws)))
+        shape = shapes.get(key)
+    if shape is None:
+        shape = _cell_shape(indicator, raws, needed, settings, checked_values)
+        if shapes is not None and key:
+            if len(shapes) > 200_000:  # a bound, never reached by values on their steps
+                shapes.clear()
+            shapes[key] = shape
+    if len(shape.given) == len(reviewers):  # the usual cell: everyone who has a row gave a value
+        unscored = () if panel == reviews.keys() else tuple(sorted(panel.difference(reviews)))
+    else:
+        unscored = tuple(sorted(panel.difference(reviewers[p] for p in shape.given)))
+    flags: list[str] = []
+    if shape.short or unscored:
+        flags.append(MISSING)
+    if shape.invalid:
+        flags.append(OUT_OF_RANGE)
+    if shape.disagreement:
+        flags.append(DISAGREEMENT)
+    return CellStats(
+        target_kind=kind,
+        target_id=target_id,
+        indicator=indicator.code,
+        n=len(shape.usable),
+        reviews=tuple((reviewers[p], v) for p, v in shape.usable),
+        mean=shape.mean,
+        median=shape.median,
+        min=shape.min,
+        max=shape.max,
+        trimmed=shape.trimmed,
+        value=shape.value,
+        places=shape.places,
+        method=shape.method,
+        flags=tuple(flags),
+        outliers=tuple(reviewers[p] for p in shape.outliers),
+        unscored=unscored,
+        invalid=tuple(reviewers[p] for p in shape.invalid),
+    )
+
+
+def _cell_shape(
+    indicator: Indicator,
+    raws: Sequence[Value],
+    needed: int,
+    settings: ConsolidationSettings,
+    checked_values: dict[tuple[str, Value], Decimal | str | object | None] | None,
+) -> _Shape:
+    """The statistics, value and flags of one cell whose reviewers (in order) gave `raws`; reviewers are named by
+    their place in that order, and places sort as the reviewers' ids do."""
+    usable: list[tuple[int, Decimal | str]] = []
+    invalid: list[int] = []
+    for reviewer, raw in enumerate(raws):
         if checked_values is not None and (type(raw) is str or (type(raw) is Decimal and raw.is_finite())):
             # a consolidation meets the same few values of each leaf again and again: each is checked once
             checked = checked_values.get((indicator.code, raw), _UNSEEN)
@@ -263,19 +348,15 @@ def _consolidate_cell(
             invalid.append(reviewer)
         elif isinstance(checked, (Decimal, str)):
             usable.append((reviewer, checked))
-    given = {reviewer for reviewer, _ in usable} | set(invalid)
-    panel = set(reviews if expected is None else expected)
-    unscored = tuple(sorted(panel - given))
 
     numbers = [(reviewer, v) for reviewer, v in usable if isinstance(v, Decimal)]
     ordered = sorted(v for _, v in numbers)
     n, na_count = len(usable), len(usable) - len(numbers)
-    needed = settings.min_reviews if settings.min_reviews is not None else max(1, len(panel))
     veto = indicator.kind == IndicatorKind.VETO
     thresholds = settings.thresholds(indicator.code)
     scale = _ONE if veto else indicator.max_score
     tie = False
-    outliers: tuple[str, ...] = ()
+    outliers: tuple[int, ...] = ()
     mean = median = trimmed = None
     value: Fraction | str | None = None
     method = NONE
@@ -316,31 +397,21 @@ def _consolidate_cell(
     checking = thresholds.spread is not None or thresholds.gap is not None or settings.z_threshold is not None
     mixed_na = checking and 0 < na_count < n  # reviewers disagree on whether the indicator applies at all
 
-    flags: list[str] = []
-    if n < needed or unscored:
-        flags.append(MISSING)
-    if invalid:
-        flags.append(OUT_OF_RANGE)
-    if tie or apart or outliers or mixed_na:
-        flags.append(DISAGREEMENT)
-    return CellStats(
-        target_kind=kind,
-        target_id=target_id,
-        indicator=indicator.code,
-        n=n,
-        reviews=tuple(usable),
+    return _Shape(
+        usable=tuple(usable),
+        invalid=tuple(invalid),
+        given=tuple(sorted([r for r, _ in usable] + invalid)),
         mean=mean,
         median=median,
         min=ordered[0] if ordered else None,
         max=ordered[-1] if ordered else None,
         trimmed=trimmed,
         value=value,
-        places=consolidated_places(indicator, settings.value_places),
         method=method,
-        flags=tuple(flags),
         outliers=outliers,
-        unscored=unscored,
-        invalid=tuple(invalid),
+        short=n < needed,
+        disagreement=bool(tie or apart or outliers or mixed_na),
+        places=consolidated_places(indicator, settings.value_places),
     )
 
 
@@ -463,37 +534,41 @@ def iter_consolidation(
     applicable: dict[str, set[str]] = {}
     done: set[TargetKey] = set()
     checked_values: dict[tuple[str, Value], Decimal | str | object | None] = {}  # (leaf, value) → as _usable
+    shapes: Shapes = {}
     current: TargetKey | None = None
+    current_raw: tuple[object, object] | None = None  # current as the reviews spell it (kind as text or TargetKind)
     by_code: dict[str, dict[str, Value]] = {}
+    here: set[str] = set()  # the current target's applicable leaves
+    panel: set[str] | None = None  # its assigned reviewers
 
     def finish(target: TargetKey, by_code: Mapping[str, Mapping[str, Value]]) -> TargetConsolidation:
         done.add(target)
         if len(checked_values) > 200_000:  # a bound, never reached by values on their steps
             checked_values.clear()
         result = _consolidate_target(tree, rules, settings, target, by_code, assigned.get(target), checked_values,
-                                     added)
+                                     added, shapes)
         if agreement is not None:
             agreement.add(result.cells)
         return result
 
     for review in reviews:
         kind_value, target_id, code, reviewer, value = review
-        target = TargetKey(_kind(kind_value), target_id)
-        if target != current:
+        if (kind_value, target_id) != current_raw:
+            target = TargetKey(_kind(kind_value), target_id)
             if target in done:
                 raise ValueError(f"reviews must come grouped by target; {target[0]} {target_id} came back")
             if current is not None:
                 yield finish(current, by_code)
-            current, by_code = target, {}
+            current, current_raw, by_code = target, (kind_value, target_id), {}
             if target[0] not in applicable:
                 applicable[target[0]] = {leaf.code for leaf in tree.leaves(target[0])}
+            here, panel = applicable[target[0]], assigned.get(target)
+        assert current is not None
         reason = None
-        if code not in tree:
-            reason = "unknown-indicator"
-        elif code not in applicable[target[0]]:
-            reason = "not-applicable"
-        elif target in assigned and reviewer not in assigned[target] and reviewer not in added.get(
-                (target[0].value, target_id, code), ()):
+        if code not in here:  # every applicable leaf is in the tree
+            reason = "not-applicable" if code in tree else "unknown-indicator"
+        elif panel is not None and reviewer not in panel and reviewer not in added.get(
+                (current[0].value, target_id, code), ()):
             reason = "unassigned"
         if reason is not None:
             if ignored is not None:
@@ -501,7 +576,7 @@ def iter_consolidation(
             continue
         cell = by_code.setdefault(code, {})
         if reviewer in cell:
-            raise ValueError(f"two scores of {reviewer} for {target[0]} {target_id} {code}")
+            raise ValueError(f"two scores of {reviewer} for {current[0]} {target_id} {code}")
         cell[reviewer] = value
     if current is not None:
         yield finish(current, by_code)
@@ -518,6 +593,7 @@ def _consolidate_target(
     assigned: Collection[str] | None,
     checked_values: dict[tuple[str, Value], Decimal | str | object | None] | None = None,
     added: Mapping[CellKey, Collection[str]] | None = None,
+    shapes: Shapes | None = None,
 ) -> TargetConsolidation:
     kind, target_id = target
     expected = assigned if assigned is not None else {reviewer for cell in by_code.values() for reviewer in cell}
@@ -531,7 +607,7 @@ def _consolidate_target(
                 extra = [r for r in added.get((kind.value, target_id, leaf.code), ()) if r in given]
                 if extra:
                     panel = {*expected, *extra}
-            stats = _consolidate_cell(leaf, given, settings, panel, kind, target_id, checked_values)
+            stats = _consolidate_cell(leaf, given, settings, panel, kind, target_id, checked_values, shapes)
             cells.append(stats)
             disputes.extend(_disputes_of(stats))
     total = compute_total(tree, kind, {cell.indicator: cell.value for cell in cells}, rules)

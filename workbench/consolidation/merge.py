@@ -16,12 +16,14 @@ import os
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.consolidation import evidence
 from workbench.consolidation.appeals import record_outcomes
-from workbench.consolidation.stored import STALE_KEY, is_stale, recompute_consolidated
+from workbench.consolidation.stored import STALE_KEY, is_stale, recompute_consolidated, recompute_touched
 from workbench.errors import FailureCode, WorkbenchError
 from workbench.model import TargetKey
 from workbench.signed.verify import (
@@ -88,23 +90,41 @@ def merge_exports(
         # Set with every ingest, cleared with the re-consolidation: if a merge was killed in between,
         # this one re-consolidates the whole round.
         was_stale = is_stale(store)
-        for path, verified in _verified(store.path, paths, workers):
-            try:
-                outcome = _merge_one(store, path, verified, merged_here, touched)
-            except Exception as exc:  # ingest runs in one transaction: rolled back, and the batch goes on
-                refusal = (_Refusal(exc.code, exc.message) if isinstance(exc, evidence.EvidenceChanged)
-                           else _unexpected(exc))
-                outcome = FileOutcome(path, "rejected", refusal.code, refusal.message)
-            _ledger(store, outcome, verified)
-            report.outcomes.append(outcome)
-            if on_file is not None:
-                on_file(outcome)
+        with _pool(workers) as pool:
+            for path, verified in _verified(store.path, paths, workers, pool):
+                try:
+                    outcome = _merge_one(store, path, verified, merged_here, touched)
+                except Exception as exc:  # ingest runs in one transaction: rolled back, and the batch goes on
+                    refusal = (_Refusal(exc.code, exc.message) if isinstance(exc, evidence.EvidenceChanged)
+                               else _unexpected(exc))
+                    outcome = FileOutcome(path, "rejected", refusal.code, refusal.message)
+                _ledger(store, outcome, verified)
+                report.outcomes.append(outcome)
+                if on_file is not None:
+                    on_file(outcome)
+            if was_stale:
+                recompute_consolidated(store)
+            elif touched:  # the verifying processes, idle now, consolidate a share of the targets
+                recompute_touched(store, touched, pool)
         if was_stale or touched:
-            recompute_consolidated(store, None if was_stale else touched)
             record_outcomes(store)  # an appeal whose last appeal package came back is decided: logged
     finally:
         store.close()
     return report
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[Executor | None]:
+    """The worker processes of a merge (none with workers < 2)."""
+    if workers < 2:
+        yield None
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: a forked child would inherit this process's open SQLite connection.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
 
 
 @dataclass(frozen=True)
@@ -148,28 +168,27 @@ def _unexpected(exc: Exception) -> _Refusal:
     )
 
 
-def _verified(round_db: Path, paths: list[Path], workers: int) -> Iterator[tuple[Path, Verified]]:
-    """Each file's verification, in order; with workers, at most workers + 1 files in flight (memory stays
-    bounded by a few files, not by the batch)."""
+def _verified(round_db: Path, paths: list[Path], workers: int, pool: Executor | None = None
+              ) -> Iterator[tuple[Path, Verified]]:
+    """Each file's verification, in order; with workers (of `pool`, or of a pool of its own), at most workers + 1
+    files in flight (memory stays bounded by a few files, not by the batch)."""
     if workers < 2:
         for path in paths:
             yield path, _verify(path, round_db)
         return
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-    # spawn, not fork: a forked child would inherit this process's open SQLite connection.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending: deque[tuple[Path, Future[Verified]]] = deque()
-        queue = iter(paths)
-        for path in queue:
-            pending.append((path, pool.submit(_verify, path, round_db)))
-            if len(pending) > workers:
-                done_path, future = pending.popleft()
-                yield done_path, future.result()
-        while pending:
+    if pool is None:
+        with _pool(workers) as own:
+            yield from _verified(round_db, paths, workers, own)
+        return
+    pending: deque[tuple[Path, Future[Verified]]] = deque()
+    for path in paths:
+        pending.append((path, pool.submit(_verify, path, round_db)))
+        if len(pending) > workers:
             done_path, future = pending.popleft()
             yield done_path, future.result()
+    while pending:
+        done_path, future = pending.popleft()
+        yield done_path, future.result()
 
 
 def _merge_one(

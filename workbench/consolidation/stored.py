@@ -7,10 +7,12 @@ Each row keeps the exact value beside its display: `exact` holds it as "p" or "p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from workbench.consolidation.consolidate import (
@@ -27,7 +29,7 @@ from workbench.scoring.indicators import IndicatorTree, TotalResult, round_half_
 from workbench.scoring.rules import ConsolidationSettings, Rules
 from workbench.store.db import Store, decode_value, transaction
 from workbench.store.migrations import upgrade
-from workbench.store.schema import STALE_KEY
+from workbench.store.schema import KIND_ROUND, STALE_KEY
 
 __all__ = ["STALE_KEY", "RoundConsolidation", "decode_exact", "encode_exact", "ensure_consolidated",
            "is_stale", "part_subtotals", "point_sections", "read_totals", "recompute_consolidated", "round_rules",
@@ -72,6 +74,9 @@ def _shown(cell: CellStats) -> str | None:
     return format(round_half_up(value, cell.places), "f")
 
 
+_UNDECODED = object()
+
+
 def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> Iterator[Review]:
     if only:
         sql = ("SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM scores s "
@@ -84,8 +89,15 @@ def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> It
     if calibration:  # calibration scores never count (workbench.consolidation.calibration reads them)
         skip = {(key.kind.value, key.id) for key in calibration}
         rows = (r for r in rows if (r[0], r[1]) not in skip)
+    decoded: dict[str | None, Decimal | str | None] = {}  # a round stores few distinct values: each decoded once
     for r in rows:
-        yield (r[0], r[1], r[2], r[3], decode_value(r[4]))
+        text = r[4]
+        value = decoded.get(text, _UNDECODED)
+        if value is _UNDECODED:
+            if len(decoded) > 100_000:  # a bound, never reached by values on their steps
+                decoded.clear()
+            value = decoded[text] = decode_value(text)
+        yield (r[0], r[1], r[2], r[3], value)  # type: ignore[misc]
 
 
 def _mark_touched(store: Store, targets: Collection[TargetKey]) -> None:
@@ -201,6 +213,28 @@ def _mean(cell: CellStats) -> str | None:
     return None if cell.mean is None else format(cell.mean, ".15g")
 
 
+class _CellTexts:
+    """A cell's stored columns after its key: value, exact, n, method, flags, mean, median, low, high.
+
+    Cells with the same values share their statistics' objects (consolidate's shapes), so the texts are kept by
+    the identity of those objects, not by their equality: equal Decimals may be written differently (1, 1.0)."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[object, ...], tuple[tuple[object, ...], tuple[object, ...]]] = {}
+
+    def __call__(self, c: CellStats) -> tuple[object, ...]:
+        objects = (c.value, c.mean, c.median, c.min, c.max)
+        key = (*map(id, objects), c.places, c.method)
+        found = self.known.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], objects, strict=True)):
+            if len(self.known) > 100_000:  # a bound: the objects it holds stay alive only as long as it does
+                self.known.clear()
+            found = self.known[key] = objects, (_shown(c), encode_exact(c.value), _mean(c), _stat(c.median),
+                                                _stat(c.min), _stat(c.max))
+        shown, exact, mean, median, low, high = found[1]
+        return shown, exact, c.n, c.method, ",".join(c.flags), mean, median, low, high
+
+
 def storing(
     store: Store, summary: RoundConsolidation, results: Iterator[TargetConsolidation], *, whole_round: bool
 ) -> Iterator[TargetConsolidation]:
@@ -209,9 +243,39 @@ def storing(
 
     The rows replaced are the whole round's, or those of the targets marked by stream_consolidation.
     """
+    _delete_replaced(store, whole_round=whole_round)
+    rows = _RowMaker(store.round_id, summary.tree)
+    for target in results:
+        _insert(store, [rows(target)])
+        yield target
+
+
+_Rows = tuple[list[tuple[object, ...]], tuple[object, ...], list[tuple[object, ...]]]
+"""One target's rows of `consolidated`, `totals` and `disputes`."""
+
+
+class _RowMaker:
+    """A consolidated target's rows, as `storing` writes them."""
+
+    def __init__(self, round_id: str, tree: IndicatorTree) -> None:
+        self.round_id, self.tree, self.sections, self.texts = round_id, tree, point_sections(tree), _CellTexts()
+
+    def __call__(self, target: TargetConsolidation) -> _Rows:
+        round_id, texts = self.round_id, self.texts
+        total = target.total
+        parts = part_subtotals(self.tree, self.sections, target)
+        return (
+            [(round_id, c.target_kind, c.target_id, c.indicator, *texts(c)) for c in target.cells],
+            (round_id, target.target_kind, target.target_id, _stat(total.total), total.grade,
+             int(total.vetoed), int(total.passed), _stat(total.base), str(Fraction(total.bonus)), total.scored,
+             total.applicable, total.pending, ";".join(f"{code}={_stat(v)}" for code, v in parts.items())),
+            [(round_id, d.target_kind, d.target_id, d.indicator, d.reviewer_id, d.reason) for d in target.disputes],
+        )
+
+
+def _delete_replaced(store: Store, *, whole_round: bool) -> None:
+    """The stale mark and the rows about to be replaced: the whole round's, or those of temp.touched's targets."""
     store.conn.execute("DELETE FROM meta WHERE key = ?", (STALE_KEY,))
-    tree = summary.tree
-    sections = point_sections(tree)
     for table in ("consolidated", "disputes", "totals"):
         if whole_round:
             store.conn.execute(f"DELETE FROM {table} WHERE round = ?", (store.round_id,))
@@ -221,32 +285,66 @@ def storing(
                 f"WHERE t.target_kind = {table}.target_kind AND t.target_id = {table}.target_id)",
                 (store.round_id,),
             )
-    for target in results:
-        store.conn.executemany(
-            "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags, "
-            "mean, median, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (store.round_id, c.target_kind, c.target_id, c.indicator, _shown(c), encode_exact(c.value), c.n,
-                 c.method, ",".join(c.flags), _mean(c), _stat(c.median), _stat(c.min), _stat(c.max))
-                for c in target.cells
-            ],
-        )
-        total = target.total
-        parts = part_subtotals(tree, sections, target)
-        store.conn.execute(
-            "INSERT INTO totals (round, target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, "
-            "applicable, pending, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (store.round_id, target.target_kind, target.target_id, _stat(total.total), total.grade,
-             int(total.vetoed), int(total.passed), _stat(total.base), str(Fraction(total.bonus)), total.scored,
-             total.applicable, total.pending, ";".join(f"{code}={_stat(v)}" for code, v in parts.items())),
-        )
-        store.conn.executemany(
-            "INSERT INTO disputes (round, target_kind, target_id, indicator, reviewer_id, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(store.round_id, d.target_kind, d.target_id, d.indicator, d.reviewer_id, d.reason)
-             for d in target.disputes],
-        )
-        yield target
+
+
+def _insert(store: Store, targets: Iterable[_Rows]) -> None:
+    cells: list[tuple[object, ...]] = []
+    totals: list[tuple[object, ...]] = []
+    disputes: list[tuple[object, ...]] = []
+    for target_cells, total, target_disputes in targets:
+        cells += target_cells
+        totals.append(total)
+        disputes += target_disputes
+    store.conn.executemany(
+        "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags, "
+        "mean, median, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cells)
+    store.conn.executemany(
+        "INSERT INTO totals (round, target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, "
+        "applicable, pending, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", totals)
+    store.conn.executemany(
+        "INSERT INTO disputes (round, target_kind, target_id, indicator, reviewer_id, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?)", disputes)
+
+
+def consolidated_rows(round_db: Path, targets: Collection[TargetKey]) -> list[_Rows]:
+    """In a helper process: the rows `storing` would write for these targets (none of them stale-upgraded)."""
+    store = Store.open(round_db, expect=KIND_ROUND)
+    try:
+        summary, results = stream_consolidation(store, targets=targets, agreement=False)
+        rows = _RowMaker(store.round_id, summary.tree)
+        return [rows(target) for target in results]
+    finally:
+        store.close()
+
+
+def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Executor | None) -> None:
+    """recompute_consolidated for a merge's touched targets, with the consolidation itself shared between this
+    process and the pool's (the rows are written here, in one transaction, as recompute_consolidated writes them).
+
+    Each target's consolidation reads only that target's scores, so that any split gives the same rows."""
+    upgraded = _upgraded(store, targets)
+    if pool is None or upgraded is None or len(upgraded) < _SPLIT_MIN:
+        recompute_consolidated(store, upgraded)
+        return
+    calibration = store.calibration_targets()  # never consolidated (stream_consolidation leaves them out too)
+    ordered = sorted(key for key in upgraded if key not in calibration)
+    share = len(ordered) // 3  # this process also writes every row
+    step = max(1, (len(ordered) - share) // 4)
+    futures = [pool.submit(consolidated_rows, store.path, set(ordered[at:at + step]))
+               for at in range(share, len(ordered), step)]
+    summary, results = stream_consolidation(store, targets=set(ordered[:share]), agreement=False)
+    rows = _RowMaker(store.round_id, summary.tree)
+    mine = [rows(target) for target in results]
+    theirs = [future.result() for future in futures]
+    with transaction(store.conn):
+        _mark_touched(store, ordered)
+        _delete_replaced(store, whole_round=False)
+        _insert(store, mine)
+        for part in theirs:
+            _insert(store, part)
+
+
+_SPLIT_MIN = 200  # fewer touched targets are consolidated here alone: a helper's start would cost more
 
 
 def read_totals(store: Store) -> dict[TargetKey, tuple[TotalResult, dict[str, Decimal]]]:

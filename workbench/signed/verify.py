@@ -474,6 +474,8 @@ class _Checked:
     shown: list[list[Any]]
     """Each row as calamine reads the cells written for it (numbers as floats, empty as ""), for a fast
     whole-row comparison before the cell-by-cell one."""
+    numbers: set[str]
+    """Every distinct text of 满分, 步长 and 得分 signed."""
 
 
 def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _Checked:
@@ -538,7 +540,8 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
         values.append(value)
         shown.append([row[0], target_id, row[2], code, row[4], row[5], fact[2], fact[3], form, note or "",
                       evidence or "", updated or "", row[COL_REVISION]])
-    return _Checked(tuple(out), values, shown)
+    numbers = {text for fact in facts.values() for text in fact[1][2:]} | {text for _, text in parsed}
+    return _Checked(tuple(out), values, shown, numbers)
 
 
 def _reviewer_name(conn: sqlite3.Connection, reviewer_id: str) -> str:
@@ -604,7 +607,7 @@ def _check_visible(
     # One reading of the parts, and nothing beyond the cells that changes what they show: no formula in any
     # sheet (the signature sheet's included), no comment, shape, format or validation the export did not write.
     check_layout(path, info, scores_part.part, len(rows),
-                 decimals_of({row[c] for row in rows for c in (COL_MAX, COL_STEP, COL_VALUE)}),
+                 decimals_of(checked.numbers),
                  score_validations([row[COL_CODE] for row in rows], {i.code: i for i in indicators}))
     _check_defined_names(info)
     _check_signature_sheet(info, signature)
