@@ -79,9 +79,10 @@ _UNDECODED = object()
 
 def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> Iterator[Review]:
     if only:
-        sql = ("SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM scores s "
-               "JOIN temp.touched t ON t.target_kind = s.target_kind AND t.target_id = s.target_id "
-               "WHERE s.round = ? ORDER BY s.target_kind, s.target_id")
+        # Target by target through scores_target (a share of a round reads only its own rows, unsorted).
+        sql = ("SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value FROM temp.touched t "
+               "CROSS JOIN scores s ON s.target_kind = t.target_kind AND s.target_id = t.target_id "
+               "WHERE s.round = ? ORDER BY t.target_kind, t.target_id, s.reviewer_id, s.indicator")
     else:
         sql = ("SELECT target_kind, target_id, indicator, reviewer_id, value FROM scores WHERE round = ? "
                "ORDER BY target_kind, target_id")
@@ -141,12 +142,12 @@ def stream_consolidation(
     tree, rules, settings = round_rules(store)
     summary = RoundConsolidation(tree, rules, settings, Agreement(tree))
     assignments: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for a in store.assignments():
-        key = (a.target_kind.value, a.target_id)
-        if targets is None or key in targets:
-            assignments[key].add(a.reviewer_id)
-    if targets is not None:
+    sql = "SELECT a.reviewer_id, a.target_kind, a.target_id FROM assignments a"
+    if targets is not None:  # only these targets' assignments (a share of a merge's, not the round's ~40k)
         _mark_touched(store, targets)
+        sql += " JOIN temp.touched t ON t.target_kind = a.target_kind AND t.target_id = a.target_id"
+    for reviewer, kind, target_id in store.conn.execute(sql):
+        assignments[(kind, target_id)].add(reviewer)
 
     from workbench.consolidation.appeals import appeal_panels  # here: appeals reads round_rules from this module
 
@@ -318,8 +319,9 @@ def consolidated_rows(round_db: Path, targets: Collection[TargetKey]) -> list[_R
 
 
 def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Executor | None) -> None:
-    """recompute_consolidated for a merge's touched targets, with the consolidation itself shared between this
-    process and the pool's (the rows are written here, in one transaction, as recompute_consolidated writes them).
+    """recompute_consolidated for a merge's touched targets, consolidated by the pool's processes in shares while
+    this one writes each share's rows as it arrives, in target order and in one transaction (the rows
+    recompute_consolidated would write).
 
     Each target's consolidation reads only that target's scores, so that any split gives the same rows."""
     upgraded = _upgraded(store, targets)
@@ -328,22 +330,17 @@ def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Execut
         return
     calibration = store.calibration_targets()  # never consolidated (stream_consolidation leaves them out too)
     ordered = sorted(key for key in upgraded if key not in calibration)
-    share = len(ordered) // 3  # this process also writes every row
-    step = max(1, (len(ordered) - share) // 4)
+    step = max(1, -(-len(ordered) // _SHARES))
     futures = [pool.submit(consolidated_rows, store.path, set(ordered[at:at + step]))
-               for at in range(share, len(ordered), step)]
-    summary, results = stream_consolidation(store, targets=set(ordered[:share]), agreement=False)
-    rows = _RowMaker(store.round_id, summary.tree)
-    mine = [rows(target) for target in results]
-    theirs = [future.result() for future in futures]
+               for at in range(0, len(ordered), step)]
     with transaction(store.conn):
         _mark_touched(store, ordered)
         _delete_replaced(store, whole_round=False)
-        _insert(store, mine)
-        for part in theirs:
-            _insert(store, part)
+        for future in futures:  # in order: the rows land as the round's own recompute would write them
+            _insert(store, future.result())
 
 
+_SHARES = 8  # small enough that the writing here keeps pace with the consolidating there
 _SPLIT_MIN = 200  # fewer touched targets are consolidated here alone: a helper's start would cost more
 
 
