@@ -83,3 +83,19 @@ def test_put_scores_lands_only_inside_the_callers_transaction(package_path: Path
     events = store.conn.execute("SELECT indicator, old_value, new_value, reason FROM score_events").fetchall()
     assert [tuple(e) for e in events] == [(cell.indicator, None, "1", "merge")]
     store.close()
+
+
+def test_a_reviewers_first_put_audits_every_cell_once_in_the_order_given(package_path: Path) -> None:
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    cells = [c._replace(value=Decimal(i % 3), note=f"备注{i}") for i, c in enumerate(reversed(store.scores()[:5]))]
+    with transaction(store.conn):
+        store.conn.execute("DELETE FROM scores")  # the reviewer holds no score yet, as at their first merge
+        put = store.put_scores(cells[0].reviewer_id, cells, reason="merge e1 seq 1")
+    assert put.cells == 5 and put.targets == {TargetKey(c.target_kind, c.target_id) for c in cells}
+    events = store.conn.execute("SELECT target_id, indicator, old_value, new_value, old_note, new_note, reason "
+                                "FROM score_events ORDER BY id").fetchall()
+    assert [tuple(e) for e in events] == [
+        (c.target_id, c.indicator, None, str(c.value), None, c.note, "merge e1 seq 1") for c in cells]
+    stored = {(s.target_id, s.indicator): (s.value, s.note) for s in store.scores()}
+    assert stored == {(c.target_id, c.indicator): (c.value, c.note) for c in cells}
+    store.close()

@@ -439,6 +439,8 @@ class Store:
                 (self.round_id, reviewer_id),
             )
         }
+        if not current:  # the reviewer's first merge: every cell is new, and its event is its row as inserted
+            return self._put_first_scores(reviewer_id, cells, reason, now)
         upserts, events = [], []
         changed: set[tuple[str, str]] = set()  # (kind, id) as stored; made TargetKeys once, at the end
         for cell in cells:
@@ -452,15 +454,26 @@ class Store:
             before = old or (None, None, None)
             events.append((now, self.round_id, reviewer_id, *key, before[0], new[0], before[1], new[1],
                            before[2], new[2], reason))
-        self.conn.executemany(
-            "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator, value, note, evidence, "
-            "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (round, reviewer_id, target_kind, target_id, indicator) DO UPDATE SET "
-            "value = excluded.value, note = excluded.note, evidence = excluded.evidence, "
-            "updated_at = excluded.updated_at, revision = excluded.revision",
-            upserts,
-        )
+        self.conn.executemany(_UPSERT_SCORE, upserts)
         self.conn.executemany(_INSERT_EVENT, events)
+        return ScoresPut(len(upserts), {TargetKey(TargetKind(kind), target_id) for kind, target_id in changed})
+
+    def _put_first_scores(self, reviewer_id: str, cells: Iterable[CellState], reason: str, now: str) -> ScoresPut:
+        """put_scores for a reviewer with no score yet: the rows go in once, and their events are copied from
+        them by SQLite, in the cells' order (the rows' insertion order), as put_scores would record them."""
+        round_id = self.round_id
+        first = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM scores").fetchone()[0]
+        upserts = [(round_id, reviewer_id, cell.target_kind, cell.target_id, cell.indicator, encode_value(cell.value),
+                    cell.note, cell.evidence, cell.updated_at or now, cell.revision) for cell in cells]
+        self.conn.executemany(_UPSERT_SCORE, upserts)
+        self.conn.execute(
+            "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, old_value, "
+            "new_value, old_note, new_note, old_evidence, new_evidence, reason) "
+            "SELECT ?, round, reviewer_id, target_kind, target_id, indicator, NULL, value, NULL, note, NULL, evidence, "
+            "? FROM scores WHERE rowid > ? AND round = ? AND reviewer_id = ? ORDER BY rowid",
+            (now, reason, first, round_id, reviewer_id),
+        )
+        changed = {(row[2], row[3]) for row in upserts}
         return ScoresPut(len(upserts), {TargetKey(TargetKind(kind), target_id) for kind, target_id in changed})
 
     def _write_score(self, change: ScoreChange, reason: str, reviewer_id: str | None) -> ScoreWritten:
@@ -499,6 +512,13 @@ class Store:
         return ScoreWritten(before, after)
 
 
+_UPSERT_SCORE = (
+    "INSERT INTO scores (round, reviewer_id, target_kind, target_id, indicator, value, note, evidence, "
+    "updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (round, reviewer_id, target_kind, target_id, indicator) DO UPDATE SET "
+    "value = excluded.value, note = excluded.note, evidence = excluded.evidence, "
+    "updated_at = excluded.updated_at, revision = excluded.revision"
+)
 _INSERT_EVENT = (
     "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
     "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason) "
