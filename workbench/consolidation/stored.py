@@ -86,19 +86,20 @@ def _reviews(store: Store, only: bool, calibration: Collection[TargetKey]) -> It
     else:
         sql = ("SELECT target_kind, target_id, indicator, reviewer_id, value FROM scores WHERE round = ? "
                "ORDER BY target_kind, target_id")
-    rows: Iterator[Any] = store.conn.execute(sql, (store.round_id,))
+    cursor = store.conn.cursor()
+    cursor.row_factory = None  # plain tuples: millions of rows, each unpacked once
+    rows: Iterator[Any] = cursor.execute(sql, (store.round_id,))
     if calibration:  # calibration scores never count (workbench.consolidation.calibration reads them)
         skip = {(key.kind.value, key.id) for key in calibration}
         rows = (r for r in rows if (r[0], r[1]) not in skip)
     decoded: dict[str | None, Decimal | str | None] = {}  # a round stores few distinct values: each decoded once
-    for r in rows:
-        text = r[4]
+    for kind, target_id, code, reviewer, text in rows:
         value = decoded.get(text, _UNDECODED)
         if value is _UNDECODED:
             if len(decoded) > 100_000:  # a bound, never reached by values on their steps
                 decoded.clear()
             value = decoded[text] = decode_value(text)
-        yield (r[0], r[1], r[2], r[3], value)  # type: ignore[misc]
+        yield (kind, target_id, code, reviewer, value)  # type: ignore[misc]
 
 
 def _mark_touched(store: Store, targets: Collection[TargetKey]) -> None:

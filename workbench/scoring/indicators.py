@@ -144,7 +144,7 @@ class IndicatorTree:
         self._plans: dict[str | None, tuple[tuple[str, Indicator, int, str], ...]] = {}
         # (leaf code, a stored Decimal) → (the value as checked, the numerator and denominator it earns):
         # compute_total meets the same few values of each leaf again and again
-        self._checked: dict[tuple[str, Decimal], tuple[Decimal, int, int]] = {}
+        self._checked: dict[tuple[str, Decimal | Fraction], tuple[Decimal | Fraction, int, int]] = {}
 
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
@@ -390,11 +390,12 @@ def compute_total(
         if raw is None:
             continue  # unscored leaves earn nothing yet, whatever their kind
         scored += 1
-        if type(raw) is Decimal and raw.is_finite():  # the common case: checked once per leaf and value
+        if (type(raw) is Decimal and raw.is_finite()) or type(raw) is Fraction:
+            # the common cases (an entered value, a consolidated one): checked once per leaf and value
             hit = checked.get((code, raw))
             if hit is None:
                 value = stored_value(leaf, raw)
-                assert isinstance(value, Decimal)
+                assert isinstance(value, (Decimal, Fraction))
                 earns = min(value, leaf.max_score) if tag == _DEDUCT else value
                 hit = checked[(code, raw)] = (value, *earns.as_integer_ratio())
             value, n, d = hit
