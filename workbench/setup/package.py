@@ -57,10 +57,15 @@ def indicators_hash(indicators: Iterable[Indicator]) -> str:
 
 def pairs_hash(pairs: Iterable[Pair]) -> str:
     """SHA-256 over the sorted (target_kind, target_id, indicator) pairs."""
-    h = hashlib.sha256()
-    for pair in sorted(set(pairs)):
-        h.update(("\t".join(pair) + "\n").encode())
-    return h.hexdigest()
+    # Sorted before the repeats are dropped: pairs as a package or an export lists them are nearly in order and
+    # sort in about one pass (a set's order would cost a full sort). Hashed as one string, a line per pair.
+    lines: list[str] = []
+    last = None
+    for pair in sorted(pairs):
+        if pair != last:
+            lines.append("\t".join(pair) + "\n")
+            last = pair
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def assignment_pairs(tree: IndicatorTree, assignments: Sequence[Assignment]) -> list[Pair]:

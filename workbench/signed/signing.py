@@ -53,25 +53,25 @@ def canonical_json(obj: object) -> bytes:
     ).encode("utf-8")
 
 
-def _plainly_canonical(obj: object, data: bytes) -> bool:
+def _plainly_canonical(obj: object, text: str) -> bool:
     """The fast path: serialising without the per-string normalisation gives the same bytes, and the
     whole text is NFC with no escaped CR, so no string could have changed under _normalise. Anything
-    else takes the full walk (which may still accept it)."""
-    text = data.decode("utf-8")
+    else takes the full walk (which may still accept it). `text` is the payload decoded."""
     if "\\r" in text or not unicodedata.is_normalized("NFC", text):
         return False
     try:
         again = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         return False
-    return again.encode("utf-8") == data
+    return again == text  # the same text is the same bytes (it decoded without error)
 
 
 def parse_canonical(data: bytes) -> dict[str, object]:
     """Parse a signed payload, refusing anything canonical_json would not have written byte for byte."""
     try:
+        text = data.decode("utf-8")
         obj = json.loads(
-            data.decode("utf-8"),
+            text,
             object_pairs_hook=_refuse_duplicate_keys,
             parse_float=_refuse_float,
             parse_constant=_refuse_float,
@@ -84,7 +84,7 @@ def parse_canonical(data: bytes) -> dict[str, object]:
         raise _non_canonical(str(exc)) from None
     if not isinstance(obj, dict):
         raise _non_canonical("顶层不是对象 / its top level is not a JSON object")
-    if _plainly_canonical(obj, data):
+    if _plainly_canonical(obj, text):
         return obj
     try:
         again = canonical_json(obj)

@@ -442,7 +442,8 @@ def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> N
             raise refused(FailureCode.PAIRS_MISMATCH, f"第 {index + 2} 行的对象类型「{row[COL_KIND]}」无法识别",
                           f"row {index + 2} names an unknown target type {row[COL_KIND]!r}")
         pairs.append((kind, row[COL_TARGET], row[COL_CODE]))
-    if len(set(pairs)) == len(pairs) == package["pairs"] and pairs_hash(pairs) == package["targets_hash"]:
+    unique = set(pairs)
+    if len(unique) == len(pairs) == package["pairs"] and pairs_hash(pairs) == package["targets_hash"]:
         return
     if package["kind"] in PAIR_KINDS:
         issued = [tuple(r) for r in store.conn.execute(
@@ -460,7 +461,7 @@ def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> N
         if missing:
             detail_zh += f"；缺少 {' / '.join(missing[0])}"
             detail_en += f"; missing: {' / '.join(missing[0])}"
-    if len(set(pairs)) != len(pairs):
+    if len(unique) != len(pairs):
         detail_zh, detail_en = detail_zh + "；有重复行", detail_en + "; some rows repeat"
     raise refused(FailureCode.PAIRS_MISMATCH, f"签名的评分项与签发的评审包不一致（{detail_zh}）",
                   f"the signed (target, indicator) pairs are not exactly the package's ({detail_en})")

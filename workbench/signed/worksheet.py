@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKey, TargetKind
+from workbench.model import TARGET_LABELS, Indicator, IndicatorKind, TargetKind
 
 if TYPE_CHECKING:
     from workbench.scoring.levels import Level
@@ -313,18 +313,23 @@ def summarise(
             if text is not None and (row[COL_CODE], text) not in parsed:
                 parsed[(row[COL_CODE], text)] = parse_value(tree.get(row[COL_CODE]), text)
             values.append(None if text is None else parsed[(row[COL_CODE], text)])
-    grouped: dict[TargetKey, dict[str, Any]] = {}
-    first_rows: dict[TargetKey, Row] = {}
-    counts: dict[TargetKey, int] = {}
+    # By the rows' own (type, id) texts, each target's kind looked up once: a sheet has ~100 rows per target.
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    first_rows: dict[tuple[str, str], Row] = {}
+    counts: dict[tuple[str, str], int] = {}
     for row, value in zip(rows, values, strict=True):
-        key = TargetKey(TARGET_KINDS[row[COL_KIND]], row[COL_TARGET])
-        grouped.setdefault(key, {})[row[COL_CODE]] = value
-        first_rows.setdefault(key, row)
-        counts[key] = counts.get(key, 0) + 1
+        key = (row[COL_KIND], row[COL_TARGET])
+        target_values = grouped.get(key)
+        if target_values is None:
+            target_values = grouped[key] = {}
+            first_rows[key] = row
+            counts[key] = 0
+        target_values[row[COL_CODE]] = value
+        counts[key] += 1
     leaves = {kind: {leaf.code for leaf in tree.leaves(kind)} for kind in TARGET_LABELS}
     out: list[SummaryRow] = []
     for key, target_values in grouped.items():
-        kind, target_id = key
+        kind, target_id = TARGET_KINDS[key[0]], key[1]
         scored = sum(v is not None for v in target_values.values())
         total: Decimal | None = None
         grade: str | None = None
