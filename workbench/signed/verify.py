@@ -496,12 +496,6 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
     for index, row in enumerate(rows):
         kind, target_id, code = TARGET_KINDS[row[COL_KIND]], row[COL_TARGET], row[COL_CODE]
 
-        # This row's index, target and code are bound as defaults; bad() is only raised within this iteration.
-        def bad(zh: str, en: str, *, index: int = index, target_id: object = target_id,
-                code: object = code) -> SignatureError:
-            return refused(FailureCode.INVALID_VALUE, f"第 {index + 2} 行（{target_id} / {code}）{zh}",
-                           f"row {index + 2} ({target_id} / {code}): {en}")
-
         fact = facts.get(code)
         if fact is None:
             indicator = tree.get(code)
@@ -509,11 +503,13 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
                                               plain_decimal(indicator.max_score), plain_decimal(indicator.step)),
                                   float(indicator.max_score), float(indicator.step))
         if (row[COL_IND_NAME], row[COL_IND_KIND], row[COL_MAX], row[COL_STEP]) != fact[1]:
-            raise bad("的指标名称、类型、满分或步长与本轮次不符",
-                      "the indicator's name, kind, maximum or step differs from this round's indicator system")
+            raise _invalid_value(index, target_id, code, "的指标名称、类型、满分或步长与本轮次不符",
+                                 "the indicator's name, kind, maximum or step differs from this round's indicator "
+                                 "system")
         if (kind, target_id, row[COL_NAME]) not in known_targets:
             if row[COL_NAME] != clean_text(names.get((kind, target_id), "")):
-                raise bad("的对象名称与本轮次不符", "the target's name differs from this round's")
+                raise _invalid_value(index, target_id, code, "的对象名称与本轮次不符",
+                                     "the target's name differs from this round's")
             known_targets.add((kind, target_id, row[COL_NAME]))
         text = row[COL_VALUE]
         value, form = None, ""
@@ -523,10 +519,10 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
                 try:
                     value = parse_value(fact[0], text)
                 except InvalidScore as exc:
-                    raise bad("的得分无效", exc.message) from None
+                    raise _invalid_value(index, target_id, code, "的得分无效", exc.message) from None
                 if format_value(fact[0], value) != text:
-                    raise bad(f"的得分「{text}」不是规范写法",
-                              f"the value {text!r} is not written as the app writes it")
+                    raise _invalid_value(index, target_id, code, f"的得分「{text}」不是规范写法",
+                                         f"the value {text!r} is not written as the app writes it")
                 checked = parsed[(code, text)] = (
                     value, float(text) if isinstance(value, Decimal) and text[0].isdigit() else text
                 )
@@ -534,7 +530,8 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
         updated = row[COL_UPDATED]
         if updated is not None and updated not in times:
             if not is_utc_instant(updated):
-                raise bad("的更新时间无效", "the update time is not a UTC ISO 8601 instant")
+                raise _invalid_value(index, target_id, code, "的更新时间无效",
+                                     "the update time is not a UTC ISO 8601 instant")
             times.add(updated)
         note, evidence = row[COL_NOTE], row[COL_EVIDENCE]
         out.append(SignedRow(kind, target_id, code, value, note or "", evidence or "", updated, row[COL_REVISION]))
@@ -543,6 +540,11 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
                       evidence or "", updated or "", row[COL_REVISION]])
     numbers = {text for fact in facts.values() for text in fact[1][2:]} | {text for _, text in parsed}
     return _Checked(tuple(out), values, shown, numbers)
+
+
+def _invalid_value(index: int, target_id: object, code: object, zh: str, en: str) -> SignatureError:
+    return refused(FailureCode.INVALID_VALUE, f"第 {index + 2} 行（{target_id} / {code}）{zh}",
+                   f"row {index + 2} ({target_id} / {code}): {en}")
 
 
 def _reviewer_name(conn: sqlite3.Connection, reviewer_id: str) -> str:
