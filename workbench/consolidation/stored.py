@@ -289,23 +289,29 @@ def _delete_replaced(store: Store, *, whole_round: bool) -> None:
             )
 
 
-def _insert(store: Store, targets: Iterable[_Rows]) -> None:
-    cells: list[tuple[object, ...]] = []
-    totals: list[tuple[object, ...]] = []
-    disputes: list[tuple[object, ...]] = []
+_COLUMNS = {
+    "consolidated": "round, target_kind, target_id, indicator, value, exact, n, method, flags, mean, median, low, high",
+    "totals": "round, target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, applicable, pending, "
+              "parts",
+    "disputes": "round, target_kind, target_id, indicator, reviewer_id, reason",
+}
+"""The columns `storing` writes, per table."""
+
+
+def _insert(store: Store, targets: Iterable[_Rows], prefix: str = "") -> None:
+    """The targets' rows into the round's tables (or into the tables named with `prefix` before theirs)."""
+    rows: dict[str, list[tuple[object, ...]]] = {table: [] for table in _COLUMNS}
     for target_cells, total, target_disputes in targets:
-        cells += target_cells
-        totals.append(total)
-        disputes += target_disputes
-    store.conn.executemany(
-        "INSERT INTO consolidated (round, target_kind, target_id, indicator, value, exact, n, method, flags, "
-        "mean, median, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cells)
-    store.conn.executemany(
-        "INSERT INTO totals (round, target_kind, target_id, total, grade, vetoed, passed, base, bonus, scored, "
-        "applicable, pending, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", totals)
-    store.conn.executemany(
-        "INSERT INTO disputes (round, target_kind, target_id, indicator, reviewer_id, reason) "
-        "VALUES (?, ?, ?, ?, ?, ?)", disputes)
+        rows["consolidated"] += target_cells
+        rows["totals"].append(total)
+        rows["disputes"] += target_disputes
+    for table, columns in _COLUMNS.items():
+        marks = ", ".join("?" * (columns.count(",") + 1))
+        store.conn.executemany(f"INSERT INTO {prefix}{table} ({columns}) VALUES ({marks})", rows[table])
+
+
+_STAGED = "temp.staged_"
+"""The prefix of recompute_touched's staging copies of the tables (temporary: private to its connection)."""
 
 
 def consolidated_rows(round_db: Path, targets: Collection[TargetKey]) -> list[_Rows]:
@@ -321,8 +327,8 @@ def consolidated_rows(round_db: Path, targets: Collection[TargetKey]) -> list[_R
 
 def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Executor | None) -> None:
     """recompute_consolidated for a merge's touched targets, consolidated by the pool's processes in shares while
-    this one writes each share's rows as it arrives, in target order and in one transaction (the rows
-    recompute_consolidated would write).
+    this one stages each share's rows as it arrives, then writes them all, in target order and in one transaction
+    (the rows recompute_consolidated would write).
 
     Each target's consolidation reads only that target's scores, so that any split gives the same rows."""
     upgraded = _upgraded(store, targets)
@@ -334,11 +340,23 @@ def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Execut
     step = max(1, -(-len(ordered) // _SHARES))
     futures = [pool.submit(consolidated_rows, store.path, set(ordered[at:at + step]))
                for at in range(0, len(ordered), step)]
-    with transaction(store.conn):
-        _mark_touched(store, ordered)
-        _delete_replaced(store, whole_round=False)
-        for future in futures:  # in order: the rows land as the round's own recompute would write them
-            _insert(store, future.result())
+    # Each share is staged in this connection's temporary tables as it arrives (no lock on the round), in target
+    # order; the round's rows are then replaced from them in one short transaction.
+    for table, columns in _COLUMNS.items():
+        store.conn.execute(f"DROP TABLE IF EXISTS {_STAGED}{table}")
+        store.conn.execute(f"CREATE TABLE {_STAGED}{table} AS SELECT {columns} FROM main.{table} WHERE 0")
+    try:
+        for future in futures:
+            _insert(store, future.result(), prefix=_STAGED)
+        with transaction(store.conn):
+            _mark_touched(store, ordered)
+            _delete_replaced(store, whole_round=False)
+            for table, columns in _COLUMNS.items():
+                store.conn.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM {_STAGED}{table} "
+                                   "ORDER BY rowid")
+    finally:
+        for table in _COLUMNS:
+            store.conn.execute(f"DROP TABLE IF EXISTS {_STAGED}{table}")
 
 
 _SHARES = 8  # small enough that the writing here keeps pace with the consolidating there
