@@ -145,6 +145,8 @@ class IndicatorTree:
         # (leaf code, a stored Decimal) → (the value as checked, the numerator and denominator it earns):
         # compute_total meets the same few values of each leaf again and again
         self._checked: dict[tuple[str, Decimal], tuple[Decimal, int, int]] = {}
+        # the same for the exact Fractions of consolidated values (a past round's totals are worked out from them)
+        self._checked_exact: dict[tuple[str, Fraction], tuple[Fraction, int, int]] = {}
 
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
@@ -376,9 +378,11 @@ def compute_total(
     """
     plan = tree._plan(target_kind)
     part_max = tree._part_points(target_kind)
-    checked = tree._checked
+    checked, checked_exact = tree._checked, tree._checked_exact
     if len(checked) > _CHECKED_MAX:
         checked.clear()
+    if len(checked_exact) > _CHECKED_MAX:
+        checked_exact.clear()
     part_na: dict[str, Decimal] = {}
     # Part → denominator → Σ numerators: exact sums without building a Fraction for every leaf.
     part_earned: dict[str, dict[int, int]] = {}
@@ -398,6 +402,15 @@ def compute_total(
                 earns = min(value, leaf.max_score) if tag == _DEDUCT else value
                 hit = checked[(code, raw)] = (value, *earns.as_integer_ratio())
             value, n, d = hit
+        elif type(raw) is Fraction:  # an exact consolidated value: checked once per leaf and value too
+            exact_hit = checked_exact.get((code, raw))
+            if exact_hit is None:
+                checked_value = _checked_exact(leaf, raw)
+                # min(value, points) for a deduction, written out: min() of a Fraction and a Decimal has no type
+                exact_earns: Fraction | Decimal = (leaf.max_score if tag == _DEDUCT and leaf.max_score < checked_value
+                                                   else checked_value)
+                exact_hit = checked_exact[(code, raw)] = (checked_value, *exact_earns.as_integer_ratio())
+            value, n, d = exact_hit
         else:
             value = stored_value(leaf, raw)  # not None: raw is not
             n = d = 0
