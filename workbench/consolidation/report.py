@@ -294,8 +294,16 @@ ORDER BY d.target_kind != 'site', d.target_id, o.n, d.reviewer_id
 cells ({order}: its leaf_order_table), each cell's reviewers in id order."""
 
 
-def _decimal(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
+def _stat_of(cache: dict[str, Decimal], text: str | None) -> Decimal | None:
+    """A stored statistic as a Decimal (None for none), each distinct text made once (up to 100,000 of them)."""
+    if text is None:
+        return None
+    found = cache.get(text)
+    if found is None:
+        if len(cache) > 100_000:
+            cache.clear()
+        found = cache[text] = Decimal(text)
+    return found
 
 
 def _split_reviews(joined: str | None) -> list[tuple[str, str]]:
@@ -789,6 +797,10 @@ def write_report(
         if not fits and long_rows >= PARALLEL_ROWS and "fork" in _start_methods():
             side_pass = _SideFile(round_db, tree, names, settings.value_places, out, assigned, on_progress, long_rows)
         kinds = {kind.value: kind for kind in TargetKind}
+        target_of_row: tuple[str, str] | None = None  # the rows come target by target: its name looked up once
+        target_name = ""
+        flags_shown: dict[str, str] = {}  # a cell's stored flags → in words
+        stats: dict[str, Decimal] = {}  # a stored statistic → its Decimal: few distinct ones
         for (kind_text, target_id, code, exact_text, method, n, mean, median, low, high, flags,
              reviews) in store.conn.execute(_BREAKDOWN_SQL.format(only="AND c.flags != ''" if only_flagged else ""),
                                             (store.round_id,)):
@@ -814,12 +826,18 @@ def write_report(
                     value = usable_of[(code, raw)] = usable_value(ind, decode_value(raw))
                 if value is not None:
                     given.append(f"{reviewer} {_own(own, ind, value)}")
-            t = names.get(TargetKey(kind, target_id))
+            if (kind_text, target_id) != target_of_row:
+                target_of_row = (kind_text, target_id)
+                t = names.get(TargetKey(kind, target_id))
+                target_name = t.name if t else ""
+            flagged_as = flags_shown.get(flags)
+            if flagged_as is None:
+                flagged_as = flags_shown[flags] = _flags(tuple(flags.split(",")) if flags else ())
             breakdown.append([
-                TARGET_LABELS[kind], target_id, t.name if t else "", code, ind.name,
+                TARGET_LABELS[kind], target_id, target_name, code, ind.name,
                 breakdown.number(6, shown, fmt), METHOD_LABEL.get(method, method), n,
-                *(breakdown.number(9 + i, _decimal(v), fmt) for i, v in enumerate((mean, median, low, high))),
-                _flags(tuple(flags.split(",")) if flags else ()), "；".join(given),
+                *(breakdown.number(9 + i, _stat_of(stats, v), fmt) for i, v in enumerate((mean, median, low, high))),
+                flagged_as, "；".join(given),
             ])
         breakdown.finish()
         totals_by_key = {key: result for key, (result, _) in stored_totals.items()}
