@@ -376,8 +376,8 @@ def test_a_side_file_written_alongside_is_the_one_written_in_line(
     cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a round too large for 逐条评分 the side file is written by a forked process while the workbook's
-    sheets are: the same files result, and the agreement it gathered fills 评审专家 and 一致性 as before, and
-    the past round's totals it works out and sends ahead fill 上轮总分."""
+    sheets are: the same files result, the agreement it gathered fills 评审专家 and 一致性 as before, and the
+    past round's totals fill 上轮总分."""
     from support import write_csv
 
     from workbench.setup.results import import_results
@@ -402,7 +402,7 @@ def test_a_side_file_written_alongside_is_the_one_written_in_line(
     assert [row[8] for row in totals if row[2] == "S1"] == [17]
 
 
-def test_a_past_totals_failure_in_the_process_alongside_fails_the_report_and_leaves_nothing(
+def test_a_past_totals_failure_while_the_side_file_is_written_alongside_fails_the_report_and_leaves_nothing(
     cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = merged(cycle)
@@ -422,8 +422,8 @@ def test_a_past_totals_failure_in_the_process_alongside_fails_the_report_and_lea
 def test_a_failure_in_the_process_alongside_fails_the_report_and_leaves_nothing(
     cycle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
-    """The forked process fails while writing the side file (half written), or before it, working out the past
-    round's totals it sends ahead."""
+    """The forked process fails while writing the side file (half written), or the report's own process fails
+    while the side file is being written, working out the past round's totals."""
     db = merged(cycle)
     monkeypatch.setattr(report, "MAX_ROWS", 19)
     monkeypatch.setattr(report, "PARALLEL_ROWS", 1)

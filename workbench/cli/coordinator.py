@@ -378,11 +378,27 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
     if not allow_incomplete:
         check_complete(life.progress(db), "disputes")
     if listing:
-        items = life.list_disputes(db, every=every)
         headers = ["类型", "编号", "名称", "指标代码", "指标名称", "各评审专家评分", "汇总得分", "原因", "复核专家",
                    "状态"]
         names = ["target_kind", "target_id", "target_name", "indicator", "indicator_name", "values", "consensus",
                  "reasons", "recipients", "status"]
+
+        def row(i: life.DisputeItem) -> list[str]:
+            return [
+                i.target_kind.value, i.target_id, i.target_name, i.indicator, i.indicator_name,
+                "; ".join(f"{r}={v}" for r, v in i.values), i.consensus,
+                "、".join(life.REASON_LABELS.get(r, r) for r in i.reasons), " ".join(i.recipients),
+                life.STATUS_LABELS[i.status],
+            ]
+
+        with life.open_disputes(db, every=every) as listed:
+            if fmt == "csv":  # a national round lists 400k disputes: printed as they come, never all held
+                from workbench.cli.output import csv_chunks
+
+                for chunk in csv_chunks(headers, map(row, listed)):
+                    click.echo(chunk, nl=False)
+                return
+            items = list(listed)
         if fmt == "json":
             from workbench.cli.output import json_text
             from workbench.search.lookup import json_value
@@ -395,15 +411,9 @@ def disputes(db: Path, out: Path | None, listing: bool, every: bool, accept: tup
                 "recipients": list(i.recipients), "status": i.status, "accepted_reason": i.accepted_reason,
             } for i in items]))
             return
-        rows = [[
-            i.target_kind.value, i.target_id, i.target_name, i.indicator, i.indicator_name,
-            "; ".join(f"{r}={v}" for r, v in i.values), i.consensus,
-            "、".join(life.REASON_LABELS.get(r, r) for r in i.reasons), " ".join(i.recipients),
-            life.STATUS_LABELS[i.status],
-        ] for i in items]
-        if not items and fmt == "table":
+        if not items:
             click.echo("（没有未结的争议 / no open disputes）", err=True)
-        click.echo(render(headers, rows, fmt, names))
+        click.echo(render(headers, [row(i) for i in items], fmt, names))
         return
     assert out is not None
     with progress_bar("复核评审包 / packages") as progress:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -85,23 +85,37 @@ def pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
+CSV_CHUNK_ROWS = 2_000
+
+
+def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
+    """CSV text, each line ending in a newline, in pieces of CSV_CHUNK_ROWS rows as ``rows`` come: for a command
+    that prints more rows than it should hold. Every field is guarded by `csv_field`."""
+    # csv_field lives in the core (the report's side file guards its cells the same way). Imported here, not
+    # at the top: its module brings the worksheet rules, which a table or JSON lookup never needs.
+    import csv
+
+    from workbench.consolidation.csvout import csv_field
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([csv_field(h) for h in headers])
+    for n, row in enumerate(rows, 1):
+        writer.writerow([csv_field(c) for c in row])
+        if n % CSV_CHUNK_ROWS == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str, keys: Sequence[str] | None = None) -> str:
     """``keys`` name the JSON fields (stable English names); headers are what a person reads."""
     if fmt == "json":
         names = list(keys or headers)
         return json_text([dict(zip(names, row, strict=True)) for row in rows])
     if fmt == "csv":
-        # csv_field lives in the core (the report's side file guards its cells the same way). Imported here, not
-        # at the top: its module brings the worksheet rules, which a table or JSON lookup never needs.
-        import csv
-
-        from workbench.consolidation.csvout import csv_field
-
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([csv_field(h) for h in headers])
-        writer.writerows([csv_field(c) for c in row] for row in rows)
-        return buf.getvalue().rstrip("\n")
+        return "".join(csv_chunks(headers, rows)).rstrip("\n")
     headers = [terminal_text(h) for h in headers]
     rows = [[terminal_text(c) for c in row] for row in rows]
     widths = [display_width(h) for h in headers]

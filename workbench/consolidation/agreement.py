@@ -51,17 +51,17 @@ class _IntervalSums:
         self.total = _ZERO
         self.total_sq = _ZERO
 
-    def add(self, values: Sequence[Decimal]) -> None:
-        """One unit's values; call within the exact context."""
+    def add(self, values: Sequence[Decimal], times: int = 1) -> None:
+        """One unit's values (``times`` units with these values); call within the exact context."""
         m = len(values)
         if m < 2:
             return
         s = sum(values, _ZERO)
         sq = sum((x * x for x in values), _ZERO)
-        self.within[m] += m * sq - s * s
-        self.total += s
-        self.total_sq += sq
-        self.n += m
+        self.within[m] += (m * sq - s * s) * times
+        self.total += s * times
+        self.total_sq += sq * times
+        self.n += m * times
 
     def alpha(self) -> float | None:
         within = {m: Fraction(w) for m, w in self.within.items()}
@@ -139,11 +139,27 @@ class Agreement:
 
     def __init__(self, tree: IndicatorTree) -> None:
         self._tree = tree
-        self._per_leaf: dict[str, _IntervalSums] = {}
+        self._leaf_sums: dict[str, _IntervalSums] = {}
+        # (leaf, a cell's numeric values in reviewer order) → how many cells had them: a round's cells share
+        # few, so each is summed once (times its count) when the sums are asked for
+        self._units: Counter[tuple[str, tuple[Decimal, ...]]] = Counter()
         # (reviewer, leaf, their value, the consolidated value) → how often: the values repeat, so the
         # differences are summed once per distinct pair when bias() is asked for. The consolidated value is a
         # Fraction, or its stored text (add_stored_cell), decoded once per distinct text by bias()
         self._pairs: Counter[tuple[str, str, Decimal, Fraction | str]] = Counter()
+
+    @property
+    def _per_leaf(self) -> dict[str, _IntervalSums]:
+        """Each leaf's interval sums, the units counted so far summed in."""
+        if self._units:
+            with localcontext(_EXACT):
+                for (indicator, numbers), times in self._units.items():
+                    sums = self._leaf_sums.get(indicator)
+                    if sums is None:
+                        sums = self._leaf_sums[indicator] = _IntervalSums()
+                    sums.add(numbers, times)
+            self._units.clear()
+        return self._leaf_sums
 
     def state(self) -> tuple[dict[str, _IntervalSums], Counter[tuple[str, str, Decimal, Fraction | str]]]:
         """What the sums hold, to carry them to another process (`from_state`)."""
@@ -154,7 +170,7 @@ class Agreement:
                    state: tuple[dict[str, _IntervalSums], Counter[tuple[str, str, Decimal, Fraction | str]]]
                    ) -> Agreement:
         agreement = cls(tree)
-        agreement._per_leaf, agreement._pairs = state
+        agreement._leaf_sums, agreement._pairs = state
         return agreement
 
     def add(self, cells: Iterable[CellStats]) -> None:
@@ -174,18 +190,13 @@ class Agreement:
 
     def _add(self, indicator: str, reviews: Sequence[tuple[str, Decimal | str]],
              consensus: Fraction | str | None) -> None:
-        with localcontext(_EXACT):
-            numbers = [v for _, v in reviews if isinstance(v, Decimal)]
-            sums = self._per_leaf.get(indicator)
-            if sums is None:
-                sums = self._per_leaf[indicator] = _IntervalSums()
-            sums.add(numbers)
-            if consensus is None:
-                return
-            pairs = self._pairs
-            for reviewer, v in reviews:
-                if isinstance(v, Decimal):
-                    pairs[(reviewer, indicator, v, consensus)] += 1
+        self._units[(indicator, tuple(v for _, v in reviews if isinstance(v, Decimal)))] += 1
+        if consensus is None:
+            return
+        pairs = self._pairs
+        for reviewer, v in reviews:
+            if isinstance(v, Decimal):
+                pairs[(reviewer, indicator, v, consensus)] += 1
 
     def _points(self, code: str) -> tuple[Fraction, bool] | None:
         """1 / the leaf's points and whether it is a deduction; None for leaves that carry no points."""

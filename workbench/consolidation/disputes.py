@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from workbench.consolidation.status import RoundProgress, check_complete, round_progress
 from workbench.consolidation.stored import decode_exact, ensure_consolidated
 from workbench.errors import NotFound, WorkbenchError
-from workbench.model import IndicatorKind, ReReviewNote, TargetKind
+from workbench.model import Indicator, IndicatorKind, ReReviewNote, TargetKind
 from workbench.scoring.indicators import IndicatorTree, format_consolidated, format_value
 from workbench.scoring.rules import ConsolidationSettings, plain
 from workbench.setup.package import PackageInfo, Pair, make_package
@@ -42,9 +44,9 @@ REASONS = ("disagreement", "out-of-range")
 REASON_LABELS = {"disagreement": "评分分歧", "out-of-range": "超出范围"}
 
 
-@dataclass(frozen=True)
-class DisputeItem:
-    """One disputed cell as the coordinator sees it."""
+class DisputeItem(NamedTuple):
+    """One disputed cell as the coordinator sees it (a NamedTuple: a national round has 400k of them, and a
+    frozen dataclass takes several times as long to make)."""
 
     target_kind: TargetKind
     target_id: str
@@ -114,9 +116,33 @@ def _split(joined: str | None) -> list[tuple[str, str]]:
     return [(first, second) for first, _, second in (part.partition("\x1f") for part in joined.split("\x1e"))]
 
 
+_Sent = tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...]]
+"""A cell's (reviewer, reason) pairs in reviewer order, its reasons in REASONS' order, and its recipients."""
+
+
+def _sent(sent_to: str | None) -> _Sent:
+    sent = sorted((reviewer, reason) for reason, reviewer in _split(sent_to))
+    by_reason: dict[str, set[str]] = defaultdict(set)
+    for reviewer, reason in sent:
+        by_reason[reason].add(reviewer)
+    return (tuple(sent), tuple(reason for reason in REASONS if reason in by_reason),
+            tuple(sorted(set().union(*by_reason.values()))))
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    """``cache`` emptied once it holds 100,000 entries: a bound, never reached by the few recipients' sets and
+    values a round's cells share."""
+    if len(cache) > 100_000:
+        cache.clear()
+    return cache
+
+
 def dispute_items(store: Store) -> Iterator[DisputeItem]:
     """Every disputed cell of the current round, in target and indicator order, with its status. Streamed
-    from one ordered query, so that a round with hundreds of thousands of disputes is never held in memory."""
+    from one ordered query, so that a round with hundreds of thousands of disputes is never held in memory.
+
+    The cells of a round share few sets of recipients and few lists of values (each indicator's, in reviewer
+    order): each is worked out once, what it shows and its spread with it."""
     tree = IndicatorTree(store.indicators())
     settings = ConsolidationSettings.from_rules(store.rules_mapping())
     rid = store.round_id
@@ -136,10 +162,12 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
     conn = store.conn
     leaf_order_table(store, tree)
     names: dict[tuple[str, str], str] | None = None
-    # (indicator, stored value) → as shown and decoded; a spread → as written: few of each per indicator
+    # (indicator, stored value) → as shown and decoded: few of each per indicator
     shown: dict[tuple[str, str], tuple[str, Decimal | str | None]] = {}
-    spreads: dict[Decimal, str] = {}
     consensus_of: dict[tuple[str, str | None], tuple[Fraction | str | None, str]] = {}  # the same for results
+    sent_of: dict[str | None, _Sent] = {}  # the reasons and reviewers of disputes → the cell's pairs
+    # (indicator, its values in reviewer order) → each as shown, and their spread
+    given_of: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
     kinds = {kind.value: kind for kind in TargetKind}
     for kind, target_id, code, sent_to, exact_text, reviews in conn.execute(_ITEMS_SQL, (rid, *REASONS)):
         if names is None:  # only a round with disputes needs its targets' names
@@ -147,7 +175,7 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
         cell = (kind, target_id, code)
         leaf = tree.get(code)
         decision = accepted.get(cell)
-        merged = issued.get(cell, [])
+        merged = issued.get(cell)
         if decision is not None and decision[0] == exact_text:
             status = ACCEPTED
         elif merged and all(merged):
@@ -161,31 +189,46 @@ def dispute_items(store: Store) -> Iterator[DisputeItem]:
             exact = decode_exact(exact_text)
             known = consensus_of[(code, exact_text)] = (exact, format_consolidated(leaf, exact, settings.value_places))
         exact, consensus = known
-        by_reason: dict[str, set[str]] = defaultdict(set)
-        sent = sorted((reviewer, reason) for reason, reviewer in _split(sent_to))
-        for reviewer, reason in sent:
-            by_reason[reason].add(reviewer)
-        given: list[tuple[str, str]] = []
-        numbers: list[Decimal] = []
-        for reviewer, raw in sorted(_split(reviews)):
-            seen = shown.get((code, raw))
-            if seen is None:
-                value = decode_value(raw) if raw else None
-                seen = shown[(code, raw)] = (format_value(leaf, value) if value is not None else "—", value)
-            given.append((reviewer, seen[0]))
-            if isinstance(seen[1], Decimal):
-                numbers.append(seen[1])
-        spread = ""
-        if len(numbers) >= 2 and leaf.kind != IndicatorKind.VETO:
-            difference = max(numbers) - min(numbers)
-            spread = spreads.get(difference) or spreads.setdefault(difference, plain(difference))
+        recipients = sent_of.get(sent_to)
+        if recipients is None:
+            recipients = _bounded(sent_of)[sent_to] = _sent(sent_to)
+        # reviewer, value, reviewer, value …: neither an id nor a stored value holds either separator
+        fields = reviews.replace("\x1e", "\x1f").split("\x1f") if reviews else []
+        reviewers = fields[0::2]
+        if reviewers != sorted(reviewers):
+            fields = [field for pair in sorted(zip(reviewers, fields[1::2], strict=True)) for field in pair]
+            reviewers = fields[0::2]
+        values = (code, *fields[1::2])
+        found = given_of.get(values)
+        if found is None:
+            found = _bounded(given_of)[values] = _given(leaf, values[1:], shown)
         yield DisputeItem(
             target_kind=kinds[kind], target_id=target_id, target_name=names.get((kind, target_id), ""),
-            indicator=code, indicator_name=leaf.name, values=tuple(given), consensus=consensus, exact=exact,
-            reasons=tuple(reason for reason in REASONS if reason in by_reason),
-            recipients=tuple(sorted(set().union(*by_reason.values()))), status=status, spread=spread,
-            accepted_reason=decision[1] if decision is not None and status == ACCEPTED else "", sent=tuple(sent),
+            indicator=code, indicator_name=leaf.name, values=tuple(zip(reviewers, found[0], strict=True)),
+            consensus=consensus, exact=exact, reasons=recipients[1], recipients=recipients[2], status=status,
+            spread=found[1], accepted_reason=decision[1] if decision is not None and status == ACCEPTED else "",
+            sent=recipients[0],
         )
+
+
+def _given(leaf: Indicator, raws: tuple[str, ...],
+           shown: dict[tuple[str, str], tuple[str, Decimal | str | None]]) -> tuple[tuple[str, ...], str]:
+    """A cell's stored values ("" for a review without one) as shown, and their spread: max − min of the
+    numeric ones, as written ("" for a veto or fewer than two)."""
+    texts: list[str] = []
+    numbers: list[Decimal] = []
+    for raw in raws:
+        seen = shown.get((leaf.code, raw))
+        if seen is None:
+            value = decode_value(raw) if raw else None
+            seen = shown[(leaf.code, raw)] = (format_value(leaf, value) if value is not None else "—", value)
+        texts.append(seen[0])
+        if isinstance(seen[1], Decimal):
+            numbers.append(seen[1])
+    spread = ""
+    if len(numbers) >= 2 and leaf.kind != IndicatorKind.VETO:
+        spread = plain(max(numbers) - min(numbers))
+    return tuple(texts), spread
 
 
 def _open_round(round_db: Path) -> Store:
@@ -198,13 +241,21 @@ def _open_round(round_db: Path) -> Store:
     return store
 
 
-def list_disputes(round_db: Path, *, every: bool = False) -> list[DisputeItem]:
-    """The round's open disputes (sent ones included); ``every`` adds the closed ones."""
+@contextmanager
+def open_disputes(round_db: Path, *, every: bool = False) -> Iterator[Iterator[DisputeItem]]:
+    """The round's open disputes (sent ones included) as they stream from the round, which stays open until the
+    block ends; ``every`` adds the closed ones. A refusal to open the round is raised on entering."""
     store = _open_round(round_db)
     try:
-        return [item for item in dispute_items(store) if every or item.is_open]
+        yield (item for item in dispute_items(store) if every or item.is_open)
     finally:
         store.close()
+
+
+def list_disputes(round_db: Path, *, every: bool = False) -> list[DisputeItem]:
+    """The round's open disputes (sent ones included); ``every`` adds the closed ones."""
+    with open_disputes(round_db, every=every) as items:
+        return list(items)
 
 
 def count_disputes(store: Store) -> DisputeCounts:

@@ -260,11 +260,16 @@ class _Table:
             self.sheet.print_title_rows = titles or f"1:{self.header_row}"
 
 
-_REVIEWED = ("round = ? AND (value IS NOT NULL OR note != '') AND NOT EXISTS (SELECT 1 FROM sites WHERE "
-             "target_kind = 'site' AND id = target_id AND calibration != 0) AND NOT EXISTS (SELECT 1 FROM cases "
-             "WHERE target_kind = 'case' AND id = target_id AND calibration != 0)")
-"""The score rows the side file lists: every review with a value or a note, but a calibration target's (校准:
-only on its own sheet)."""
+_REVIEWED_SQL = """
+SELECT (SELECT count(*) FROM scores WHERE round = ? AND (value IS NOT NULL OR note != ''))
+    - (SELECT count(*) FROM (SELECT 'site' AS kind, id FROM sites WHERE calibration != 0
+                             UNION SELECT 'case', id FROM cases WHERE calibration != 0) t
+       CROSS JOIN scores s ON s.target_kind = t.kind AND s.target_id = t.id
+       WHERE s.round = ? AND (s.value IS NOT NULL OR s.note != ''))
+"""
+"""How many score rows the side file lists: every review with a value or a note, but a calibration target's
+(校准: only on its own sheet). The few calibration targets' reviews are counted apart and taken off: a test of
+each of millions of rows against the targets takes several times as long as counting them."""
 
 _BREAKDOWN_SQL = f"""
 SELECT c.target_kind, c.target_id, c.indicator, {CONSOLIDATED_EXACT}, c.method, c.n, c.mean, c.median, c.low,
@@ -289,8 +294,16 @@ ORDER BY d.target_kind != 'site', d.target_id, o.n, d.reviewer_id
 cells ({order}: its leaf_order_table), each cell's reviewers in id order."""
 
 
-def _decimal(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
+def _stat_of(cache: dict[str, Decimal], text: str | None) -> Decimal | None:
+    """A stored statistic as a Decimal (None for none), each distinct text made once (up to 100,000 of them)."""
+    if text is None:
+        return None
+    found = cache.get(text)
+    if found is None:
+        if len(cache) > 100_000:
+            cache.clear()
+        found = cache[text] = Decimal(text)
+    return found
 
 
 def _split_reviews(joined: str | None) -> list[tuple[str, str]]:
@@ -364,14 +377,9 @@ def previous_totals(store: Store, tree: IndicatorTree, rules: Rules) -> tuple[st
     return past[0], totals
 
 
-_REVIEWS_SQL = f"""
-SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, s.note, e.reason, c.exact_value,
-    c.indicator IS NOT NULL
+_REVIEWS_SQL = """
+SELECT s.target_kind, s.target_id, s.indicator, s.reviewer_id, s.value, s.note, e.reason
 FROM scores s
-LEFT JOIN (SELECT round, target_kind, target_id, indicator, {CONSOLIDATED_EXACT} AS exact_value
-           FROM consolidated) c
-    ON c.round = s.round AND c.target_kind = s.target_kind AND c.target_id = s.target_id
-    AND c.indicator = s.indicator
 LEFT JOIN temp.report_last_event m
     ON m.reviewer_id = s.reviewer_id AND m.target_kind = s.target_kind AND m.target_id = s.target_id
     AND m.indicator = s.indicator
@@ -379,6 +387,16 @@ LEFT JOIN score_events e ON e.id = m.id
 WHERE s.round = ? AND (s.value IS NOT NULL OR s.note != '')
 ORDER BY s.target_kind, s.target_id, s.indicator, s.reviewer_id
 """
+"""Every review of the round in cell order, with the event that last wrote it."""
+
+_CELLS_SQL = f"""
+SELECT target_kind, target_id, indicator, {CONSOLIDATED_EXACT} FROM consolidated WHERE round = ?
+ORDER BY target_kind, target_id, indicator
+"""
+"""The consolidated cells in the reviews' order: `write_reviews` walks them beside the reviews (a join would
+look each of millions of reviews up in the consolidated table)."""
+
+
 def _start_methods() -> list[str]:
     import multiprocessing
 
@@ -448,42 +466,69 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
     parts: list[Path] = []
     rows = 0
     in_part = CSV_PART_ROWS
-    shown: dict[tuple[str, str | None], str] = {}  # (indicator, stored value) → its display: few per indicator
-    consolidated: dict[tuple[str, str | None], str] = {}
-    target_key: tuple[str, str] | None = None
-    target_fields: list[str] = []
-    indicators: dict[str, list[str]] = {}
+    leaves: dict[str, _SideLeaf] = {}
+    reviewer_fields: dict[str, str] = {}  # a reviewer's id as its CSV field
+    export_fields: dict[str, str] = {"": ""}  # an export's id as its CSV field
     handle = None
     writer: Any = None
     calibration = {(key.kind.value, key.id) for key in store.calibration_targets()}  # only on the 校准 sheet
+    cells = conn.execute(_CELLS_SQL, (store.round_id,))
     try:
-        cell_key: tuple[str, str, str] | None = None
-        cell_reviews: list[tuple[str, Decimal | str]] = []
-        cell_value: str | None = None  # its stored exact text
-        # (indicator, stored value) → its cell in 逐条评分: a number where it is one, else as the CSV shows it
-        numbers: dict[tuple[str, str | None], Decimal | str] = {}
-        consolidated_numbers: dict[tuple[str, str | None], Decimal | str] = {}
-        sheet_formats: dict[str, tuple[str, str]] = {}  # indicator → the number formats of its value and result
+        next_cell: tuple[str, str, str, str | None] | None = next(cells, None)
+        target: tuple[str | None, str | None] = (None, None)
+        skipped = False  # the target is a calibration target's
+        panel: set[str] | None = None
         target_raw: list[str] = []
-        usable_of: dict[tuple[str, str], Decimal | str | None] = {}  # (indicator, stored value) → usable_value
-        for kind, target_id, code, reviewer, value, note, reason, exact, counted in conn.execute(
-                _REVIEWS_SQL, (store.round_id,)):
-            if calibration and (kind, target_id) in calibration:
+        target_fields: list[str] = []
+        leaf: _SideLeaf | None = None
+        cell_code: str | None = None
+        # a consolidated cell whose reviews feed agreement: its indicator, counted reviews and stored exact text
+        counted: tuple[str, list[tuple[str, Decimal | str]], str | None] | None = None
+        prefix: list[str] = []  # the row's fields before the reviewer's
+        result = ""
+        exact: str | None = None
+        for kind, target_id, code, reviewer, value, note, reason in conn.execute(_REVIEWS_SQL, (store.round_id,)):
+            if target_id != target[1] or kind != target[0]:
+                if counted is not None and agreement is not None:
+                    agreement.add_stored_cell(*counted)
+                counted, cell_code, target = None, None, (kind, target_id)
+                skipped = bool(calibration) and (kind, target_id) in calibration
+                if not skipped:
+                    target_kind = kinds.get(kind)
+                    t = names.get(TargetKey(target_kind, target_id)) if target_kind is not None else None
+                    label = TARGET_LABELS[target_kind] if target_kind is not None else kind
+                    target_raw = [label, target_id, t.name if t else ""]
+                    target_fields = [csv_field(field) for field in target_raw]
+                    panel = assigned.get((kind, target_id)) if assigned is not None else None
+            if skipped:
                 continue
-            if agreement is not None and (kind, target_id, code) != cell_key:
-                if cell_key is not None:
-                    agreement.add_stored_cell(cell_key[2], cell_reviews, cell_value)
-                cell_key, cell_reviews = ((kind, target_id, code), []) if counted else (None, [])
-                cell_value = exact if counted else None
-            if cell_key is not None and value is not None:
-                panel = assigned.get((kind, target_id)) if assigned is not None else None
-                if panel is None or reviewer in panel:
-                    if (code, value) in usable_of:
-                        usable = usable_of[(code, value)]
-                    else:
-                        usable = usable_of[(code, value)] = usable_value(tree.get(code), decode_value(value))
-                    if usable is not None:
-                        cell_reviews.append((reviewer, usable))
+            if code != cell_code:
+                if counted is not None and agreement is not None:
+                    agreement.add_stored_cell(*counted)
+                cell_code = code
+                leaf = leaves.get(code)
+                if leaf is None:
+                    leaf = leaves[code] = _SideLeaf(tree, code)
+                cell = (kind, target_id, code)
+                while next_cell is not None and next_cell[:3] < cell:
+                    next_cell = next(cells, None)
+                exact, counted = None, None
+                if next_cell is not None and next_cell[:3] == cell:
+                    exact = next_cell[3]
+                    counted = (code, [], exact) if agreement is not None else None
+                shown_result = leaf.results.get(exact)
+                if shown_result is None:
+                    shown_result = leaf.results[exact] = csv_field(
+                        format_consolidated(leaf.ind, exact, value_places) if leaf.ind else (exact or ""))
+                result = shown_result
+                prefix = [round_id, *target_fields, *leaf.fields]
+            assert leaf is not None
+            if counted is not None and value is not None and (panel is None or reviewer in panel):
+                usable = leaf.usable.get(value, _UNSEEN)
+                if usable is _UNSEEN:
+                    usable = leaf.usable[value] = usable_value(tree.get(code), decode_value(value))
+                if usable is not None:
+                    counted[1].append((reviewer, usable))
             if in_part >= CSV_PART_ROWS:
                 if handle is not None:
                     handle.close()
@@ -492,48 +537,28 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
                 writer = csv.writer(handle)
                 writer.writerow(header)
                 in_part = 1
-            if (kind, target_id) != target_key:
-                target_key = (kind, target_id)
-                target_kind = kinds.get(kind)
-                t = names.get(TargetKey(target_kind, target_id)) if target_kind is not None else None
-                label = TARGET_LABELS[target_kind] if target_kind is not None else kind
-                target_raw = [label, target_id, t.name if t else ""]
-                target_fields = [csv_field(field) for field in target_raw]
-            ind = tree.get(code) if code in tree else None
-            if code not in indicators:
-                indicators[code] = [csv_field(code), csv_field(ind.name if ind else "")]
-            text = shown.get((code, value))
+            text = leaf.texts.get(value)
             if text is None:
-                text = shown[(code, value)] = csv_field(
-                    format_value(ind, decode_value(value)) if ind else (value or ""))
-            result = consolidated.get((code, exact))
-            if result is None:
-                result = consolidated[(code, exact)] = csv_field(
-                    format_consolidated(ind, exact, value_places) if ind else (exact or ""))
-            export_id = only.get(reviewer) or _export_id(reason)
-            writer.writerow([round_id, *target_fields, *indicators[code], csv_field(reviewer), text,
-                             csv_field(note) if note else "", csv_field(export_id), result])
+                text = leaf.texts[value] = csv_field(
+                    format_value(leaf.ind, decode_value(value)) if leaf.ind else (value or ""))
+            who = reviewer_fields.get(reviewer)
+            if who is None:
+                who = reviewer_fields[reviewer] = csv_field(reviewer)
+            export_id = only.get(reviewer) or (_export_id(reason) if reason else "")
+            exported = export_fields.get(export_id)
+            if exported is None:
+                exported = export_fields[export_id] = csv_field(export_id)
+            writer.writerow([*prefix, who, text, csv_field(note) if note else "", exported, result])
             if sheet is not None:
-                number = numbers.get((code, value))
-                if number is None:
-                    number = numbers[(code, value)] = _as_number(ind, value, None)
-                total = consolidated_numbers.get((code, exact))
-                if total is None:
-                    total = consolidated_numbers[(code, exact)] = _as_number(ind, exact, value_places)
-                formats = sheet_formats.get(code)
-                if formats is None:
-                    formats = sheet_formats[code] = (
-                        (_number_format(step_places(ind.step)), _number_format(consolidated_places(ind, value_places)))
-                        if ind else ("General", "General"))
-                sheet.append([store.round_id, *target_raw, code, ind.name if ind else "", reviewer,
-                              sheet.number(8, number, formats[0]), note, export_id,
-                              sheet.number(11, total, formats[1])])
+                sheet.append([store.round_id, *target_raw, code, leaf.ind.name if leaf.ind else "", reviewer,
+                              sheet.number(8, *leaf.number(value)), note, export_id,
+                              sheet.number(11, *leaf.total(exact, value_places))])
             in_part += 1
             rows += 1
             if on_progress is not None and rows % PROGRESS_ROWS == 0:
                 on_progress(rows, max(expected, rows))
-        if agreement is not None and cell_key is not None:
-            agreement.add_stored_cell(cell_key[2], cell_reviews, cell_value)
+        if counted is not None and agreement is not None:
+            agreement.add_stored_cell(*counted)
         if on_progress is not None:
             on_progress(rows, max(expected, rows))
         if not parts:  # no review yet: the header alone, so that the file is where the README says
@@ -548,10 +573,41 @@ def write_reviews(store: Store, tree: IndicatorTree, names: dict[TargetKey, Targ
             part.unlink(missing_ok=True)
         raise
     finally:
+        cells.close()
         if handle is not None:
             handle.close()
         conn.execute("DROP TABLE IF EXISTS temp.report_last_event")
     return parts, rows
+
+
+class _SideLeaf:
+    """What `write_reviews` works out once per indicator: its fields, and each stored value's display, usable
+    value and 逐条评分 cell (a number where it is one, else as the CSV shows it, with its number format)."""
+
+    __slots__ = ("fields", "ind", "numbers", "results", "texts", "totals", "usable")
+
+    def __init__(self, tree: IndicatorTree, code: str) -> None:
+        self.ind = tree.get(code) if code in tree else None
+        self.fields = [csv_field(code), csv_field(self.ind.name if self.ind else "")]
+        self.texts: dict[str | None, str] = {}
+        self.results: dict[str | None, str] = {}
+        self.usable: dict[str, Decimal | str | None] = {}
+        self.numbers: dict[str | None, tuple[Decimal | str, str]] = {}
+        self.totals: dict[str | None, tuple[Decimal | str, str]] = {}
+
+    def number(self, value: str | None) -> tuple[Decimal | str, str]:
+        found = self.numbers.get(value)
+        if found is None:
+            fmt = _number_format(step_places(self.ind.step)) if self.ind else "General"
+            found = self.numbers[value] = (_as_number(self.ind, value, None), fmt)
+        return found
+
+    def total(self, exact: str | None, value_places: int) -> tuple[Decimal | str, str]:
+        found = self.totals.get(exact)
+        if found is None:
+            fmt = _number_format(consolidated_places(self.ind, value_places)) if self.ind else "General"
+            found = self.totals[exact] = (_as_number(self.ind, exact, value_places), fmt)
+        return found
 
 
 PARALLEL_ROWS = 200_000
@@ -562,17 +618,12 @@ process while this one writes the workbook's sheets: two passes of about the sam
 class _SideFile:
     """`write_reviews` running in a forked process (its own connection to the round), with the agreement sums
     it gathers sent back when it is done. The fork inherits what the report has read (the tree, the targets,
-    the panels, the rules) and the progress callback, which goes on drawing on the same terminal.
+    the panels) and the progress callback, which goes on drawing on the same terminal."""
 
-    Before the side file, the fork works out `previous_totals` and sends them ahead: the report wants them only
-    for its totals sheet, and meanwhile has the breakdown to write. A thread here receives them, so that the
-    fork never waits on a full pipe for the report to ask."""
-
-    def __init__(self, round_db: Path, tree: IndicatorTree, rules: Rules, names: dict[TargetKey, Target],
-                 value_places: int, out: Path, assigned: dict[tuple[str, str], set[str]],
+    def __init__(self, round_db: Path, tree: IndicatorTree, names: dict[TargetKey, Target], value_places: int,
+                 out: Path, assigned: dict[tuple[str, str], set[str]],
                  on_progress: Callable[[int, int], None] | None, expected: int) -> None:
         import multiprocessing
-        import threading
 
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
@@ -581,7 +632,6 @@ class _SideFile:
             try:
                 store = Store.open(round_db, expect=KIND_ROUND)
                 try:
-                    send.send(("past", previous_totals(store, tree, rules)))
                     agreement = Agreement(tree)
                     parts, rows = write_reviews(store, tree, names, value_places, out, agreement=agreement,
                                                 assigned=assigned, on_progress=on_progress, expected=expected)
@@ -597,35 +647,15 @@ class _SideFile:
         self._process = context.Process(target=run, name="workbench-report-reviews", daemon=True)
         self._process.start()
         send.close()
-        self._first: tuple[Any, ...] = ()
-        self._receiver = threading.Thread(target=self._receive_first, name="workbench-report-past", daemon=True)
-        self._receiver.start()
 
-    def _next(self) -> tuple[Any, ...]:
+    def result(self, tree: IndicatorTree) -> tuple[list[Path], int, Agreement]:
+        """The parts written, their rows and the agreement sums; the process's failure raised here."""
         try:
             message: tuple[Any, ...] = self._receive.recv()
         except EOFError:
             message = ("failed", WorkbenchError(
                 "写逐条评分 CSV 的进程意外退出 / the process writing the side file ended unexpectedly; "
                 "run the report again"))
-        return message
-
-    def _receive_first(self) -> None:
-        self._first = self._next()
-
-    def past(self) -> tuple[str | None, dict[TargetKey, Decimal]]:
-        """`previous_totals`, as the process worked them out; its failure raised here."""
-        self._receiver.join()
-        if self._first[0] != "past":
-            raise self._first[1]
-        result: tuple[str | None, dict[TargetKey, Decimal]] = self._first[1]
-        return result
-
-    def result(self, tree: IndicatorTree) -> tuple[list[Path], int, Agreement]:
-        """The parts written, their rows and the agreement sums; the process's failure raised here."""
-        self.past()  # what came first: a failure before the side file is raised from here too
-        try:
-            message = self._next()
         finally:
             self._process.join()
         if message[0] != "done":
@@ -638,7 +668,6 @@ class _SideFile:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
-        self._receiver.join()  # the pipe closed with the process: the thread has its end-of-file
 
 
 def _remove_side_file(out: Path) -> None:
@@ -763,13 +792,15 @@ def write_report(
         usable_of: dict[tuple[str, str], Decimal | str | None] = {}
         result_of: dict[tuple[str, str | None], tuple[Decimal | str, str]] = {}
         assigned = _assigned(store)
-        long_rows = store.conn.execute(f"SELECT count(*) FROM scores WHERE {_REVIEWED}",
-                                       (store.round_id,)).fetchone()[0]
+        long_rows = store.conn.execute(_REVIEWED_SQL, (store.round_id, store.round_id)).fetchone()[0]
         fits = long_rows + 1 < MAX_ROWS  # 逐条评分 in the workbook too (the side file has it all)
         if not fits and long_rows >= PARALLEL_ROWS and "fork" in _start_methods():
-            side_pass = _SideFile(round_db, tree, rules, names, settings.value_places, out, assigned, on_progress,
-                                  long_rows)
+            side_pass = _SideFile(round_db, tree, names, settings.value_places, out, assigned, on_progress, long_rows)
         kinds = {kind.value: kind for kind in TargetKind}
+        target_of_row: tuple[str, str] | None = None  # the rows come target by target: its name looked up once
+        target_name = ""
+        flags_shown: dict[str, str] = {}  # a cell's stored flags → in words
+        stats: dict[str, Decimal] = {}  # a stored statistic → its Decimal: few distinct ones
         for (kind_text, target_id, code, exact_text, method, n, mean, median, low, high, flags,
              reviews) in store.conn.execute(_BREAKDOWN_SQL.format(only="AND c.flags != ''" if only_flagged else ""),
                                             (store.round_id,)):
@@ -795,12 +826,18 @@ def write_report(
                     value = usable_of[(code, raw)] = usable_value(ind, decode_value(raw))
                 if value is not None:
                     given.append(f"{reviewer} {_own(own, ind, value)}")
-            t = names.get(TargetKey(kind, target_id))
+            if (kind_text, target_id) != target_of_row:
+                target_of_row = (kind_text, target_id)
+                t = names.get(TargetKey(kind, target_id))
+                target_name = t.name if t else ""
+            flagged_as = flags_shown.get(flags)
+            if flagged_as is None:
+                flagged_as = flags_shown[flags] = _flags(tuple(flags.split(",")) if flags else ())
             breakdown.append([
-                TARGET_LABELS[kind], target_id, t.name if t else "", code, ind.name,
+                TARGET_LABELS[kind], target_id, target_name, code, ind.name,
                 breakdown.number(6, shown, fmt), METHOD_LABEL.get(method, method), n,
-                *(breakdown.number(9 + i, _decimal(v), fmt) for i, v in enumerate((mean, median, low, high))),
-                _flags(tuple(flags.split(",")) if flags else ()), "；".join(given),
+                *(breakdown.number(9 + i, _stat_of(stats, v), fmt) for i, v in enumerate((mean, median, low, high))),
+                flagged_as, "；".join(given),
             ])
         breakdown.finish()
         totals_by_key = {key: result for key, (result, _) in stored_totals.items()}
@@ -817,7 +854,7 @@ def write_report(
         sent = sum(disputed.values())
 
         grouped = rules.rank_groups is not None
-        past_round, past_totals = side_pass.past() if side_pass is not None else previous_totals(store, tree, rules)
+        past_round, past_totals = previous_totals(store, tree, rules)
         history = [f"上轮总分（{clean_text(past_round) or ''}）", "较上轮"] if past_round is not None else []
         subtitles = [part.name for part in sections] + (["加分"] if bonus else [])
         titles = ["排名", "类型", *(["排名分组"] if grouped else []), "编号", "名称", "地区", "总分", "等级", "待复核",
@@ -924,13 +961,14 @@ def write_report(
                               t.name if t else "", len(codes), " ".join(codes)])
             chase.finish()
 
+            spread = _mean_spreads(store, tree)  # before waiting for the side file: it needs none of it
+            merged = Counter(r[0] for r in store.conn.execute(
+                "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
             if side_pass is not None:
                 parts, reviews, agreement_sums = side_pass.result(tree)
                 side_pass = None
                 if on_progress is not None:  # the fork drew the bar on the terminal; this one's is behind
                     on_progress(reviews, max(long_rows, reviews))
-            merged = Counter(r[0] for r in store.conn.execute(
-                "SELECT reviewer_id FROM submissions WHERE outcome = 'merged'"))
             bias = agreement_sums.bias()
             for rid, r in sorted(reviewers.items()):
                 b = bias.get(rid)
@@ -940,7 +978,6 @@ def write_report(
                                merged.get(rid, 0)])
             people.finish()
 
-            spread = _mean_spreads(store, tree)
             leaves_all = tree.leaves()
             agreement = table(book.create_sheet("一致性"), ["指标代码", "指标名称", "Krippendorff α（区间）",
                                                              "平均极差（占分值%）"], [10, 24, 22, 20],
