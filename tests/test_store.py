@@ -99,3 +99,17 @@ def test_a_reviewers_first_put_audits_every_cell_once_in_the_order_given(package
     stored = {(s.target_id, s.indicator): (s.value, s.note) for s in store.scores()}
     assert stored == {(c.target_id, c.indicator): (c.value, c.note) for c in cells}
     store.close()
+
+
+def test_a_first_put_naming_a_cell_twice_audits_both_values(package_path: Path) -> None:
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    cell = store.scores()[0]
+    twice = [cell._replace(value=Decimal(1)), cell._replace(value=Decimal(2))]
+    with transaction(store.conn):
+        store.conn.execute("DELETE FROM scores")
+        put = store.put_scores(cell.reviewer_id, twice, reason="merge")
+    assert put.cells == 2
+    events = store.conn.execute("SELECT indicator, old_value, new_value FROM score_events ORDER BY id").fetchall()
+    assert [tuple(e) for e in events] == [(cell.indicator, None, "1"), (cell.indicator, None, "2")]
+    assert store.scores()[0].value == Decimal(2)
+    store.close()

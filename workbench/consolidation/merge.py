@@ -142,7 +142,7 @@ Verified = VerifiedExport | _Refusal
 def _verify(path: Path, round_db: Path) -> Verified:
     digest = evidence.file_sha256(path)  # the bytes the merge keeps must be the bytes verified (evidence.keep)
     try:
-        return replace(verify_export(path, round_db, allow_stale=True), file_sha256=digest or "")
+        return replace(verify_export(path, round_db, allow_stale=True).handed_over(), file_sha256=digest or "")
     except WorkbenchError as exc:
         return _Refusal(exc.code, exc.message, digest)
     except Exception as exc:  # one file's surprise must not stop the batch: report it against that file
@@ -216,7 +216,7 @@ def _decide_and_ingest(
     if verified.replay == FailureCode.ALREADY_MERGED:
         return FileOutcome(path, "already-merged", FailureCode.ALREADY_MERGED,
                            "此文件已合并过，未作改动 / this file was merged before; nothing changed",
-                           verified.reviewer_id, verified.seq, len(verified.rows))
+                           verified.reviewer_id, verified.seq, verified.count)
     if verified.replay == FailureCode.STALE_EXPORT:
         newer = merged_here.get(verified.nonce)
         if newer is None or newer <= verified.seq:
@@ -226,7 +226,7 @@ def _decide_and_ingest(
         return FileOutcome(
             path, "superseded", message=f"同批次已合并该评审包更新的导出（第 {newer} 次）/ "
             f"a later export (seq {newer}) of the same package was merged in this batch",
-            reviewer_id=verified.reviewer_id, seq=verified.seq, rows=len(verified.rows),
+            reviewer_id=verified.reviewer_id, seq=verified.seq, rows=verified.count,
         )
     changed, kept = _record(store, verified, touched=touched)
     merged_here[verified.nonce] = max(verified.seq, merged_here.get(verified.nonce, 0))
@@ -236,7 +236,7 @@ def _decide_and_ingest(
                    "settled by a merged re-review and are left as it left them (only a later re-review package "
                    "changes them)")
     return FileOutcome(path, "merged", message=message, reviewer_id=verified.reviewer_id, seq=verified.seq,
-                       rows=len(verified.rows), changed=changed)
+                       rows=verified.count, changed=changed)
 
 
 def ingest(
@@ -262,11 +262,12 @@ def _record(
     put = ScoresPut(0, set())
     if rows:  # a superseded export records only its ledger row: no need to read the reviewer's current scores
         settled = settled_pairs(conn, verified.reviewer_id, verified.nonce, verified.package_kind)
-        signed = verified.rows
+        cells = signed = verified.stored
         if settled:
-            signed = tuple(r for r in verified.rows if (r.target_kind, r.target_id, r.indicator) not in settled)
-            kept = len(verified.rows) - len(signed)
-        put = store.put_scores(verified.reviewer_id, signed, reason=f"merge {verified.export_id} seq {verified.seq}")
+            signed = tuple(cell for cell in cells if cell[:3] not in settled)
+            kept = len(cells) - len(signed)
+        put = store.put_stored_scores(verified.reviewer_id, signed,
+                                      reason=f"merge {verified.export_id} seq {verified.seq}")
     if touched is not None:
         touched.update(put.targets)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (STALE_KEY, now))
@@ -274,7 +275,7 @@ def _record(
         "INSERT INTO submissions (export_id, nonce, reviewer_id, key_id, seq, payload_sha256, rows, file_name, "
         "created_at, verified_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (verified.export_id, verified.nonce, verified.reviewer_id, verified.key_id, verified.seq,
-         verified.payload_sha256, len(verified.rows), display_name(verified.path), verified.created_at, now,
+         verified.payload_sha256, verified.count, display_name(verified.path), verified.created_at, now,
          MERGED_OUTCOME),
     )
     if verified.file_sha256:  # the merge's copy of the file, in this same transaction

@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # at run time these load lazily, inside the checks that need 
     from workbench.model import Indicator
     from workbench.scoring.indicators import IndicatorTree
     from workbench.signed.xlsxcheck import XlsxInfo
-    from workbench.store.db import Store
+    from workbench.store.db import Store, StoredCell
 
 MERGED_OUTCOME = "merged"  # the submissions.outcome the merge records for an ingested export
 _PAYLOAD_FIELDS = frozenset({
@@ -132,6 +132,25 @@ class VerifiedExport:
     replay: FailureCode | None = None
     file_sha256: str = ""
     """SHA-256 of the file's bytes as the merge read them before verifying (the merge keeps that copy)."""
+    cells: tuple[StoredCell, ...] = ()
+    """`rows` as the round stores them, when a merge's verifying process handed the export over in that form
+    (its `rows` are then left out: see workbench.store.db.StoredCell)."""
+
+    @property
+    def stored(self) -> tuple[StoredCell, ...]:
+        """The signed rows as the round stores them."""
+        from workbench.store.db import stored_cells
+
+        return self.cells or stored_cells(self.rows)
+
+    @property
+    def count(self) -> int:
+        """How many rows it signs."""
+        return len(self.cells or self.rows)
+
+    def handed_over(self) -> VerifiedExport:
+        """This export as a verifying process passes it on: its rows in their stored form only."""
+        return replace(self, rows=(), cells=self.stored)
 
 
 def refused(code: FailureCode, zh: str, en: str) -> SignatureError:
