@@ -472,6 +472,31 @@ def test_cells_beyond_the_limits_are_refused(workbook: Path, tmp_path: Path, cel
     refused(path, "BAD_XML", SHEET, named)
 
 
+LONG_SHEET = "".join(  # over 3 MiB: the scan takes it in several pieces
+    f'<row r="{i}"><c r="A{i}"><v>{i}</v></c><c r="B{i}" t="inlineStr"><is><t>备注{i}</t></is></c></row>'
+    for i in range(1, 40_001))
+
+
+@pytest.mark.parametrize(
+    ("late", "named"),
+    [
+        ("", None),
+        ('<row r="40001"><c r="A2"><v>9</v></c></row>', "A2"),
+        ('<row r="40001"><c r="b40001"><v>1</v></c><c r="b40001"><v>9</v></c></row>', "b40001"),
+        ('<row r="40000"><c r="Z40000"><v>9</v></c></row>', "40000"),
+        ('<row r="40001"><c r="C40001"><v>1</v></c><c r="B40001"><v>9</v></c><c r="C40001"><v>2</v></c></row>',
+         "C40001"),
+    ],
+    ids=["in-order", "first-rows-cell-at-the-end", "lower-case-twice", "row-twice", "column-back-and-again"],
+)
+def test_a_reference_written_twice_is_found_in_any_piece_of_the_sheet(
+        workbook: Path, tmp_path: Path, late: str, named: str | None) -> None:
+    path = rebuild(workbook, tmp_path / "long.xlsx",
+                   replace={SHEET: worksheet(f"<sheetData>{LONG_SHEET}{late}</sheetData>")})
+
+    assert check_xlsx(path).sheet_facts[SHEET].duplicate_ref == named
+
+
 def test_cells_without_references_are_counted_as_a_reader_places_them(workbook: Path, tmp_path: Path) -> None:
     # A reader puts a cell without `r` in the next column: 300 of them pass the 200-column limit.
     row = '<row r="1">' + "<c><v>1</v></c>" * 300 + "</row>"

@@ -804,7 +804,11 @@ class _SheetScan:
         self.columns = 0
         self.needs_exact_pass = False
         self.facts = SheetFacts()
-        self.refs: set[bytes] = set()
+        # While every reference is canonical and each comes after the one before (as every spreadsheet program
+        # writes them), none can repeat: only the last one's key is kept. Else, from the first piece that is
+        # not, the set of all of them.
+        self.last_key = 0
+        self.refs: set[bytes] | None = None
         self.pieces: list[list[bytes]] = []  # the references of each piece, to name a repeated one
         self.first = True
         self.first_tag = True
@@ -842,9 +846,16 @@ class _SheetScan:
                 at = text.find(b"<!", at + 2)
         refs = _ANY_REF.findall(text)
         if refs:
-            joined = b" ".join(refs)
-            self.columns = max(self.columns, _max_column(joined.translate(None, _DIGIT_BYTES)))
-            self.rows = max(self.rows, _max_row(joined.translate(None, _LETTER_BYTES)))
+            extent = _ordered_extent(refs, self.last_key) if self.refs is None else None
+            if extent is None:  # the general way; from here on every reference is kept, to find a repeat
+                if self.refs is None:
+                    self.refs = set().union(*self.pieces)
+                joined = b" ".join(refs)
+                self.columns = max(self.columns, _max_column(joined.translate(None, _DIGIT_BYTES)))
+                self.rows = max(self.rows, _max_row(joined.translate(None, _LETTER_BYTES)))
+            else:
+                rows, columns, self.last_key = extent
+                self.rows, self.columns = max(self.rows, rows), max(self.columns, columns)
             check.check_extent(self.part, self.rows, self.columns)
         if not self.needs_exact_pass:
             self.needs_exact_pass = bool(_UNUSUAL_CELL.search(text) or (b":" in text and _PREFIXED_CELL.search(text)))
@@ -884,11 +895,12 @@ class _SheetScan:
             if any(b"<" + prefix + b":" in piece for prefix in facts.foreign_prefixes):
                 markers.add("prefixed")
         if refs and facts.duplicate_ref is None:
-            before = len(self.refs)
-            self.refs.update(refs)
             self.pieces.append(refs)
-            if len(self.refs) - before < len(refs):  # some reference was there already: which, exactly
-                facts.duplicate_ref = _first_repeat(self.pieces).decode("ascii", "replace")
+            if self.refs is not None:  # not all in order: a reference may repeat
+                before = len(self.refs)
+                self.refs.update(refs)
+                if len(self.refs) - before < len(refs):  # some reference was there already: which, exactly
+                    facts.duplicate_ref = _first_repeat(self.pieces).decode("ascii", "replace")
         # A prefixed formula, <x:f>, needs a prefix the root binds.
         if facts.formula_cell is None and (b"<f" in text or (facts.foreign_prefixes and b":f" in text)):
             at = _formula_element(text)
@@ -1053,6 +1065,47 @@ def _guarded_expat() -> expat.XMLParserType:
     parser.UnparsedEntityDeclHandler = forbid
     parser.ExternalEntityRefHandler = forbid
     return parser
+
+
+_REF_WIDTH = 11  # a canonical reference is at most XFD1048576, 10 characters: an 11th means a longer one
+
+
+def _ordered_extent(refs: list[bytes], after: int) -> tuple[int, int, int] | None:
+    """The furthest row and column of references, and the key (row, column) of the last one, when each is
+    canonical (A to Z at most three times, then digits without a leading zero; or digits alone, a row's) and each
+    comes strictly after the one before, the first after key `after`; else None.
+
+    Column by column over all the references at once (numpy): a worksheet has a few hundred thousand."""
+    import numpy as np
+
+    count = len(refs)
+    # Fixed width, padded with NUL bytes; a longer reference shows in the last column.
+    columns = np.array(refs, dtype=f"S{_REF_WIDTH}").view(np.uint8).reshape(count, _REF_WIDTH).T.copy()
+    if columns[-1].any():
+        return None
+    rows = np.zeros(count, np.int64)
+    cols = np.zeros(count, np.int64)
+    state = np.zeros(count, np.int8)  # 0 in the letters, 1 in the digits, 2 in the padding
+    bad = np.zeros(count, np.bool_)
+    for j in range(_REF_WIDTH - 1):
+        if not columns[j:].any():  # padding only, from here on
+            break
+        c = columns[j]
+        letter = (c >= 65) & (c <= 90)
+        digit = (c >= 48) & (c <= 57)
+        pad = c == 0
+        bad |= letter & (state != 0) if j < 3 else letter
+        bad |= ~(letter | digit | pad) | (digit & (state == 2)) | (pad & (state == 0)) | ((c == 48) & (state == 0))
+        state[digit] = 1
+        state[pad] = 2
+        rows = np.where(digit, rows * 10 + (c - 48), rows)
+        cols = np.where(letter, cols * 26 + (c - 64), cols)
+    if bad.any() or not state.all():  # a stray character, a leading zero, no digit
+        return None
+    keys = rows * (1 << 15) + cols  # a column of at most three letters is below 2**15
+    if keys[0] <= after or bool((keys[1:] <= keys[:-1]).any()):
+        return None
+    return int(rows.max()), int(cols.max()), int(keys[-1])
 
 
 def _max_column(letters: bytes) -> int:
