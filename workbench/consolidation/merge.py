@@ -262,7 +262,7 @@ def _record(
     put = ScoresPut(0, set())
     if rows:  # a superseded export records only its ledger row: no need to read the reviewer's current scores
         settled = settled_pairs(conn, verified.reviewer_id, verified.nonce, verified.package_kind)
-        cells = signed = verified.stored
+        cells = signed = verified.cells
         if settled:
             signed = tuple(cell for cell in cells if cell[:3] not in settled)
             kept = len(cells) - len(signed)

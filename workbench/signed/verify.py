@@ -133,24 +133,16 @@ class VerifiedExport:
     file_sha256: str = ""
     """SHA-256 of the file's bytes as the merge read them before verifying (the merge keeps that copy)."""
     cells: tuple[StoredCell, ...] = ()
-    """`rows` as the round stores them, when a merge's verifying process handed the export over in that form
-    (its `rows` are then left out: see workbench.store.db.StoredCell)."""
-
-    @property
-    def stored(self) -> tuple[StoredCell, ...]:
-        """The signed rows as the round stores them."""
-        from workbench.store.db import stored_cells
-
-        return self.cells or stored_cells(self.rows)
+    """The signed rows as the round stores them (workbench.store.db.StoredCell), which the merge ingests."""
 
     @property
     def count(self) -> int:
         """How many rows it signs."""
-        return len(self.cells or self.rows)
+        return len(self.cells)
 
     def handed_over(self) -> VerifiedExport:
-        """This export as a verifying process passes it on: its rows in their stored form only."""
-        return replace(self, rows=(), cells=self.stored)
+        """This export as a merge's verifying process passes it on: its rows only in their stored form."""
+        return replace(self, rows=())
 
 
 def refused(code: FailureCode, zh: str, en: str) -> SignatureError:
@@ -273,7 +265,7 @@ def _verify_with_round(
         path=path, export_id=str(doc["export_id"]), reviewer_id=reviewer_id,
         reviewer_name=_reviewer_name(store.conn, reviewer_id), key_id=key_text, round_id=str(doc["round_id"]),
         nonce=nonce, package_kind=package["kind"], seq=int(doc["seq"]), created_at=str(doc["created_at"]),
-        rows=checked.rows, payload=payload, minisig=minisig, payload_sha256=digest,
+        rows=checked.rows, cells=checked.cells, payload=payload, minisig=minisig, payload_sha256=digest,
     )
     replay = check_replay(store.conn, verified)
     if replay == FailureCode.SEQ_CONFLICT or (replay == FailureCode.STALE_EXPORT and not allow_stale):
@@ -489,6 +481,7 @@ def _check_pairs(store: Store, package: sqlite3.Row, rows: list[list[Any]]) -> N
 @dataclass
 class _Checked:
     rows: tuple[SignedRow, ...]
+    cells: tuple[StoredCell, ...]
     values: list[Any]
     """Each row's parsed value, for recomputing 汇总."""
     shown: list[list[Any]]
@@ -501,15 +494,17 @@ class _Checked:
 def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _Checked:
     from workbench.errors import InvalidScore
     from workbench.scoring.indicators import format_value, parse_value
+    from workbench.store.db import encode_value
 
     names = {(TargetKind.SITE, r[0]): r[1] for r in store.conn.execute("SELECT id, name FROM sites")}
     names.update({(TargetKind.CASE, r[0]): r[1] for r in store.conn.execute("SELECT id, title FROM cases")})
     # Rows repeat few targets, indicators and values: each is checked once.
     known_targets: set[tuple[str, str, str | None]] = set()
     facts: dict[str, tuple[Any, tuple[str | None, str, str, str], float, float]] = {}
-    parsed: dict[tuple[str, str], tuple[Any, Any]] = {}
+    parsed: dict[tuple[str, str], tuple[Any, Any, str | None]] = {}  # (leaf, text) → value, as read, as stored
     times: set[str] = set()
     out: list[SignedRow] = []
+    cells: list[StoredCell] = []
     values: list[Any] = []
     shown: list[list[Any]] = []
     for index, row in enumerate(rows):
@@ -531,7 +526,7 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
                                      "the target's name differs from this round's")
             known_targets.add((kind, target_id, row[COL_NAME]))
         text = row[COL_VALUE]
-        value, form = None, ""
+        value, form, stored = None, "", None
         if text is not None:
             checked = parsed.get((code, text))
             if checked is None:
@@ -543,22 +538,24 @@ def _check_values(store: Store, tree: IndicatorTree, rows: list[list[Any]]) -> _
                     raise _invalid_value(index, target_id, code, f"的得分「{text}」不是规范写法",
                                          f"the value {text!r} is not written as the app writes it")
                 checked = parsed[(code, text)] = (
-                    value, float(text) if isinstance(value, Decimal) and text[0].isdigit() else text
+                    value, float(text) if isinstance(value, Decimal) and text[0].isdigit() else text,
+                    encode_value(value),
                 )
-            value, form = checked
+            value, form, stored = checked
         updated = row[COL_UPDATED]
         if updated is not None and updated not in times:
             if not is_utc_instant(updated):
                 raise _invalid_value(index, target_id, code, "的更新时间无效",
                                      "the update time is not a UTC ISO 8601 instant")
             times.add(updated)
-        note, evidence = row[COL_NOTE], row[COL_EVIDENCE]
-        out.append(SignedRow(kind, target_id, code, value, note or "", evidence or "", updated, row[COL_REVISION]))
+        note, evidence = row[COL_NOTE] or "", row[COL_EVIDENCE] or ""
+        out.append(SignedRow(kind, target_id, code, value, note, evidence, updated, row[COL_REVISION]))
+        cells.append((kind, target_id, code, stored, note, evidence, updated, row[COL_REVISION]))
         values.append(value)
-        shown.append([row[0], target_id, row[2], code, row[4], row[5], fact[2], fact[3], form, note or "",
-                      evidence or "", updated or "", row[COL_REVISION]])
+        shown.append([row[0], target_id, row[2], code, row[4], row[5], fact[2], fact[3], form, note, evidence,
+                      updated or "", row[COL_REVISION]])
     numbers = {text for fact in facts.values() for text in fact[1][2:]} | {text for _, text in parsed}
-    return _Checked(tuple(out), values, shown, numbers)
+    return _Checked(tuple(out), tuple(cells), values, shown, numbers)
 
 
 def _invalid_value(index: int, target_id: object, code: object, zh: str, en: str) -> SignatureError:
