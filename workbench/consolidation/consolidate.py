@@ -260,6 +260,8 @@ class _Shape(NamedTuple):
     """Fewer usable reviews than needed."""
     disagreement: bool
     places: int
+    every: tuple[Decimal | str, ...] | None
+    """The usable values when every reviewer gave one (the usual cell), else None."""
 
 
 Shapes = dict[tuple[object, ...], _Shape]
@@ -278,7 +280,7 @@ def _consolidate_cell(
 ) -> CellStats:
     reviewers = sorted(reviews)
     raws = tuple(map(reviews.__getitem__, reviewers))
-    panel = set(reviews if expected is None else expected)
+    panel = expected if isinstance(expected, frozenset) else frozenset(reviews if expected is None else expected)
     needed = settings.min_reviews if settings.min_reviews is not None else max(1, len(panel))
     shape = None
     key: tuple[object, ...] = ()
@@ -309,7 +311,8 @@ def _consolidate_cell(
         target_id=target_id,
         indicator=indicator.code,
         n=len(shape.usable),
-        reviews=tuple((reviewers[p], v) for p, v in shape.usable),
+        reviews=(tuple(zip(reviewers, shape.every, strict=True)) if shape.every is not None
+                 else tuple((reviewers[p], v) for p, v in shape.usable)),
         mean=shape.mean,
         median=shape.median,
         min=shape.min,
@@ -319,9 +322,9 @@ def _consolidate_cell(
         places=shape.places,
         method=shape.method,
         flags=tuple(flags),
-        outliers=tuple(reviewers[p] for p in shape.outliers),
+        outliers=tuple(reviewers[p] for p in shape.outliers) if shape.outliers else (),
         unscored=unscored,
-        invalid=tuple(reviewers[p] for p in shape.invalid),
+        invalid=tuple(reviewers[p] for p in shape.invalid) if shape.invalid else (),
     )
 
 
@@ -412,6 +415,7 @@ def _cell_shape(
         short=n < needed,
         disagreement=bool(tie or apart or outliers or mixed_na),
         places=consolidated_places(indicator, settings.value_places),
+        every=tuple(v for _, v in usable) if len(usable) == len(raws) else None,
     )
 
 
@@ -596,7 +600,8 @@ def _consolidate_target(
     shapes: Shapes | None = None,
 ) -> TargetConsolidation:
     kind, target_id = target
-    expected = assigned if assigned is not None else {reviewer for cell in by_code.values() for reviewer in cell}
+    expected = frozenset(assigned if assigned is not None else
+                         {reviewer for cell in by_code.values() for reviewer in cell})
     cells: list[CellStats] = []
     disputes: list[Dispute] = []
     with localcontext(_CONTEXT):
@@ -606,7 +611,7 @@ def _consolidate_target(
             if added and assigned is not None:
                 extra = [r for r in added.get((kind.value, target_id, leaf.code), ()) if r in given]
                 if extra:
-                    panel = {*expected, *extra}
+                    panel = frozenset({*expected, *extra})
             stats = _consolidate_cell(leaf, given, settings, panel, kind, target_id, checked_values, shapes)
             cells.append(stats)
             disputes.extend(_disputes_of(stats))
