@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from workbench import collector
 from workbench.consolidation import evidence
 from workbench.consolidation.appeals import record_outcomes
 from workbench.consolidation.stored import STALE_KEY, is_stale, recompute_consolidated, recompute_touched
@@ -180,15 +181,15 @@ def _verified(round_db: Path, paths: list[Path], workers: int, pool: Executor | 
         with _pool(workers) as own:
             yield from _verified(round_db, paths, workers, own)
         return
-    pending: deque[tuple[Path, Future[Verified]]] = deque()
+    pending: deque[tuple[Path, Future[bytes]]] = deque()
     for path in paths:
-        pending.append((path, pool.submit(_verify, path, round_db)))
+        pending.append((path, pool.submit(collector.pickled_call, _verify, path, round_db)))
         if len(pending) > workers:
             done_path, future = pending.popleft()
-            yield done_path, future.result()
+            yield done_path, collector.unpickled(future.result())
     while pending:
         done_path, future = pending.popleft()
-        yield done_path, future.result()
+        yield done_path, collector.unpickled(future.result())
 
 
 def _merge_one(

@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from workbench import collector
 from workbench.consolidation.consolidate import (
     Agreement,
     CellStats,
@@ -339,7 +340,7 @@ def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Execut
     calibration = store.calibration_targets()  # never consolidated (stream_consolidation leaves them out too)
     ordered = sorted(key for key in upgraded if key not in calibration)
     step = max(1, -(-len(ordered) // _SHARES))
-    futures = [pool.submit(consolidated_rows, store.path, set(ordered[at:at + step]))
+    futures = [pool.submit(collector.pickled_call, consolidated_rows, store.path, set(ordered[at:at + step]))
                for at in range(0, len(ordered), step)]
     # Each share is staged in this connection's temporary tables as it arrives (no lock on the round), in target
     # order; the round's rows are then replaced from them in one short transaction.
@@ -348,7 +349,7 @@ def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Execut
         store.conn.execute(f"CREATE TABLE {_STAGED}{table} AS SELECT {columns} FROM main.{table} WHERE 0")
     try:
         for future in futures:
-            _insert(store, future.result(), prefix=_STAGED)
+            _insert(store, collector.unpickled(future.result()), prefix=_STAGED)
         with transaction(store.conn):
             _mark_touched(store, ordered)
             _delete_replaced(store, whole_round=False)

@@ -9,7 +9,6 @@ round database; the merge ingests `VerifiedExport.rows` (the payload), never the
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import re
 import sqlite3
@@ -19,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from workbench import collector
 from workbench.errors import FailureCode, InvalidPublicKey, SignatureError
 from workbench.model import TargetKind
 from workbench.signed.worksheet import (
@@ -162,11 +162,8 @@ def verify_export(path: Path, round_db: Path, *, allow_stale: bool = False) -> V
 
     path = Path(path)
     info = check_xlsx(path)
-    # Hundreds of thousands of cells and payload values are allocated and all stay alive until the end:
-    # the cyclic collector would only rescan them, so it pauses for the duration.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # Hundreds of thousands of cells and payload values are allocated and all stay alive until the end.
+    with collector.paused():
         sheets = _read(path)
         signature = _signature_sheet(sheets)
         payload, minisig, digest = _signed_payload(signature)
@@ -175,9 +172,6 @@ def verify_export(path: Path, round_db: Path, *, allow_stale: bool = False) -> V
             return _verify_with_round(path, info, sheets, signature, payload, minisig, digest, store, allow_stale)
         finally:
             store.close()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _verify_with_round(
