@@ -221,7 +221,8 @@ class _CellTexts:
     """A cell's stored columns after its key: value, exact, n, method, flags, mean, median, low, high.
 
     Cells with the same values share their statistics' objects (consolidate's shapes), so the texts are kept by
-    the identity of those objects, not by their equality: equal Decimals may be written differently (1, 1.0)."""
+    the identity of those objects, not by their equality: equal Decimals may be written differently (1, 1.0).
+    Each entry keeps its objects alive, so no other object can take their ids while it stands."""
 
     def __init__(self) -> None:
         self.known: dict[tuple[object, ...], tuple[tuple[object, ...], tuple[object, ...]]] = {}
@@ -230,7 +231,7 @@ class _CellTexts:
         objects = (c.value, c.mean, c.median, c.min, c.max)
         key = (*map(id, objects), c.places, c.method)
         found = self.known.get(key)
-        if found is None or any(a is not b for a, b in zip(found[0], objects, strict=True)):
+        if found is None:
             if len(self.known) > 100_000:  # a bound: the objects it holds stay alive only as long as it does
                 self.known.clear()
             found = self.known[key] = objects, (_shown(c), encode_exact(c.value), _mean(c), _stat(c.median),
