@@ -3,7 +3,7 @@
 The order is DESIGN §7's: hostile-file checks, one signature sheet, payload digest, key from the keyring
 (never from the file), revocation, signatures, strict canonical parse, identity, round, package, pairs,
 values, replay, and last the visible cells against the signed rows. Verification never writes to the
-round database; the merge ingests `VerifiedExport.rows` (the payload), never the visible cells.
+round database; the merge ingests `VerifiedExport.cells` (the payload's rows), never the visible cells.
 """
 
 from __future__ import annotations

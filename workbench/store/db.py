@@ -450,9 +450,10 @@ class Store:
             upserts = [(round_id, reviewer_id, *cell) for cell in cells]
         if any(row[8] is None for row in upserts):  # never updated: it is as of now
             upserts = [row if row[8] is not None else (*row[:8], now, row[9]) for row in upserts]
-        first = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM scores").fetchone()[0]
+        # The reviewer's first merge: the rows inserted are those after the round's last row now.
+        first = None if current else self.conn.execute("SELECT coalesce(max(rowid), 0) FROM scores").fetchone()[0]
         self.conn.executemany(_UPSERT_SCORE, upserts)
-        if not current and upserts and self.conn.execute(
+        if first is not None and upserts and self.conn.execute(
                 "SELECT count(*) FROM scores WHERE round = ? AND reviewer_id = ?", (round_id, reviewer_id)
         ).fetchone()[0] == len(upserts):
             # The reviewer's first merge, no cell named twice: each event is its row as inserted, copied by SQLite
