@@ -51,3 +51,27 @@ def test_shares_consolidated_in_helper_processes_store_the_rows_of_one_process(t
     assert len(expected["totals"]) == len(touched) and expected["disputes"]  # a round with something to compare
     assert got == expected
     assert staged == []  # the staging tables are gone with the transaction that used them
+
+
+def test_a_share_holding_nul_is_staged_whole(tmp_path: Path) -> None:
+    # A text with NUL cannot cross as JSON (SQLite's ->> would end it there): the share carries its rows instead.
+    path = make_round(tmp_path / "r.db", sites=3, cases=0, leaves=4, reviewers=6, reviews=2, past_rounds=0)
+    store = Store.open(path, expect=KIND_ROUND)
+    cells: list[tuple[object, ...]] = [("2022", "site", "S1", "A1", "1", "1", 2, "mean", "", "1", "1", "1", "1")]
+    total: tuple[object, ...] = ("2022", "site", "S1", "1", "", 0, 1, "1", "0", 2, 2, "0", "")
+    disputes: list[tuple[object, ...]] = [("2022", "site", "S1", "A1", "R\x00X", "disagreement")]
+    share = stored._share([(cells, total, disputes)])
+    assert isinstance(share, list)
+    plain = stored._share([(cells, total, [])])
+    assert isinstance(plain, dict)
+    for table, columns in stored._COLUMNS.items():
+        store.conn.execute(f"CREATE TABLE {stored._STAGED}{table} AS SELECT {columns} FROM main.{table} WHERE 0")
+    stored._stage(store, share)
+    stored._stage(store, plain)
+    def staged(table: str) -> list[tuple[object, ...]]:
+        return [tuple(r) for r in store.conn.execute(f"SELECT * FROM {stored._STAGED}{table} ORDER BY rowid")]
+
+    assert staged("disputes") == disputes
+    assert staged("consolidated") == [cells[0], cells[0]]
+    assert staged("totals") == [total, total]
+    store.close()

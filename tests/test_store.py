@@ -113,3 +113,15 @@ def test_a_first_put_naming_a_cell_twice_audits_both_values(package_path: Path) 
     assert [tuple(e) for e in events] == [(cell.indicator, None, "1"), (cell.indicator, None, "2")]
     assert store.scores()[0].value == Decimal(2)
     store.close()
+
+
+def test_a_put_keeps_a_note_holding_nul_whole(package_path: Path) -> None:
+    # The JSON path would end the text at NUL (SQLite's ->>): such cells are bound as parameters instead.
+    store = Store.open(package_path, expect=KIND_PACKAGE)
+    cell = store.scores()[0]
+    with transaction(store.conn):
+        store.conn.execute("DELETE FROM scores")
+        store.put_scores(cell.reviewer_id, [cell._replace(note="前\x00后")], reason="merge")
+    assert store.scores()[0].note == "前\x00后"
+    assert [tuple(r) for r in store.conn.execute("SELECT new_note FROM score_events")] == [("前\x00后",)]
+    store.close()

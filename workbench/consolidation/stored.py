@@ -6,9 +6,8 @@ Each row keeps the exact value beside its display: `exact` holds it as "p" or "p
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,7 +28,7 @@ from workbench.consolidation.consolidate import (
 from workbench.model import NA, Indicator, IndicatorKind, TargetKey, TargetKind
 from workbench.scoring.indicators import IndicatorTree, TotalResult, round_half_up
 from workbench.scoring.rules import ConsolidationSettings, Rules
-from workbench.store.db import Store, decode_value, transaction
+from workbench.store.db import Store, decode_value, json_rows, transaction
 from workbench.store.migrations import upgrade
 from workbench.store.schema import KIND_ROUND, STALE_KEY
 
@@ -304,51 +303,65 @@ _COLUMNS = {
 
 def _insert(store: Store, targets: Iterable[_Rows], prefix: str = "") -> None:
     """The targets' rows into the round's tables (or into the tables named with `prefix` before theirs)."""
+    for table, rows in _by_table(targets).items():
+        columns = _COLUMNS[table]
+        marks = ", ".join("?" * (columns.count(",") + 1))
+        store.conn.executemany(f"INSERT INTO {prefix}{table} ({columns}) VALUES ({marks})", rows)
+
+
+def _by_table(targets: Iterable[_Rows]) -> dict[str, list[tuple[object, ...]]]:
+    """The targets' rows of each table of _COLUMNS, in target order."""
     rows: dict[str, list[tuple[object, ...]]] = {table: [] for table in _COLUMNS}
     for target_cells, total, target_disputes in targets:
         rows["consolidated"] += target_cells
         rows["totals"].append(total)
         rows["disputes"] += target_disputes
-    for table, columns in _COLUMNS.items():
-        marks = ", ".join("?" * (columns.count(",") + 1))
-        store.conn.executemany(f"INSERT INTO {prefix}{table} ({columns}) VALUES ({marks})", rows[table])
+    return rows
 
 
 _STAGED = "temp.staged_"
 """The prefix of recompute_touched's staging copies of the tables (temporary: private to its connection)."""
 
 
-def consolidated_rows(round_db: Path, targets: Collection[TargetKey]) -> dict[str, str]:
+def consolidated_rows(round_db: Path, targets: Collection[TargetKey]) -> _Share:
     """In a helper process: the rows `storing` would write for these targets (none of them stale-upgraded), as
-    _insert_json takes them."""
+    _stage takes them."""
     store = Store.open(round_db, expect=KIND_ROUND)
     try:
         summary, results = stream_consolidation(store, targets=targets, agreement=False)
         rows = _RowMaker(store.round_id, summary.tree)
-        return _rows_json(rows(target) for target in results)
+        return _share(rows(target) for target in results)
     finally:
         store.close()
 
 
-def _rows_json(targets: Iterable[_Rows]) -> dict[str, str]:
-    """The targets' rows of each table as one JSON array of arrays, in target order: one text crosses between
-    processes and SQLite reads its fields in C (texts exactly, None as null, integers as integers), where pickling
-    and binding each row's fields from Python cost several times more."""
-    rows: dict[str, list[tuple[object, ...]]] = {table: [] for table in _COLUMNS}
-    for target_cells, total, target_disputes in targets:
-        rows["consolidated"] += target_cells
-        rows["totals"].append(total)
-        rows["disputes"] += target_disputes
-    return {table: json.dumps(rows[table], ensure_ascii=False, separators=(",", ":"), check_circular=False)
-            for table in _COLUMNS}
+_Share = dict[str, str] | list[_Rows]
+"""A share's rows as a helper process hands them over: a JSON text per table (json_rows), or the rows themselves
+when a text holds NUL."""
 
 
-def _insert_json(store: Store, texts: Mapping[str, str], prefix: str) -> None:
-    """_insert for rows as _rows_json gives them."""
+def _share(targets: Iterable[_Rows]) -> _Share:
+    """The targets' rows for _stage: one JSON text per table crosses between processes and SQLite reads its fields
+    in C, where pickling and binding each row's fields from Python cost several times more."""
+    targets = list(targets)
+    texts: dict[str, str] = {}
+    for table, rows in _by_table(targets).items():
+        text = json_rows(rows)
+        if text is None:
+            return targets
+        texts[table] = text
+    return texts
+
+
+def _stage(store: Store, share: _Share) -> None:
+    """A share's rows into recompute_touched's staging tables, in target order."""
+    if isinstance(share, list):
+        _insert(store, share, prefix=_STAGED)
+        return
     for table, columns in _COLUMNS.items():
         fields = ", ".join(f"r.value ->> {i}" for i in range(columns.count(",") + 1))
-        store.conn.execute(f"INSERT INTO {prefix}{table} ({columns}) SELECT {fields} FROM json_each(?) AS r "
-                           "ORDER BY r.key", (texts[table],))
+        store.conn.execute(f"INSERT INTO {_STAGED}{table} ({columns}) SELECT {fields} FROM json_each(?) AS r "
+                           "ORDER BY r.key", (share[table],))
 
 
 def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Executor | None) -> None:
@@ -373,7 +386,7 @@ def recompute_touched(store: Store, targets: Collection[TargetKey], pool: Execut
         store.conn.execute(f"CREATE TABLE {_STAGED}{table} AS SELECT {columns} FROM main.{table} WHERE 0")
     try:
         for future in futures:
-            _insert_json(store, collector.unpickled(future.result()), prefix=_STAGED)
+            _stage(store, collector.unpickled(future.result()))
         with transaction(store.conn):
             _mark_touched(store, ordered)
             _delete_replaced(store, whole_round=False)

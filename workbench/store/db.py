@@ -447,10 +447,14 @@ class Store:
         upserts = [cell for cell in cells if current.get(cell[:3]) != cell[3:6]] if current else cells
         # The reviewer's first merge: the rows inserted are those after the round's last row now.
         first = None if current else self.conn.execute("SELECT coalesce(max(rowid), 0) FROM scores").fetchone()[0]
-        if upserts:
-            # One statement over the cells as one JSON array: SQLite reads each field in C, where binding ten
-            # parameters a row from Python cost a third more. A cell never updated is as of now.
-            self.conn.execute(_UPSERT_SCORES_JSON, (round_id, reviewer_id, now, _cells_json(upserts)))
+        # One statement over the cells as one JSON array: SQLite reads each field in C, where binding ten
+        # parameters a row from Python cost a third more. A cell never updated is as of now.
+        text = json_rows(upserts) if upserts else None
+        if text is not None:
+            self.conn.execute(_UPSERT_SCORES_JSON, (round_id, reviewer_id, now, text))
+        elif upserts:  # a text holding NUL, which the JSON path would cut short: bound row by row, whole
+            self.conn.executemany(_UPSERT_SCORE, [(round_id, reviewer_id, *cell[:6], now if cell[6] is None
+                                                   else cell[6], cell[7]) for cell in upserts])
         if first is not None and upserts and self.conn.execute(
                 "SELECT count(*) FROM scores WHERE round = ? AND reviewer_id = ?", (round_id, reviewer_id)
         ).fetchone()[0] == len(upserts):
@@ -524,7 +528,7 @@ _UPSERT_SCORES_JSON = (
     "value = excluded.value, note = excluded.note, evidence = excluded.evidence, "
     "updated_at = excluded.updated_at, revision = excluded.revision"
 )
-"""_UPSERT_SCORE for StoredCells as one JSON array (_cells_json), bound after the round, the reviewer and now."""
+"""_UPSERT_SCORE for StoredCells as one JSON array (json_rows), bound after the round, the reviewer and now."""
 _INSERT_EVENT_INTO = (
     "INSERT INTO score_events (at, round, reviewer_id, target_kind, target_id, indicator, "
     "old_value, new_value, old_note, new_note, old_evidence, new_evidence, reason)"
@@ -593,10 +597,13 @@ export's ~17k cells over in this form: plain tuples of text pickle in C, at a fr
 Decimals cost to pass (more than ingesting them)."""
 
 
-def _cells_json(cells: Sequence[StoredCell]) -> str:
-    """StoredCells as the JSON array _UPSERT_SCORES_JSON reads: each text exactly (JSON escapes what it must, and
-    SQLite unescapes it), None as null, the revision as an integer."""
-    return json.dumps(cells, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+def json_rows(rows: Sequence[Sequence[object]]) -> str | None:
+    """Rows of texts, integers and None as one JSON array of arrays, for one `INSERT … SELECT value ->> 0, … FROM
+    json_each(?)` to read in C: each text exactly (JSON escapes what it must and SQLite unescapes it), None as
+    null, an integer as an integer. None when a text holds NUL: SQLite's ->> would end that text there, so such
+    rows must be bound as parameters instead."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    return None if "\\u0000" in text else text  # also a literal backslash-u0000 text: bound too, harmlessly
 
 
 def stored_cells(cells: Iterable[CellState]) -> tuple[StoredCell, ...]:
