@@ -201,3 +201,43 @@ def test_report_never_overwrites_a_file(cycle: dict[str, Path], tmp_path: Path) 
     assert result.exit_code == 1
     assert "already exists" in result.output
     assert out.read_bytes() == b"the coordinator's own edits"
+
+
+WORKERS_THEN_WAIT = r"""
+import multiprocessing, sys, time
+from workbench.consolidation.merge import _pool
+with _pool(2) as pool:
+    for future in [pool.submit(time.sleep, 0.5) for _ in range(2)]:  # two at once: both workers start
+        future.result()
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_merge_killed_outright_leaves_no_worker_behind() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended, unreaped
+        except FileNotFoundError:
+            return False
+
+    proc = subprocess.Popen([sys.executable, "-c", WORKERS_THEN_WAIT], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    workers = [int(pid) for pid in proc.stdout.readline().split()]
+    assert len(workers) == 2 and all(running(pid) for pid in workers)
+    os.kill(proc.pid, signal.SIGKILL)  # no chance to shut the pool down
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the merge's worker processes outlived it"

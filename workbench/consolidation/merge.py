@@ -127,8 +127,24 @@ def _pool(workers: int) -> Iterator[Executor | None]:
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn, not fork: a forked child would inherit this process's open SQLite connection.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
         yield pool
+
+
+def _end_with_parent(parent: int, every: float = 0.5) -> None:
+    """In a merge's worker process: end it once the merging process is gone. A merge killed outright (kill -9, a
+    closed terminal) cannot shut its pool down, and each worker, which holds the pool's queue open itself, would
+    otherwise wait on it for good, holding the round open for reading."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 @dataclass(frozen=True)
