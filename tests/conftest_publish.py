@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +68,12 @@ def resign(bundle: Path, key_file: Path) -> None:
         sign_manifest(data, load_secret_key(key_file, PASS), manifest["published_at"]), encoding="utf-8")
 
 
+
+
+def rewrite_members(workbook: Path, change: Callable[[str, bytes], bytes]) -> None:
+    """A workbook changed member by member, as a byte-level edit would leave it: change(name, bytes) → bytes."""
+    with zipfile.ZipFile(workbook) as archive:
+        members = [(info.filename, change(info.filename, archive.read(info))) for info in archive.infolist()]
+    with zipfile.ZipFile(workbook, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest_merge import PASS
 from conftest_publish import *  # noqa: F403  (the coordinator, cycle and merged fixtures)
-from conftest_publish import published, resign
+from conftest_publish import published, resign, rewrite_members
 from conftest_tools import require_tool
 
 from workbench.errors import AuditCode, AuditFailure
@@ -30,6 +32,20 @@ def test_the_full_cycle_audits_without_the_round_database(
     assert result.exports == 3
     assert result.values > 50
     assert result.summary == f"reproduced: 2 targets, {result.values} values identical"
+    # every value of the published report and its side file, as a reader of them counts it
+    assert result.values == workbook_values(bundle / "report" / "consolidated.xlsx") + sum(
+        1 for part in (bundle / "report").glob("consolidated.reviews-*.csv")
+        for row in list(csv.reader(part.open(encoding="utf-8-sig")))[1:] for v in row if v)
+
+
+def workbook_values(path: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    from workbench.publish.audit import IGNORED_LABELS
+
+    book = CalamineWorkbook.from_path(str(path))
+    return sum(1 for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
+               if not (name == "说明" and row and row[0] in IGNORED_LABELS) for v in row if v not in ("", None))
 
 
 
@@ -80,18 +96,41 @@ class TestTampering:
         assert caught.where == f"exports/{renamed.name}"
         assert "评分表!I2" in caught.reason
 
+    @pytest.mark.parametrize("edit", ["openpyxl", "bytes"])
     def test_a_changed_report_cell_is_named_with_both_values(
-        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, edit: str
     ) -> None:
+        """Saved again by openpyxl (every part rewritten), or that cell's bytes alone changed (every other part as
+        the recomputed report has it)."""
         bundle = published(merged, coordinator, tmp_path)
         report = bundle / "report" / "consolidated.xlsx"
         ref, total = first_total(report)
-        assert failure_after(report, bundle, coordinator).code == AuditCode.HASH_MISMATCH
+        if edit == "openpyxl":
+            edit_cell(report, "总分排名", ref, 99.5)
+        else:
+            edit_cell_bytes(report, "总分排名", ref, b"99.5")
+        assert failure(bundle, coordinator[1]).code == AuditCode.HASH_MISMATCH
+        resign(bundle, coordinator[0])
+        caught = failure(bundle, coordinator[1])
+        assert (caught.code, caught.where) == (AuditCode.NOT_REPRODUCED, f"总分排名!{ref}")
+        assert f"published 99.5, recomputed {total}" in caught.reason
+
+    def test_report_sheets_pointed_at_each_others_parts_are_caught(
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
+    ) -> None:
+        """Each part byte for byte the recomputed one, but the workbook's relationships swap two sheets' parts."""
+        from workbench.signed.xlsxcheck import check_xlsx
+
+        bundle = published(merged, coordinator, tmp_path)
+        report = bundle / "report" / "consolidated.xlsx"
+        first, second = check_xlsx(report).sheets[:2]
+        a, b = (s.part.removeprefix("xl/").encode() for s in (first, second))
+        rewrite_members(report, lambda name, data: data.replace(a, b"@").replace(b, a).replace(b"@", b)
+                        if name == "xl/_rels/workbook.xml.rels" else data)
         resign(bundle, coordinator[0])
         caught = failure(bundle, coordinator[1])
         assert caught.code == AuditCode.NOT_REPRODUCED
-        assert caught.where == f"总分排名!{ref}"
-        assert f"published 99.5, recomputed {total}" in caught.reason
+        assert caught.where.split("!")[0] == first.name
 
     def test_a_changed_side_file_row_is_named(self, merged: dict[str, Path], coordinator: tuple[Path, str],
                                              tmp_path: Path) -> None:
@@ -162,10 +201,24 @@ def first_total(report: Path) -> tuple[str, object]:
     raise AssertionError("no 总分 column")
 
 
-def failure_after(report: Path, bundle: Path, coordinator: tuple[Path, str]) -> AuditFailure:
-    ref, _ = first_total(report)
-    edit_cell(report, "总分排名", ref, 99.5)
-    return failure(bundle, coordinator[1])
+def edit_cell_bytes(path: Path, sheet_name: str, ref: str, number: bytes) -> None:
+    """A number cell's value changed in its worksheet part's bytes, every other part left byte for byte."""
+    from workbench.signed.xlsxcheck import check_xlsx
+
+    sheet = check_xlsx(path).sheet(sheet_name)
+    assert sheet is not None
+    cell = re.compile(rb'(<c r="' + ref.encode() + rb'"[^>]*><v>)[^<]*(</v>)')
+    edited = []
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != sheet.part:
+            return data
+        data, n = cell.subn(rb"\g<1>" + number + rb"\g<2>", data)
+        edited.append(n)
+        return data
+
+    rewrite_members(path, change)
+    assert edited == [1]
 
 
 def test_minisign_verifies_the_manifest(merged: dict[str, Path], coordinator: tuple[Path, str],

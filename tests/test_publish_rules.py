@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from conftest_merge import PASS, REVIEWERS, VALUES
 from conftest_publish import *  # noqa: F403  (the coordinator, cycle and merged fixtures)
-from conftest_publish import published, resign, settle
+from conftest_publish import published, resign, rewrite_members, settle
 
 from workbench.cli.main import cli
 from workbench.consolidation.merge import merge_exports
@@ -237,6 +237,47 @@ class TestHostileBundles:
         with pytest.raises(AuditFailure) as caught:
             audit_bundle(bundle, coordinator[1], workers=0)
         assert (caught.value.code, caught.value.where) == (FailureCode.ACTIVE_CONTENT, "report/consolidated.xlsx")
+
+    @pytest.fixture
+    def small_limits(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Usual workbook limits that even this round's report passes, as a national round's passes the real ones
+        (its 逐条评分 alone unpacks to hundreds of MB); exports keep the real ones."""
+        from workbench.signed import xlsxcheck
+
+        monkeypatch.setattr(xlsxcheck, "DEFAULT_LIMITS", xlsxcheck.XlsxLimits(
+            max_total_bytes=1024, max_members=2, max_ratio=2, ratio_floor_bytes=1024, max_cells=4, max_columns=1))
+
+    def test_a_report_beyond_the_usual_workbook_limits_audits_when_the_round_fills_it(
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, small_limits: None
+    ) -> None:
+        bundle = published(merged, coordinator, tmp_path)
+        assert audit_bundle(bundle, coordinator[1], workers=0).exports == 3
+
+    def test_a_report_unpacking_to_more_than_the_recomputed_one_is_refused(
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, small_limits: None
+    ) -> None:
+        bundle = published(merged, coordinator, tmp_path)
+        report = bundle / "report" / "consolidated.xlsx"
+        size = sum(i.file_size for i in zipfile.ZipFile(report).infolist())
+        rewrite_members(report, lambda name, data: data + b" " * size if name == "xl/styles.xml" else data)
+        resign(bundle, coordinator[0])
+        with pytest.raises(AuditFailure) as caught:
+            audit_bundle(bundle, coordinator[1], workers=0)
+        assert (caught.value.code, caught.value.where) == (FailureCode.ZIP_BOMB_SUSPECTED, "report/consolidated.xlsx")
+        assert "recomputed" in caught.value.message
+
+    def test_a_report_sheet_reaching_more_cells_than_the_recomputed_one_is_refused(
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, small_limits: None
+    ) -> None:
+        bundle = published(merged, coordinator, tmp_path)
+        far = b'<row r="99999"><c r="Z99999" t="n"><v>1</v></c></row></sheetData>'
+        rewrite_members(bundle / "report" / "consolidated.xlsx", lambda name, data: data.replace(
+            b"</sheetData>", far, 1) if name == "xl/worksheets/sheet1.xml" else data)
+        resign(bundle, coordinator[0])
+        with pytest.raises(AuditFailure) as caught:
+            audit_bundle(bundle, coordinator[1], workers=0)
+        assert (caught.value.code, caught.value.where) == (FailureCode.BAD_XML, "report/consolidated.xlsx")
+        assert "99999" in caught.value.message
 
 
 def test_the_commands(merged: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

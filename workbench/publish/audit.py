@@ -16,14 +16,17 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import AuditCode, AuditFailure, InputRefused, SignatureError, WorkbenchError
 from workbench.publish import layout
 from workbench.publish.unpack import Manifest, check_manifest, materialise, safe_member_name
+
+if TYPE_CHECKING:
+    from workbench.signed.xlsxcheck import XlsxInfo, XlsxLimits
 
 IGNORED_LABELS = frozenset({"生成时间（UTC）", "生成时间（本地）"})
 """Rows of the report's 说明 whose value is when the report was written, not a result."""
@@ -86,14 +89,94 @@ def audit_bundle(
 
 
 def _hostile_checks(root: Path, manifest: Manifest) -> None:
-    """The hostile-file checks on every workbook (exports again when verified); CSVs are read by strict readers."""
+    """The hostile-file checks on every workbook (exports again when verified, the report once the one it must
+    equal is recomputed: see _report_limits); CSVs are read by strict readers."""
     from workbench.signed.xlsxcheck import check_xlsx
 
-    for path in sorted(p for p in manifest.files if p.endswith(".xlsx") and not p.startswith(layout.EXPORTS)):
+    for path in sorted(p for p in manifest.files if p.endswith(".xlsx") and not p.startswith(layout.EXPORTS)
+                       and p != layout.REPORT):
         try:
             check_xlsx(root / path)
         except SignatureError as exc:
             raise AuditFailure(exc.code, path, exc.message) from None
+
+
+def _check_report(published: Path, limits: XlsxLimits, known: frozenset[str]) -> XlsxInfo:
+    """The hostile-file checks on the published report, before anything reads it, within _report_limits; the
+    members byte-identical to the recomputed report's are not scanned again."""
+    from workbench.signed.xlsxcheck import check_xlsx
+
+    try:
+        return check_xlsx(published, limits, known)
+    except SignatureError as exc:
+        raise AuditFailure(exc.code, layout.REPORT,
+                           "发布的结果工作簿超出由发布包数据重算的工作簿，或含有工作簿不应有的内容 / "
+                           "the published report holds more than the one recomputed from the bundle, or what no "
+                           f"workbook should: {exc.message}") from None
+
+
+def _report_limits(recomputed: Path, known: frozenset[str]) -> tuple[XlsxLimits, dict[str, str]]:
+    """How much the published report may hold, and the recomputed report's sheets (name → part).
+
+    As much as the report recomputed from the bundle holds (the published one, if genuine, is that report but for
+    a timestamp or two), and never less than any workbook may: a national round's report holds a million-row
+    sheet, far beyond a reviewer's export and so beyond the usual limits, while a bomb, or a sheet claiming more
+    cells than the bundle's data can fill, is still refused."""
+    import math
+    import zipfile
+
+    from workbench.signed import xlsxcheck
+    from workbench.signed.xlsxcheck import XlsxLimits
+
+    usual = xlsxcheck.DEFAULT_LIMITS
+    with zipfile.ZipFile(recomputed) as archive:  # this process wrote it: nothing hostile in it
+        members = archive.infolist()
+    produced = sum(m.file_size for m in members)
+    ratio = max((math.ceil(m.file_size / max(m.compress_size, 1)) for m in members
+                 if m.file_size > usual.ratio_floor_bytes), default=0)
+    unbounded = XlsxLimits(max_total_bytes=produced, max_members=len(members), max_ratio=max(ratio, 1),
+                           max_cells=2**62, max_columns=2**62)
+    info = xlsxcheck.check_xlsx(recomputed, unbounded, known)  # the extents of the sheets that differ
+    facts = info.sheet_facts.values()
+    return XlsxLimits(
+        max_total_bytes=max(usual.max_total_bytes, produced + produced // 100 + 4096),
+        max_members=max(usual.max_members, len(members)),
+        max_ratio=max(usual.max_ratio, ratio + 1),
+        ratio_floor_bytes=usual.ratio_floor_bytes,
+        max_cells=max([usual.max_cells, *(f.cells for f in facts)]),
+        max_columns=max([usual.max_columns, *(f.columns for f in facts)]),
+    ), {sheet.name: sheet.part for sheet in info.sheets}
+
+
+def _identical_parts(published: Path, recomputed: Path) -> frozenset[str]:
+    """The members of the published report whose bytes, decompressed, are those of the recomputed report's member
+    of that name. Each is read in bounded pieces and no further than ours, so a hostile one costs no more than
+    ours; anything odd about one (a bad CRC, encryption, a name written twice) leaves it out, for the checks."""
+    import zipfile
+    import zlib
+
+    same: set[str] = set()
+    try:
+        with zipfile.ZipFile(published) as theirs, zipfile.ZipFile(recomputed) as ours:
+            listed = [info.filename for info in theirs.infolist()]
+            if len(set(listed)) != len(listed):
+                return frozenset()
+            for info in ours.infolist():
+                try:
+                    other = theirs.getinfo(info.filename)
+                    if other.file_size != info.file_size:
+                        continue
+                    with theirs.open(other) as a, ours.open(info) as b:
+                        while (piece := b.read(1 << 20)) == a.read(1 << 20):
+                            if not piece:
+                                same.add(info.filename)
+                                break
+                except (KeyError, zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError,
+                        ValueError, zlib.error):
+                    continue
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return frozenset()
+    return frozenset(same)
 
 
 def _table(root: Path, spec: tuple[str, tuple[str, ...]]) -> list[dict[str, str]]:
@@ -414,7 +497,15 @@ def _compare_report(root: Path, scratch: Path, db: Path, manifest: Manifest, res
                            f"清单称轮次已完成，重建的轮次却不能生成结果 / the manifest says the round is complete, but "
                            f"the rebuilt one is not: {exc.message}") from None
     result.targets = summary.targets
-    result.values += _compare_workbooks(root / layout.REPORT, out)
+    report = root / layout.REPORT
+    known = _identical_parts(report, out)
+    limits, sheets = _report_limits(out, known)
+    info = _check_report(report, limits, known)
+    # A sheet the published workbook maps to the very part the recomputed one does, that part byte-identical:
+    # the same cells (说明 is always compared, for the rows that say when each report was written).
+    same = {s.name: s.part for s in info.sheets
+            if s.part in known and sheets.get(s.name) == s.part and s.name != "说明"}
+    result.values += _compare_workbooks(report, out, same)
     published = sorted(p.name for p in (root / "report").glob("consolidated.reviews-*.csv"))
     recomputed = sorted(p.name for p in summary.side_files)
     if published != recomputed:
@@ -426,7 +517,9 @@ def _compare_report(root: Path, scratch: Path, db: Path, manifest: Manifest, res
                         "identical")
 
 
-def _compare_workbooks(published: Path, recomputed: Path) -> int:
+def _compare_workbooks(published: Path, recomputed: Path, same: Mapping[str, str]) -> int:
+    """How many values the two workbooks hold alike, cell by cell; a sheet in `same` (name → part) is known to hold
+    the recomputed one's cells, whose values are counted where they were written."""
     from python_calamine import CalamineWorkbook
 
     from workbench.signed.worksheet import cell_ref
@@ -442,6 +535,9 @@ def _compare_workbooks(published: Path, recomputed: Path) -> int:
                            f"sheets: published {ours.sheet_names}, recomputed {theirs.sheet_names}")
     values = 0
     for sheet in ours.sheet_names:
+        if sheet in same:
+            values += _values_written(recomputed, same[sheet])
+            continue
         a = ours.get_sheet_by_name(sheet).to_python()
         b = theirs.get_sheet_by_name(sheet).to_python()
         for r in range(max(len(a), len(b))):
@@ -460,6 +556,25 @@ def _compare_workbooks(published: Path, recomputed: Path) -> int:
                                        f"发布的为 {_shown(va)}，重算得 {_shown(vb)} / published {_shown(va)}, "
                                        f"recomputed {_shown(vb)}")
     return values
+
+
+def _values_written(workbook: Path, part: str) -> int:
+    """The cells with a value (not empty, not an empty text) in a worksheet part this process wrote: a number or
+    boolean in <v>, a text inline in <is> (the report has no shared strings), counted in pieces cut after a cell."""
+    import zipfile
+
+    values, rest = 0, b""
+    with zipfile.ZipFile(workbook) as archive, archive.open(part) as member:
+        while True:
+            piece = member.read(16 << 20)
+            text = rest + piece
+            end = text.rfind(b"</c>")
+            cut = (end + 4 if end >= 0 else 0) if piece else len(text)
+            whole, rest = text[:cut], text[cut:]
+            values += (whole.count(b"</v>") + whole.count(b"</is>") - whole.count(b"<t></t></is>")
+                       - whole.count(b'<t xml:space="preserve"></t></is>') - whole.count(b"<t/></is>"))
+            if not piece:
+                return values
 
 
 def _shown(value: object) -> str:

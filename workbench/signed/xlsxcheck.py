@@ -83,6 +83,10 @@ class SheetFacts:
     """Namespace prefixes the root element binds (the SpreadsheetML namespace is its default)."""
     data_validations: bytes = b""
     """The <dataValidations> element as written."""
+    cells: int = 0
+    """The most cells (rows × columns) its references or a <dimension> reach, as the limits count them."""
+    columns: int = 0
+    """The furthest column they reach."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class XlsxInfo:
         return override if override is not None else self.defaults.get(name.rpartition(".")[2].lower(), "")
 
 
-def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
+def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS, known: frozenset[str] = frozenset()) -> XlsxInfo:
     """Refuse a hostile or broken .xlsx with a SignatureError (with its FailureCode); else describe it.
 
     Every member is decompressed once, in bounded chunks, so each CRC is tested and the size limits hold
@@ -125,6 +129,10 @@ def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
     mailto targets pass (Excel makes one of a typed URL, and nothing is fetched on opening); every other
     external relationship is refused. Worksheets are scanned, not parsed: one that is not well-formed
     XML is left for calamine to refuse.
+
+    `known` names members the caller has read already and found byte for byte those of a workbook it wrote
+    itself (an audit's recomputed report): every check of the container and the structure still runs, but such
+    a member is not scanned or consumed again, and it has no SheetFacts.
     """
     path = Path(path)
     if not path.exists():
@@ -135,7 +143,7 @@ def check_xlsx(path: Path, limits: XlsxLimits = DEFAULT_LIMITS) -> XlsxInfo:
             f"{display_name(path)} 不是普通文件（而是目录、设备或管道），不是工作簿 / "
             f"{display_name(path)} is not a regular file (a directory, a device or a pipe), so not a workbook",
         )
-    return _Check(path, limits).run()
+    return _Check(path, limits, known).run()
 
 
 _ADVICE: dict[FailureCode, tuple[str, str]] = {
@@ -382,9 +390,10 @@ _SHARED_STRINGS_TYPE = "spreadsheetml.sharedstrings+xml"
 class _Check:
     """One run of check_xlsx over one file."""
 
-    def __init__(self, path: Path, limits: XlsxLimits) -> None:
+    def __init__(self, path: Path, limits: XlsxLimits, known: frozenset[str] = frozenset()) -> None:
         self.path = path
         self.limits = limits
+        self.known = known
         self.spent = 0  # uncompressed bytes produced so far
         self.utf16: set[str] = set()
         self.facts: dict[str, SheetFacts] = {}
@@ -420,7 +429,7 @@ class _Check:
             worksheets = {s.part for s in sheets if s.kind == "worksheet"}
             worksheets |= {n for n in names if _WORKSHEET_CONTENT_TYPE in structure.content_type(n)}
             for info in infos:
-                if info.filename not in structure.parsed:
+                if info.filename not in structure.parsed and info.filename not in self.known:
                     self.scan_member(zf, info, structure.content_type(info.filename), worksheets)
         namespaces = {_namespace(e.tag) for e in structure.workbook.iter()}
         namespaces |= {_namespace(a) for e in structure.workbook.iter() for a in e.attrib}
@@ -771,9 +780,13 @@ class _Check:
 
     def check_extent(self, part: str, rows: int, columns: int, reason: str = "cells") -> None:
         limits = self.limits
-        if columns > limits.max_columns or rows * max(columns, 1) > limits.max_cells:
+        cells = rows * max(columns, 1)
+        if columns > limits.max_columns or cells > limits.max_cells:
             raise self.refuse(reason, part=part, rows=rows, columns=columns,
                               max_columns=limits.max_columns, max_cells=limits.max_cells)
+        facts = self.facts.get(part)
+        if facts is not None:
+            facts.cells, facts.columns = max(facts.cells, cells), max(facts.columns, columns)
 
 
 class _Structure:
