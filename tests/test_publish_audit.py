@@ -115,6 +115,61 @@ class TestTampering:
         assert (caught.code, caught.where) == (AuditCode.NOT_REPRODUCED, f"总分排名!{ref}")
         assert f"published 99.5, recomputed {total}" in caught.reason
 
+    @pytest.mark.parametrize(("part", "old", "new"), [
+        ("xl/styles.xml", b'formatCode="0.0"', b'formatCode="&quot;95.5&quot;"'),  # every 0.0 cell shows 95.5
+        ("总分排名", b'<row r="3"', b'<row r="3" hidden="1"'),  # the first target's row hidden
+    ])
+    def test_a_report_showing_its_same_values_otherwise_is_caught(
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path, part: str, old: bytes,
+        new: bytes
+    ) -> None:
+        from workbench.signed.xlsxcheck import check_xlsx
+
+        bundle = published(merged, coordinator, tmp_path)
+        report = bundle / "report" / "consolidated.xlsx"
+        sheet = check_xlsx(report).sheet(part)
+        name = sheet.part if sheet is not None else part
+        replaced = []
+
+        def change(member: str, data: bytes) -> bytes:
+            if member == name:
+                replaced.append(data.count(old))
+                return data.replace(old, new, 1)
+            return data
+
+        rewrite_members(report, change)
+        assert replaced and replaced[0] >= 1
+        resign(bundle, coordinator[0])
+        caught = failure(bundle, coordinator[1])
+        assert (caught.code, caught.where) == (AuditCode.NOT_REPRODUCED, f"report/consolidated.xlsx ({name})")
+        assert "how they show" in caught.reason
+
+    def test_the_reports_generation_times_may_differ(
+        self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
+    ) -> None:
+        """A report written at another time and in another time zone than the audit's: 说明's two times differ."""
+        from workbench.signed.xlsxcheck import check_xlsx
+
+        bundle = published(merged, coordinator, tmp_path)
+        report = bundle / "report" / "consolidated.xlsx"
+        about = check_xlsx(report).sheet("说明")
+        assert about is not None
+        times = re.compile("(生成时间（(UTC|本地)）</t></is></c><c [^>]*><is><t>)[^<]*".encode())
+        changed = []
+
+        def change(member: str, data: bytes) -> bytes:
+            if member != about.part:
+                return data
+            data, n = times.subn(lambda m: m.group(1) + (b"2020-01-01T00:00:00Z" if m.group(2) == b"UTC"
+                                                          else b"2020-01-01 08:00 CST"), data)
+            changed.append(n)
+            return data
+
+        rewrite_members(report, change)
+        assert changed == [2]
+        resign(bundle, coordinator[0])
+        assert audit_bundle(bundle, coordinator[1], workers=0).targets == 2
+
     def test_report_sheets_pointed_at_each_others_parts_are_caught(
         self, merged: dict[str, Path], coordinator: tuple[Path, str], tmp_path: Path
     ) -> None:

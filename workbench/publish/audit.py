@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -506,6 +507,7 @@ def _compare_report(root: Path, scratch: Path, db: Path, manifest: Manifest, res
     same = {s.name: s.part for s in info.sheets
             if s.part in known and sheets.get(s.name) == s.part and s.name != "说明"}
     result.values += _compare_workbooks(report, out, same)
+    _compare_parts(report, out, known, {s.name: s.part for s in info.sheets}.get("说明"), sheets.get("说明"))
     published = sorted(p.name for p in (root / "report").glob("consolidated.reviews-*.csv"))
     recomputed = sorted(p.name for p in summary.side_files)
     if published != recomputed:
@@ -556,6 +558,37 @@ def _compare_workbooks(published: Path, recomputed: Path, same: Mapping[str, str
                                        f"发布的为 {_shown(va)}，重算得 {_shown(vb)} / published {_shown(va)}, "
                                        f"recomputed {_shown(vb)}")
     return values
+
+
+_GENERATED_AT = re.compile("(<t>生成时间（(?:UTC|本地)）</t></is></c><c [^>]*><is><t>)[^<]*(</t>)".encode())
+"""说明's two "generated at" values, as the report writes them (IGNORED_LABELS)."""
+
+
+def _compare_parts(published: Path, recomputed: Path, known: frozenset[str], about: str | None,
+                   about_recomputed: str | None) -> None:
+    """Every part of the published report byte for byte the recomputed report's, once their cells compare equal:
+    the same values can be shown otherwise (a number format in xl/styles.xml, a hidden row, a conditional format
+    in a sheet's part). Only docProps/core.xml (when each file was written) and, in 说明's part, the two
+    generation times may differ."""
+    import zipfile
+
+    with zipfile.ZipFile(published) as theirs, zipfile.ZipFile(recomputed) as ours:
+        names = {info.filename for info in theirs.infolist()}
+        mine = {info.filename for info in ours.infolist()}
+        for name in sorted(names ^ mine):
+            zh, en = ("发布的", "published") if name in names else ("重算的", "recomputed")
+            raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{layout.REPORT} ({name})",
+                               f"部件 {name} 只在{zh}工作簿中 / part {name} is only in the {en} workbook")
+        for name in sorted(mine - known - {"docProps/core.xml"}):
+            a, b = theirs.read(name), ours.read(name)  # within the limits check_xlsx held the published one to
+            if name == about == about_recomputed:
+                a, b = _GENERATED_AT.sub(rb"\1\2", a), _GENERATED_AT.sub(rb"\1\2", b)
+            if a != b:
+                raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{layout.REPORT} ({name})",
+                                   f"部件 {name} 与重算的不同：单元格的值相同，显示方式（数字格式、样式、隐藏的行列、"
+                                   f"条件格式……）却可能不同 / part {name} differs from the recomputed workbook's: the "
+                                   "cells hold the same values, but how they show (number formats, styles, hidden rows "
+                                   "or columns, conditional formats …) may not")
 
 
 def _values_written(workbook: Path, part: str) -> int:
