@@ -29,6 +29,7 @@ from workbench.publish.unpack import Manifest, check_manifest, materialise, safe
 if TYPE_CHECKING:
     from workbench.signed.xlsxcheck import XlsxInfo, XlsxLimits
 
+ABOUT_SHEET = "说明"
 IGNORED_LABELS = frozenset({"生成时间（UTC）", "生成时间（本地）"})
 """Rows of the report's 说明 whose value is when the report was written, not a result."""
 _REPLAYED = ("merged", "superseded", "conflict")
@@ -505,9 +506,10 @@ def _compare_report(root: Path, scratch: Path, db: Path, manifest: Manifest, res
     # A sheet the published workbook maps to the very part the recomputed one does, that part byte-identical:
     # the same cells (说明 is always compared, for the rows that say when each report was written).
     same = {s.name: s.part for s in info.sheets
-            if s.part in known and sheets.get(s.name) == s.part and s.name != "说明"}
+            if s.part in known and sheets.get(s.name) == s.part and s.name != ABOUT_SHEET}
     result.values += _compare_workbooks(report, out, same)
-    _compare_parts(report, out, known, {s.name: s.part for s in info.sheets}.get("说明"), sheets.get("说明"))
+    about = info.sheet(ABOUT_SHEET)
+    _compare_parts(report, out, known, about.part if about else None, sheets.get(ABOUT_SHEET))
     published = sorted(p.name for p in (root / "report").glob("consolidated.reviews-*.csv"))
     recomputed = sorted(p.name for p in summary.side_files)
     if published != recomputed:
@@ -545,7 +547,7 @@ def _compare_workbooks(published: Path, recomputed: Path, same: Mapping[str, str
         for r in range(max(len(a), len(b))):
             row_a = a[r] if r < len(a) else []
             row_b = b[r] if r < len(b) else []
-            if sheet == "说明" and row_b and row_b[0] in IGNORED_LABELS:
+            if sheet == ABOUT_SHEET and row_b and row_b[0] in IGNORED_LABELS:
                 continue
             if row_a == row_b:
                 values += sum(1 for v in row_a if v not in ("", None))
@@ -560,8 +562,9 @@ def _compare_workbooks(published: Path, recomputed: Path, same: Mapping[str, str
     return values
 
 
-_GENERATED_AT = re.compile("(<t>生成时间（(?:UTC|本地)）</t></is></c><c [^>]*><is><t>)[^<]*(</t>)".encode())
-"""说明's two "generated at" values, as the report writes them (IGNORED_LABELS)."""
+_GENERATED_AT = re.compile(
+    f"(<t>(?:{'|'.join(map(re.escape, sorted(IGNORED_LABELS)))})</t></is></c><c [^>]*><is><t>)[^<]*(</t>)".encode())
+"""The values of 说明's IGNORED_LABELS rows, as the report writes them."""
 
 
 def _compare_parts(published: Path, recomputed: Path, known: frozenset[str], about: str | None,
@@ -575,7 +578,8 @@ def _compare_parts(published: Path, recomputed: Path, known: frozenset[str], abo
     with zipfile.ZipFile(published) as theirs, zipfile.ZipFile(recomputed) as ours:
         names = {info.filename for info in theirs.infolist()}
         mine = {info.filename for info in ours.infolist()}
-        for name in sorted(names ^ mine):
+        if names != mine:
+            name = min(names ^ mine)
             zh, en = ("发布的", "published") if name in names else ("重算的", "recomputed")
             raise AuditFailure(AuditCode.NOT_REPRODUCED, f"{layout.REPORT} ({name})",
                                f"部件 {name} 只在{zh}工作簿中 / part {name} is only in the {en} workbook")
